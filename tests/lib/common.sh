@@ -1,0 +1,85 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# tests/lib/common.sh: helpers shared by the shell tests, benchmarks and the
+# quick start. Source it; it defines functions and one EXIT trap, nothing else.
+#
+#   rp_on_exit CMD...      run CMD at exit (LIFO), whatever the exit path
+#   rp_kill_pid PID [S]    TERM, then KILL after S seconds (default 10);
+#                          only ever called with pids this shell started
+#   rp_wait_for S DESC CMD...  poll CMD until it succeeds or S seconds pass
+#   rp_skip REASON         print the reason and exit 77 (meson: skipped)
+#   rp_fail MSG            print and exit 1
+#   rp_need_root           skip unless root
+
+rp_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+rp_exit_cmds=()
+
+rp_run_exit_cmds() {
+	local rc=$? i
+	trap - EXIT
+	for ((i = ${#rp_exit_cmds[@]} - 1; i >= 0; i--)); do
+		eval "${rp_exit_cmds[$i]}" || true
+	done
+	exit $rc
+}
+trap rp_run_exit_cmds EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+rp_on_exit() {
+	rp_exit_cmds+=("$*")
+}
+
+rp_log() {
+	echo "[$(date +%T)] $*"
+}
+
+rp_fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+rp_skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+
+rp_need_root() {
+	[ "$(id -u)" -eq 0 ] || rp_skip "needs root (hugepages, OVS-DPDK)"
+}
+
+rp_need_hugepages() {
+	local want=${1:-256} free
+	free=$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages 2>/dev/null || echo 0)
+	[ "$free" -ge "$want" ] ||
+		rp_skip "needs $want free 2 MB hugepages, $free free (run tests/setup.sh)"
+}
+
+rp_kill_pid() {
+	local pid=$1 grace=${2:-10} i
+	[ -n "$pid" ] || return 0
+	kill -0 "$pid" 2>/dev/null || return 0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for ((i = 0; i < grace * 10; i++)); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	echo "pid $pid ignored SIGTERM for ${grace}s, sending SIGKILL" >&2
+	kill -KILL "$pid" 2>/dev/null || true
+	for ((i = 0; i < 50; i++)); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+}
+
+rp_wait_for() {
+	local secs=$1 desc=$2 deadline
+	shift 2
+	deadline=$((SECONDS + secs))
+	until "$@" >/dev/null 2>&1; do
+		if [ $SECONDS -ge $deadline ]; then
+			echo "timed out after ${secs}s waiting for: $desc" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# tests/setup.sh: prepare a Debian 12 machine for ringport. Idempotent.
+#
+#  1. installs the Debian packages the project needs, only those missing;
+#  2. fetches the DPDK driver-SDK headers (not shipped by libdpdk-dev) from
+#     `apt-get source dpdk` at exactly the installed libdpdk-dev version,
+#     into .deps/dpdk-sdk/ (ignored by git);
+#  3. mounts hugetlbfs and makes sure enough free 2 MB pages exist.
+#
+# A run that finds everything in place changes nothing and says so.
+# Environment: RINGPORT_HUGEPAGES (free 2 MB pages wanted, default 1536).
+set -euo pipefail
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+sdk_dir="$top/.deps/dpdk-sdk"
+want_pages=${RINGPORT_HUGEPAGES:-1536}
+changed=()
+
+say() { echo "setup: $*"; }
+die() { echo "setup: error: $*" >&2; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || { echo "setup: must run as root (hugepages, apt)" >&2; exit 2; }
+case "$want_pages" in
+''|*[!0-9]*) echo "setup: RINGPORT_HUGEPAGES='$want_pages' is not a number" >&2; exit 2 ;;
+esac
+
+# --- 1. Debian packages -------------------------------------------------
+pkgs=(
+	dpdk-dev libdpdk-dev openvswitch-switch-dpdk
+	libbpf-dev libelf-dev clang llvm lld
+	meson ninja-build pkg-config gcc
+	libcmocka-dev libpcap-dev libjansson-dev
+	dpkg-dev xz-utils procps iproute2 util-linux
+)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing+=("$p")
+done
+apt_updated=0
+apt_update() {
+	[ $apt_updated -eq 1 ] && return 0
+	apt-get update -q >/dev/null || die "apt-get update failed"
+	apt_updated=1
+}
+if [ ${#missing[@]} -gt 0 ]; then
+	say "installing: ${missing[*]}"
+	apt_update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+		"${missing[@]}" >/dev/null || die "apt-get install ${missing[*]} failed"
+	changed+=("packages")
+fi
+
+# The DPDK that OVS runs on, the one we build against and the SDK headers
+# must be one version: a PMD built against another ABI corrupts OVS.
+dev_ver=$(dpkg-query -W -f='${Version}' libdpdk-dev)
+eal_pkg=$(dpkg-query -W -f='${Package}\n' 'librte-eal*' 2>/dev/null | head -n1)
+eal_ver=$(dpkg-query -W -f='${Version}' "$eal_pkg" 2>/dev/null || true)
+[ "$dev_ver" = "$eal_ver" ] ||
+	die "libdpdk-dev is $dev_ver but $eal_pkg (used by ovs-vswitchd-dpdk) is '$eal_ver'"
+
+# --- 2. DPDK driver-SDK headers -----------------------------------------
+sdk_headers=(ethdev_driver.h ethdev_vdev.h bus_vdev_driver.h dev_driver.h bus_driver.h)
+have_sdk=0
+if [ -f "$sdk_dir/VERSION" ] && [ "$(cat "$sdk_dir/VERSION")" = "$dev_ver" ]; then
+	have_sdk=1
+	for h in "${sdk_headers[@]}"; do
+		[ -f "$sdk_dir/include/$h" ] || have_sdk=0
+	done
+fi
+if [ $have_sdk -eq 0 ]; then
+	if ! grep -rqsE '^(Types:.*deb-src|deb-src )' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+		say "adding deb-src entries (needed by apt-get source dpdk)"
+		src=/etc/apt/sources.list.d/ringport-deb-src
+		if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+			sed 's/^Types:.*/Types: deb-src/' /etc/apt/sources.list.d/debian.sources >"$src.sources"
+		elif [ -f /etc/apt/sources.list ]; then
+			sed -n 's/^deb /deb-src /p' /etc/apt/sources.list >"$src.list"
+		else
+			die "no apt sources found to derive a deb-src entry from"
+		fi
+		apt_updated=0
+		changed+=("deb-src")
+	fi
+	apt_update
+	say "fetching DPDK $dev_ver sources for the driver-SDK headers"
+	work=$(mktemp -d "${TMPDIR:-/tmp}/ringport-dpdk-src.XXXXXX")
+	trap 'rm -rf "$work"' EXIT
+	(cd "$work" && apt-get source -q "dpdk=$dev_ver" >"$work/apt-source.log" 2>&1) ||
+		{ tail -n 5 "$work/apt-source.log" >&2; die "apt-get source dpdk=$dev_ver failed (the archive may no longer carry this version)"; }
+	srcdir=$(find "$work" -mindepth 1 -maxdepth 1 -type d -name 'dpdk*' | head -n1)
+	[ -n "$srcdir" ] || die "apt-get source dpdk=$dev_ver unpacked nothing"
+	src_ver=$(dpkg-parsechangelog -l "$srcdir/debian/changelog" -S Version)
+	[ "$src_ver" = "$dev_ver" ] ||
+		die "DPDK source is $src_ver but the installed libdpdk-dev is $dev_ver"
+	rm -rf "$sdk_dir"
+	mkdir -p "$sdk_dir/include"
+	for h in "${sdk_headers[@]}"; do
+		f=$(find "$srcdir/lib" "$srcdir/drivers" -name "$h" -type f | head -n1)
+		[ -n "$f" ] || die "$h not found in DPDK $dev_ver sources"
+		install -m 0644 "$f" "$sdk_dir/include/$h"
+	done
+	echo "$dev_ver" >"$sdk_dir/VERSION"
+	rm -rf "$work"
+	trap - EXIT
+	changed+=("dpdk-sdk-headers")
+fi
+
+# --- 3. Hugepages --------------------------------------------------------
+hp=/sys/kernel/mm/hugepages/hugepages-2048kB
+[ -d "$hp" ] || die "this kernel has no 2 MB hugepages ($hp missing)"
+if ! grep -qs ' /dev/hugepages hugetlbfs ' /proc/mounts; then
+	mkdir -p /dev/hugepages
+	mount -t hugetlbfs -o pagesize=2M nodev /dev/hugepages ||
+		die "cannot mount hugetlbfs on /dev/hugepages"
+	changed+=("hugetlbfs-mount")
+fi
+free_pages=$(cat "$hp/free_hugepages")
+if [ "$free_pages" -lt "$want_pages" ]; then
+	total=$(cat "$hp/nr_hugepages")
+	target=$((total + want_pages - free_pages))
+	echo "$target" >"$hp/nr_hugepages"
+	free_pages=$(cat "$hp/free_hugepages")
+	[ "$free_pages" -ge "$want_pages" ] ||
+		die "asked for $target 2 MB hugepages but only $free_pages are free (want $want_pages): memory too fragmented?"
+	changed+=("hugepages=$target")
+fi
+
+if [ ${#changed[@]} -eq 0 ]; then
+	say "nothing to do: packages, DPDK $dev_ver SDK headers and $free_pages free hugepages already in place"
+else
+	say "done (${changed[*]}); DPDK $dev_ver, $free_pages free 2 MB hugepages"
+fi
