@@ -1,0 +1,393 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The port socket: SOCK_SEQPACKET, fixed-size messages, fds by
+ * SCM_RIGHTS, and the handshake state machines of both sides. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "rp_ipc.h"
+#include "rp_ipc_private.h"
+
+static int
+sock_addr(const char *path, struct sockaddr_un *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa->sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa->sun_path, path);
+	return 0;
+}
+
+int
+rp_ipc_listen(const char *path)
+{
+	struct sockaddr_un sa;
+	struct stat st;
+	int fd, rc;
+
+	rc = sock_addr(path, &sa);
+	if (rc < 0)
+		return rc;
+	/* Replace a stale socket, never any other kind of file. */
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return -EEXIST;
+		unlink(path);
+	}
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 ||
+		listen(fd, 8) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+int
+rp_ipc_connect(const char *path)
+{
+	struct sockaddr_un sa;
+	int fd, rc;
+
+	rc = sock_addr(path, &sa);
+	if (rc < 0)
+		return rc;
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+int
+rp_ipc_send(int sock, const struct rp_ipc_msg *m, const int *fds, unsigned int n_fds)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * RP_IPC_MAX_FDS)];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = {.iov_base = (void *)(uintptr_t)m, .iov_len = sizeof(*m)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+
+	if (n_fds > RP_IPC_MAX_FDS)
+		return -EINVAL;
+	if (n_fds > 0) {
+		struct cmsghdr *c;
+
+		memset(&ctl, 0, sizeof(ctl));
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
+	}
+	if (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0)
+		return -errno;
+	return 0;
+}
+
+void
+rp_ipc_send_disconnect(int sock, uint32_t code, const char *reason)
+{
+	struct rp_ipc_msg m;
+
+	rp_ipc_msg_init(&m, RP_IPC_MSG_DISCONNECT, 0);
+	m.u.disconnect.code = code;
+	snprintf(m.u.disconnect.reason, sizeof(m.u.disconnect.reason), "%s", reason);
+	(void)rp_ipc_send(sock, &m, NULL, 0);
+}
+
+static void
+close_fds(int *fds, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		close(fds[i]);
+}
+
+enum rp_ipc_reject
+rp_ipc_recv(int sock, struct rp_ipc_msg *m, int *fds, unsigned int *n_fds, int timeout_ms,
+	char *why, size_t ws)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * RP_IPC_MAX_FDS)];
+		struct cmsghdr align;
+	} ctl;
+	uint8_t buf[RP_IPC_MSG_SIZE + 1];
+	struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	struct pollfd pfd = {.fd = sock, .events = POLLIN};
+	enum rp_ipc_reject rej;
+	unsigned int nf = 0;
+	ssize_t n;
+	int rc;
+
+	*n_fds = 0;
+	do {
+		rc = poll(&pfd, 1, timeout_ms);
+	} while (rc < 0 && errno == EINTR);
+	if (rc == 0)
+		return rp_ipc_refuse(RP_IPC_REJ_IO, why, ws,
+			"timed out after %d ms waiting for a message", timeout_ms);
+	if (rc < 0)
+		return rp_ipc_refuse(RP_IPC_REJ_IO, why, ws, "poll: %s", strerror(errno));
+
+	mh.msg_control = ctl.buf;
+	mh.msg_controllen = sizeof(ctl.buf);
+	do {
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return rp_ipc_refuse(RP_IPC_REJ_IO, why, ws, "recvmsg: %s", strerror(errno));
+	if (n == 0)
+		return rp_ipc_refuse(RP_IPC_REJ_IO, why, ws, "peer closed the socket");
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		unsigned int k = (unsigned int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		for (unsigned int i = 0; i < k && nf < RP_IPC_MAX_FDS; i++)
+			memcpy(&fds[nf++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+	}
+	if (mh.msg_flags & MSG_CTRUNC) {
+		close_fds(fds, nf);
+		return rp_ipc_refuse(RP_IPC_REJ_FDS, why, ws,
+			"too many fds: more than %u with one message", RP_IPC_MAX_FDS);
+	}
+	if (mh.msg_flags & MSG_TRUNC)
+		n = (ssize_t)sizeof(buf); /* longer than we take: oversized */
+	rej = rp_ipc_msg_parse(buf, (size_t)n, nf, m, why, ws);
+	if (rej != RP_IPC_REJ_NONE) {
+		close_fds(fds, nf);
+		return rej;
+	}
+	*n_fds = nf;
+	return RP_IPC_REJ_NONE;
+}
+
+/* Count a refusal and, if it is ours (not the peer's), tell the peer. */
+static int
+refused(int sock, enum rp_ipc_reject r, struct rp_ipc_stats *st, enum rp_ipc_reject *rej,
+	const char *why)
+{
+	if (st != NULL)
+		st->rejects[r]++;
+	*rej = r;
+	if (r == RP_IPC_REJ_IO)
+		return strstr(why, "timed out") != NULL ? -ETIMEDOUT : -ECONNRESET;
+	if (r != RP_IPC_REJ_PEER)
+		rp_ipc_send_disconnect(sock, RP_IPC_DISC_REFUSED, why);
+	return -EPROTO;
+}
+
+/* Receive the next message; DISCONNECT and wrong types become refusals. */
+static enum rp_ipc_reject
+expect(int sock, enum rp_ipc_msg_type want, struct rp_ipc_msg *m, int *fds, unsigned int *n_fds,
+	int timeout_ms, char *why, size_t ws)
+{
+	static const char *const names[] = {"?", "HELLO", "INIT", "REGION", "CONNECTED",
+		"DISCONNECT"};
+	enum rp_ipc_reject r = rp_ipc_recv(sock, m, fds, n_fds, timeout_ms, why, ws);
+
+	if (r != RP_IPC_REJ_NONE)
+		return r;
+	if (m->h.type == want)
+		return RP_IPC_REJ_NONE;
+	close_fds(fds, *n_fds);
+	*n_fds = 0;
+	if (m->h.type == RP_IPC_MSG_DISCONNECT)
+		return rp_ipc_refuse(RP_IPC_REJ_PEER, why, ws, "peer refused: %s",
+			m->u.disconnect.reason);
+	return rp_ipc_refuse(RP_IPC_REJ_TYPE, why, ws, "expected %s, got %s", names[want],
+		names[m->h.type]);
+}
+
+int
+rp_ipc_server_handshake(int sock, struct rp_ipc_region *r, const int *wake_fds,
+	unsigned int n_wake, const char *name, int timeout_ms, struct rp_ipc_peer *peer,
+	struct rp_ipc_stats *st, enum rp_ipc_reject *rej, char *why, size_t ws)
+{
+	const struct rp_ipc_layout *l = rp_ipc_region_layout(r);
+	int fds[RP_IPC_MAX_FDS];
+	struct rp_ipc_msg m;
+	enum rp_ipc_reject e;
+	unsigned int nf;
+	int rc;
+
+	*rej = RP_IPC_REJ_NONE;
+	if (n_wake != 0 && n_wake != l->n_qpairs)
+		return -EINVAL;
+	rp_ipc_msg_init(&m, RP_IPC_MSG_HELLO, 0);
+	m.u.hello.min_version = RP_IPC_VERSION_MIN;
+	m.u.hello.max_version = RP_IPC_VERSION;
+	m.u.hello.max_qpairs = l->n_qpairs;
+	m.u.hello.features = l->features;
+	snprintf(m.u.hello.name, sizeof(m.u.hello.name), "%s", name);
+	rc = rp_ipc_send(sock, &m, NULL, 0);
+	if (rc < 0)
+		return rc;
+
+	e = expect(sock, RP_IPC_MSG_INIT, &m, fds, &nf, timeout_ms, why, ws);
+	if (e != RP_IPC_REJ_NONE)
+		return refused(sock, e, st, rej, why);
+	if (m.u.init.version < RP_IPC_VERSION_MIN || m.u.init.version > RP_IPC_VERSION) {
+		rp_ipc_refuse(RP_IPC_REJ_VERSION, why, ws,
+			"client chose ABI %u.%u, we speak %u.%u..%u.%u",
+			RP_IPC_VERSION_MAJOR_OF(m.u.init.version),
+			RP_IPC_VERSION_MINOR_OF(m.u.init.version),
+			RP_IPC_VERSION_MAJOR_OF(RP_IPC_VERSION_MIN),
+			RP_IPC_VERSION_MINOR_OF(RP_IPC_VERSION_MIN), RP_IPC_VERSION_MAJOR,
+			RP_IPC_VERSION_MINOR);
+		return refused(sock, RP_IPC_REJ_VERSION, st, rej, why);
+	}
+	if (m.u.init.features & ~l->features) {
+		rp_ipc_refuse(RP_IPC_REJ_FIELD, why, ws,
+			"client asked for features 0x%x not offered (offered 0x%x)",
+			m.u.init.features, l->features);
+		return refused(sock, RP_IPC_REJ_FIELD, st, rej, why);
+	}
+	if (peer != NULL) {
+		memcpy(peer->name, m.u.init.name, sizeof(peer->name));
+		peer->version = m.u.init.version;
+		peer->features = m.u.init.features;
+	}
+
+	fds[0] = rp_ipc_region_fd(r);
+	for (unsigned int i = 0; i < n_wake; i++)
+		fds[1 + i] = wake_fds[i];
+	rp_ipc_msg_init(&m, RP_IPC_MSG_REGION, (uint8_t)(1 + n_wake));
+	m.u.region.region_size = rp_ipc_region_hdr(r)->region_size;
+	m.u.region.n_qpairs = l->n_qpairs;
+	m.u.region.n_wake_fds = (uint16_t)n_wake;
+	m.u.region.features = l->features;
+	rc = rp_ipc_send(sock, &m, fds, 1 + n_wake);
+	if (rc < 0)
+		return rc;
+
+	e = expect(sock, RP_IPC_MSG_CONNECTED, &m, fds, &nf, timeout_ms, why, ws);
+	if (e != RP_IPC_REJ_NONE)
+		return refused(sock, e, st, rej, why);
+	/* Pairs with the client's acquire load of state. */
+	__atomic_store_n(&rp_ipc_region_hdr(r)->state, RP_IPC_STATE_UP, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int
+rp_ipc_client_handshake(int sock, const char *name, uint32_t features, int timeout_ms,
+	struct rp_ipc_region **out, int *wake_fds, unsigned int *n_wake, struct rp_ipc_peer *peer,
+	struct rp_ipc_stats *st, enum rp_ipc_reject *rej, char *why, size_t ws)
+{
+	int fds[RP_IPC_MAX_FDS];
+	struct rp_ipc_region *r;
+	struct rp_ipc_msg m;
+	enum rp_ipc_reject e;
+	uint16_t lo, hi, max_qp;
+	unsigned int nf;
+	struct stat sb;
+	int rc;
+
+	*rej = RP_IPC_REJ_NONE;
+	*out = NULL;
+	*n_wake = 0;
+	e = expect(sock, RP_IPC_MSG_HELLO, &m, fds, &nf, timeout_ms, why, ws);
+	if (e != RP_IPC_REJ_NONE)
+		return refused(sock, e, st, rej, why);
+	/* Highest version both speak, within our major. */
+	lo = RTE_MAX(m.u.hello.min_version, (uint16_t)RP_IPC_VERSION_MIN);
+	hi = RTE_MIN(m.u.hello.max_version, (uint16_t)RP_IPC_VERSION);
+	if (lo > hi || RP_IPC_VERSION_MAJOR_OF(hi) != RP_IPC_VERSION_MAJOR) {
+		rp_ipc_refuse(RP_IPC_REJ_VERSION, why, ws,
+			"ABI major mismatch: server speaks %u.%u..%u.%u, we speak %u.%u..%u.%u",
+			RP_IPC_VERSION_MAJOR_OF(m.u.hello.min_version),
+			RP_IPC_VERSION_MINOR_OF(m.u.hello.min_version),
+			RP_IPC_VERSION_MAJOR_OF(m.u.hello.max_version),
+			RP_IPC_VERSION_MINOR_OF(m.u.hello.max_version),
+			RP_IPC_VERSION_MAJOR_OF(RP_IPC_VERSION_MIN),
+			RP_IPC_VERSION_MINOR_OF(RP_IPC_VERSION_MIN), RP_IPC_VERSION_MAJOR,
+			RP_IPC_VERSION_MINOR);
+		return refused(sock, RP_IPC_REJ_VERSION, st, rej, why);
+	}
+	max_qp = m.u.hello.max_qpairs;
+	if (peer != NULL) {
+		memcpy(peer->name, m.u.hello.name, sizeof(peer->name));
+		peer->version = hi;
+		peer->features = m.u.hello.features;
+	}
+	features &= m.u.hello.features;
+
+	rp_ipc_msg_init(&m, RP_IPC_MSG_INIT, 0);
+	m.h.version = hi;
+	m.u.init.version = hi;
+	m.u.init.features = features;
+	snprintf(m.u.init.name, sizeof(m.u.init.name), "%s", name);
+	rc = rp_ipc_send(sock, &m, NULL, 0);
+	if (rc < 0)
+		return rc;
+
+	e = expect(sock, RP_IPC_MSG_REGION, &m, fds, &nf, timeout_ms, why, ws);
+	if (e != RP_IPC_REJ_NONE)
+		return refused(sock, e, st, rej, why);
+	if (m.u.region.n_qpairs > max_qp) {
+		close_fds(fds, nf);
+		rp_ipc_refuse(RP_IPC_REJ_FIELD, why, ws,
+			"REGION has %u queue pairs, HELLO promised at most %u",
+			m.u.region.n_qpairs, max_qp);
+		return refused(sock, RP_IPC_REJ_FIELD, st, rej, why);
+	}
+	if (fstat(fds[0], &sb) < 0 || (uint64_t)sb.st_size < m.u.region.region_size) {
+		close_fds(fds, nf);
+		rp_ipc_refuse(RP_IPC_REJ_REGION_SIZE, why, ws,
+			"region fd is %lld bytes, smaller than the %llu the server announced",
+			(long long)sb.st_size, (unsigned long long)m.u.region.region_size);
+		return refused(sock, RP_IPC_REJ_REGION_SIZE, st, rej, why);
+	}
+	r = rp_ipc_region_attach(fds[0], &e, why, ws);
+	close(fds[0]);
+	if (r == NULL) {
+		close_fds(fds + 1, nf - 1);
+		if (errno != EPROTO) {
+			rc = -errno;
+			rp_ipc_send_disconnect(sock, RP_IPC_DISC_REFUSED, why);
+			return rc;
+		}
+		return refused(sock, e, st, rej, why);
+	}
+	const struct rp_ipc_layout *l = rp_ipc_region_layout(r);
+	if (l->n_qpairs != m.u.region.n_qpairs || l->features != m.u.region.features ||
+		(l->features & ~features & ~RP_IPC_F_WAKE_FD)) {
+		close_fds(fds + 1, nf - 1);
+		rp_ipc_region_put(r);
+		rp_ipc_refuse(RP_IPC_REJ_FIELD, why, ws,
+			"REGION says %u queue pairs, features 0x%x; header says %u, 0x%x",
+			m.u.region.n_qpairs, m.u.region.features, l->n_qpairs, l->features);
+		return refused(sock, RP_IPC_REJ_FIELD, st, rej, why);
+	}
+
+	rp_ipc_msg_init(&m, RP_IPC_MSG_CONNECTED, 0);
+	m.h.version = hi;
+	rc = rp_ipc_send(sock, &m, NULL, 0);
+	if (rc < 0) {
+		close_fds(fds + 1, nf - 1);
+		rp_ipc_region_put(r);
+		return rc;
+	}
+	for (unsigned int i = 1; i < nf; i++)
+		wake_fds[i - 1] = fds[i];
+	*n_wake = nf - 1;
+	*out = r;
+	return 0;
+}

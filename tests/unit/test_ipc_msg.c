@@ -1,0 +1,528 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* ABI layout, message parsing, and the handshake with each refusal. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "rp_ipc.h"
+
+#define WHY 256
+
+/* ---- ABI: the wire layout is a contract; these fail on any drift ------ */
+static void
+test_abi_layout(void **state)
+{
+	(void)state;
+	assert_int_equal(sizeof(struct rp_ipc_desc), 16);
+	assert_int_equal(offsetof(struct rp_ipc_desc, off), 0);
+	assert_int_equal(offsetof(struct rp_ipc_desc, len), 4);
+	assert_int_equal(offsetof(struct rp_ipc_desc, flags), 6);
+	assert_int_equal(offsetof(struct rp_ipc_desc, hash), 8);
+	assert_int_equal(offsetof(struct rp_ipc_desc, l3_len), 15);
+	assert_int_equal(sizeof(struct rp_ipc_hdr), 256);
+	assert_int_equal(offsetof(struct rp_ipc_hdr, version), 8);
+	assert_int_equal(offsetof(struct rp_ipc_hdr, region_size), 16);
+	assert_int_equal(offsetof(struct rp_ipc_hdr, ring_size), 28);
+	assert_int_equal(offsetof(struct rp_ipc_hdr, n_bufs), 36);
+	assert_int_equal(offsetof(struct rp_ipc_hdr, state), 128);
+	assert_int_equal(offsetof(struct rp_ipc_hdr, wake), 132);
+	assert_int_equal(sizeof(struct rp_ipc_msg), RP_IPC_MSG_SIZE);
+	assert_int_equal(offsetof(struct rp_ipc_msg, u), 16);
+	assert_int_equal(RP_IPC_COOKIE, 0x54524f50474e4952ULL);
+	assert_memory_equal(&(uint64_t){RP_IPC_COOKIE}, "RINGPORT", 8);
+	assert_int_equal(RP_IPC_VERSION, 0x0100);
+	/* Every reason has a distinct, non-empty name (xstats rely on it). */
+	for (int i = 0; i < RP_IPC_REJ_MAX; i++) {
+		assert_true(strlen(rp_ipc_reject_name(i)) > 0);
+		for (int j = 0; j < i; j++)
+			assert_string_not_equal(rp_ipc_reject_name(i), rp_ipc_reject_name(j));
+	}
+}
+
+/* ---- message parser: table-driven ------------------------------------- */
+struct parse_case {
+	const char *desc;
+	void (*mutate)(struct rp_ipc_msg *m, size_t *len, unsigned int *n_fds);
+	enum rp_ipc_reject want;
+	const char *why; /* substring of the reason */
+};
+
+static void mut_none(struct rp_ipc_msg *m, size_t *l, unsigned int *n) { (void)m; (void)l; (void)n; }
+static void mut_short(struct rp_ipc_msg *m, size_t *l, unsigned int *n) { (void)m; (void)n; *l = 40; }
+static void mut_empty(struct rp_ipc_msg *m, size_t *l, unsigned int *n) { (void)m; (void)n; *l = 0; }
+static void mut_long(struct rp_ipc_msg *m, size_t *l, unsigned int *n) { (void)m; (void)n; *l = RP_IPC_MSG_SIZE + 1; }
+static void mut_cookie(struct rp_ipc_msg *m, size_t *l, unsigned int *n) { (void)l; (void)n; m->h.cookie ^= 1; }
+static void mut_type0(struct rp_ipc_msg *m, size_t *l, unsigned int *n) { (void)l; (void)n; m->h.type = 0; }
+static void mut_type99(struct rp_ipc_msg *m, size_t *l, unsigned int *n) { (void)l; (void)n; m->h.type = 99; }
+static void mut_major(struct rp_ipc_msg *m, size_t *l, unsigned int *n)
+{ (void)l; (void)n; m->h.type = RP_IPC_MSG_INIT; m->h.version = 0x0200; }
+static void mut_hdr_resv(struct rp_ipc_msg *m, size_t *l, unsigned int *n) { (void)l; (void)n; m->h.reserved[1] = 7; }
+static void mut_extra_fd(struct rp_ipc_msg *m, size_t *l, unsigned int *n) { (void)m; (void)l; *n = 1; }
+static void mut_hdr_fds(struct rp_ipc_msg *m, size_t *l, unsigned int *n) { (void)l; (void)n; m->h.n_fds = 2; }
+static void mut_name(struct rp_ipc_msg *m, size_t *l, unsigned int *n)
+{ (void)l; (void)n; memset(m->u.hello.name, 'x', sizeof(m->u.hello.name)); }
+static void mut_range(struct rp_ipc_msg *m, size_t *l, unsigned int *n)
+{ (void)l; (void)n; m->u.hello.min_version = 0x0102; m->u.hello.max_version = 0x0101; }
+static void mut_qpairs(struct rp_ipc_msg *m, size_t *l, unsigned int *n)
+{ (void)l; (void)n; m->u.hello.max_qpairs = RP_IPC_MAX_QPAIRS + 1; }
+static void mut_tail(struct rp_ipc_msg *m, size_t *l, unsigned int *n) { (void)l; (void)n; m->u.raw[100] = 1; }
+static void mut_region_nofd(struct rp_ipc_msg *m, size_t *l, unsigned int *n)
+{
+	(void)l;
+	rp_ipc_msg_init(m, RP_IPC_MSG_REGION, 1);
+	m->u.region.region_size = 1 << 21;
+	m->u.region.n_qpairs = 1;
+	*n = 0;
+}
+static void mut_region_wake(struct rp_ipc_msg *m, size_t *l, unsigned int *n)
+{
+	(void)l;
+	rp_ipc_msg_init(m, RP_IPC_MSG_REGION, 3);
+	m->u.region.region_size = 1 << 21;
+	m->u.region.n_qpairs = 4;
+	m->u.region.n_wake_fds = 2;
+	*n = 3;
+}
+static void mut_disc_reason(struct rp_ipc_msg *m, size_t *l, unsigned int *n)
+{
+	(void)l; (void)n;
+	rp_ipc_msg_init(m, RP_IPC_MSG_DISCONNECT, 0);
+	memset(m->u.disconnect.reason, 'r', sizeof(m->u.disconnect.reason));
+}
+
+static const struct parse_case parse_cases[] = {
+	{"valid HELLO", mut_none, RP_IPC_REJ_NONE, ""},
+	{"40-byte message", mut_short, RP_IPC_REJ_TRUNCATED, "truncated message: 40 bytes, expected 128"},
+	{"empty message", mut_empty, RP_IPC_REJ_TRUNCATED, "truncated message: 0 bytes"},
+	{"129-byte message", mut_long, RP_IPC_REJ_OVERSIZED, "oversized message: more than 128 bytes"},
+	{"cookie off by one bit", mut_cookie, RP_IPC_REJ_COOKIE, "bad cookie 0x54524f50474e4953"},
+	{"type 0", mut_type0, RP_IPC_REJ_TYPE, "unknown message type 0"},
+	{"type 99", mut_type99, RP_IPC_REJ_TYPE, "unknown message type 99"},
+	{"INIT at ABI 2.0", mut_major, RP_IPC_REJ_VERSION, "ABI major mismatch: peer 2.0, ours 1.0"},
+	{"reserved header byte", mut_hdr_resv, RP_IPC_REJ_FIELD, "reserved header bytes"},
+	{"HELLO with an extra fd", mut_extra_fd, RP_IPC_REJ_FDS, "HELLO: expected 0 fds, header says 0, received 1"},
+	{"HELLO header claims fds", mut_hdr_fds, RP_IPC_REJ_FDS, "header says 2"},
+	{"name not terminated", mut_name, RP_IPC_REJ_FIELD, "HELLO: name not NUL-terminated"},
+	{"min above max", mut_range, RP_IPC_REJ_FIELD, "min_version 0x0102 above max_version 0x0101"},
+	{"17 queue pairs", mut_qpairs, RP_IPC_REJ_FIELD, "max_qpairs 17 not in 1..16"},
+	{"garbage after body", mut_tail, RP_IPC_REJ_FIELD, "bytes after the 44-byte body"},
+	{"REGION without its fd", mut_region_nofd, RP_IPC_REJ_FDS, "REGION: expected 1 fds, header says 1, received 0"},
+	{"REGION with 2 wake fds for 4 queues", mut_region_wake, RP_IPC_REJ_FIELD, "n_wake_fds 2 is neither 0 nor n_qpairs 4"},
+	{"DISCONNECT reason unterminated", mut_disc_reason, RP_IPC_REJ_FIELD, "reason not NUL-terminated"},
+};
+
+static void
+test_msg_parse(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(parse_cases) / sizeof(parse_cases[0]); i++) {
+		const struct parse_case *c = &parse_cases[i];
+		uint8_t buf[RP_IPC_MSG_SIZE + 8] = {0};
+		struct rp_ipc_msg m, out;
+		size_t len = RP_IPC_MSG_SIZE;
+		unsigned int n_fds = 0;
+		char why[WHY] = "";
+
+		rp_ipc_msg_init(&m, RP_IPC_MSG_HELLO, 0);
+		m.u.hello.min_version = m.u.hello.max_version = RP_IPC_VERSION;
+		m.u.hello.max_qpairs = 4;
+		strcpy(m.u.hello.name, "test");
+		c->mutate(&m, &len, &n_fds);
+		memcpy(buf, &m, sizeof(m));
+		enum rp_ipc_reject got = rp_ipc_msg_parse(buf, len, n_fds, &out, why, sizeof(why));
+		if (got != c->want || strstr(why, c->why) == NULL) {
+			print_error("case '%s': got %s (\"%s\"), want %s (\"%s\")\n", c->desc,
+				rp_ipc_reject_name(got), why, rp_ipc_reject_name(c->want), c->why);
+			fail();
+		}
+	}
+}
+
+/* ---- handshake --------------------------------------------------------- */
+static struct rp_ipc_region_params
+small_params(uint16_t qp)
+{
+	struct rp_ipc_region_params p = {
+		.n_qpairs = qp,
+		.ring_size = 256,
+		.buf_size = 2048,
+		.n_bufs = {512, 512},
+		.mac = {0x02, 0, 0, 0, 0, 1},
+		.mtu = 1500,
+		.features = RP_IPC_F_OFFLOAD | RP_IPC_F_MULTISEG,
+	};
+	return p;
+}
+
+struct srv_arg {
+	int sock;
+	struct rp_ipc_region *r;
+	int rc;
+	enum rp_ipc_reject rej;
+	struct rp_ipc_peer peer;
+	struct rp_ipc_stats st;
+	char why[WHY];
+};
+
+static void *
+srv_thread(void *a)
+{
+	struct srv_arg *s = a;
+
+	s->rc = rp_ipc_server_handshake(s->sock, s->r, NULL, 0, "iothread-test", 5000, &s->peer,
+		&s->st, &s->rej, s->why, sizeof(s->why));
+	return NULL;
+}
+
+static void
+sockpair(int sv[2])
+{
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+}
+
+static void
+test_handshake_ok(void **state)
+{
+	struct rp_ipc_region_params p = small_params(4);
+	struct srv_arg s = {0};
+	struct rp_ipc_region *cr = NULL;
+	struct rp_ipc_stats cst = {0};
+	struct rp_ipc_peer cpeer;
+	enum rp_ipc_reject rej;
+	char why[WHY] = "";
+	unsigned int n_wake = 9;
+	int wake[RP_IPC_MAX_FDS];
+	pthread_t t;
+	int sv[2];
+
+	(void)state;
+	sockpair(sv);
+	s.sock = sv[0];
+	s.r = rp_ipc_region_create(&p, s.why, sizeof(s.why));
+	assert_non_null(s.r);
+	assert_int_equal(pthread_create(&t, NULL, srv_thread, &s), 0);
+	int rc = rp_ipc_client_handshake(sv[1], "pmd-test", RP_IPC_F_KNOWN, 5000, &cr, wake,
+		&n_wake, &cpeer, &cst, &rej, why, sizeof(why));
+	pthread_join(t, NULL);
+	if (rc != 0 || s.rc != 0)
+		print_error("client rc %d (%s), server rc %d (%s)\n", rc, why, s.rc, s.why);
+	assert_int_equal(rc, 0);
+	assert_int_equal(s.rc, 0);
+	assert_non_null(cr);
+	assert_int_equal(n_wake, 0);
+	assert_string_equal(cpeer.name, "iothread-test");
+	assert_string_equal(s.peer.name, "pmd-test");
+	assert_int_equal(s.peer.version, RP_IPC_VERSION);
+	assert_int_equal(s.peer.features, p.features);
+
+	/* The client mapped the same memory somewhere else, validated. */
+	const struct rp_ipc_layout *l = rp_ipc_region_layout(cr);
+	assert_int_equal(l->n_qpairs, 4);
+	assert_int_equal(l->mtu, 1500);
+	assert_memory_equal(l->mac, p.mac, 6);
+	assert_ptr_not_equal(rp_ipc_region_base(cr), rp_ipc_region_base(s.r));
+	assert_int_equal(__atomic_load_n(&rp_ipc_region_hdr(cr)->state, __ATOMIC_ACQUIRE),
+		RP_IPC_STATE_UP);
+	/* A descriptor put on a ring by one side is seen by the other. */
+	struct rp_ipc_desc d = {.off = 4242, .len = 60}, got;
+	assert_int_equal(rte_ring_sp_enqueue_elem(rp_ipc_region_ring(s.r, 3, RP_IPC_RING_TO_SWITCH),
+				 &d, sizeof(d)), 0);
+	assert_int_equal(rte_ring_sc_dequeue_elem(rp_ipc_region_ring(cr, 3, RP_IPC_RING_TO_SWITCH),
+				 &got, sizeof(got)), 0);
+	assert_memory_equal(&d, &got, sizeof(d));
+	for (int i = 0; i < RP_IPC_REJ_MAX; i++) {
+		assert_int_equal(cst.rejects[i], 0);
+		assert_int_equal(s.st.rejects[i], 0);
+	}
+	rp_ipc_region_put(cr);
+	rp_ipc_region_put(s.r);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* A raw peer: queue messages on sv[0] before the library side runs. */
+static void
+raw_send(int sock, const struct rp_ipc_msg *m, size_t len, const int *fds, unsigned int nf)
+{
+	if (len == sizeof(*m) && nf > 0) {
+		assert_int_equal(rp_ipc_send(sock, m, fds, nf), 0);
+		return;
+	}
+	assert_int_equal(send(sock, m, len, 0), (ssize_t)len);
+}
+
+static void
+good_hello(struct rp_ipc_msg *m)
+{
+	rp_ipc_msg_init(m, RP_IPC_MSG_HELLO, 0);
+	m->u.hello.min_version = RP_IPC_VERSION_MIN;
+	m->u.hello.max_version = RP_IPC_VERSION;
+	m->u.hello.max_qpairs = 4;
+	m->u.hello.features = RP_IPC_F_KNOWN;
+	strcpy(m->u.hello.name, "raw");
+}
+
+/* Run the client against what is queued; check its refusal and that the
+ * raw side got a DISCONNECT carrying the same reason (unless none due). */
+static void
+client_refuses(int sv[2], enum rp_ipc_reject want, const char *why_sub, bool expect_disc)
+{
+	struct rp_ipc_region *cr = NULL;
+	struct rp_ipc_stats st = {0};
+	enum rp_ipc_reject rej;
+	unsigned int n_wake;
+	int wake[RP_IPC_MAX_FDS];
+	char why[WHY] = "";
+	struct rp_ipc_msg m;
+	ssize_t n;
+
+	int rc = rp_ipc_client_handshake(sv[1], "pmd", RP_IPC_F_KNOWN, 2000, &cr, wake, &n_wake,
+		NULL, &st, &rej, why, sizeof(why));
+	if (rej != want || strstr(why, why_sub) == NULL) {
+		print_error("got %s (\"%s\"), want %s (\"%s\")\n", rp_ipc_reject_name(rej), why,
+			rp_ipc_reject_name(want), why_sub);
+		fail();
+	}
+	assert_int_equal(rc, -EPROTO);
+	assert_null(cr);
+	assert_int_equal(st.rejects[want], 1);
+	if (!expect_disc)
+		return;
+	/* Skip the client's INIT, if any, to its DISCONNECT. */
+	do {
+		n = recv(sv[0], &m, sizeof(m), MSG_DONTWAIT);
+		assert_int_equal(n, sizeof(m));
+	} while (m.h.type == RP_IPC_MSG_INIT);
+	assert_int_equal(m.h.type, RP_IPC_MSG_DISCONNECT);
+	assert_int_equal(m.u.disconnect.code, RP_IPC_DISC_REFUSED);
+	assert_non_null(strstr(m.u.disconnect.reason, why_sub));
+}
+
+static void
+test_refuse_cookie(void **state)
+{
+	struct rp_ipc_msg m;
+	int sv[2];
+
+	(void)state;
+	sockpair(sv);
+	good_hello(&m);
+	m.h.cookie = 0x1122334455667788ULL;
+	raw_send(sv[0], &m, sizeof(m), NULL, 0);
+	client_refuses(sv, RP_IPC_REJ_COOKIE, "bad cookie 0x1122334455667788", true);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void
+test_refuse_major(void **state)
+{
+	struct rp_ipc_msg m;
+	int sv[2];
+
+	(void)state;
+	sockpair(sv);
+	good_hello(&m);
+	m.h.version = 0x0203;
+	m.u.hello.min_version = 0x0200;
+	m.u.hello.max_version = 0x0203;
+	raw_send(sv[0], &m, sizeof(m), NULL, 0);
+	client_refuses(sv, RP_IPC_REJ_VERSION,
+		"ABI major mismatch: server speaks 2.0..2.3, we speak 1.0..1.0", true);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void
+test_refuse_truncated(void **state)
+{
+	struct rp_ipc_msg m;
+	int sv[2];
+
+	(void)state;
+	sockpair(sv);
+	good_hello(&m);
+	raw_send(sv[0], &m, 100, NULL, 0);
+	client_refuses(sv, RP_IPC_REJ_TRUNCATED, "truncated message: 100 bytes, expected 128", true);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void
+test_refuse_oversized(void **state)
+{
+	uint8_t big[300] = {0};
+	struct rp_ipc_msg m;
+	int sv[2];
+
+	(void)state;
+	sockpair(sv);
+	good_hello(&m);
+	memcpy(big, &m, sizeof(m));
+	assert_int_equal(send(sv[0], big, sizeof(big), 0), (ssize_t)sizeof(big));
+	client_refuses(sv, RP_IPC_REJ_OVERSIZED, "oversized message", true);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void
+test_refuse_extra_fds(void **state)
+{
+	struct rp_ipc_msg m;
+	int sv[2], fds[2];
+
+	(void)state;
+	sockpair(sv);
+	good_hello(&m);
+	m.h.n_fds = 0;
+	fds[0] = dup(0);
+	fds[1] = dup(0);
+	raw_send(sv[0], &m, sizeof(m), fds, 2);
+	client_refuses(sv, RP_IPC_REJ_FDS, "HELLO: expected 0 fds, header says 0, received 2", true);
+	close(fds[0]);
+	close(fds[1]);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void
+test_refuse_missing_fd(void **state)
+{
+	struct rp_ipc_msg m;
+	int sv[2];
+
+	(void)state;
+	sockpair(sv);
+	good_hello(&m);
+	raw_send(sv[0], &m, sizeof(m), NULL, 0);
+	rp_ipc_msg_init(&m, RP_IPC_MSG_REGION, 1);
+	m.u.region.region_size = 4 << 20;
+	m.u.region.n_qpairs = 1;
+	raw_send(sv[0], &m, sizeof(m), NULL, 0); /* claims an fd, sends none */
+	client_refuses(sv, RP_IPC_REJ_FDS, "REGION: expected 1 fds, header says 1, received 0", true);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* A region fd holding a valid header but cut short: a real region's first
+ * page copied into a smaller sealed memfd. */
+static void
+test_refuse_small_region(void **state)
+{
+	struct rp_ipc_region_params p = small_params(1);
+	struct rp_ipc_region *r;
+	struct rp_ipc_msg m;
+	char why[WHY];
+	int sv[2], fd;
+
+	(void)state;
+	r = rp_ipc_region_create(&p, why, sizeof(why));
+	assert_non_null(r);
+	fd = memfd_create("short", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 65536), 0);
+	assert_int_equal(pwrite(fd, rp_ipc_region_hdr(r), sizeof(struct rp_ipc_hdr), 0),
+		(ssize_t)sizeof(struct rp_ipc_hdr));
+	assert_int_equal(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL), 0);
+
+	sockpair(sv);
+	good_hello(&m);
+	raw_send(sv[0], &m, sizeof(m), NULL, 0);
+	rp_ipc_msg_init(&m, RP_IPC_MSG_REGION, 1);
+	m.u.region.region_size = 65536; /* the message agrees with the fd ... */
+	m.u.region.n_qpairs = 1;
+	m.u.region.features = p.features;
+	raw_send(sv[0], &m, sizeof(m), &fd, 1);
+	char want[WHY];
+	snprintf(want, sizeof(want), "region fd is 65536 bytes but the header says %llu",
+		(unsigned long long)rp_ipc_region_hdr(r)->region_size);
+	client_refuses(sv, RP_IPC_REJ_REGION_SIZE, want, true); /* ... the header doesn't */
+	close(fd);
+	close(sv[0]);
+	close(sv[1]);
+	rp_ipc_region_put(r);
+}
+
+/* The server side sees the client's refusal as RP_IPC_REJ_PEER with its text. */
+static void
+test_server_sees_refusal(void **state)
+{
+	struct rp_ipc_region_params p = small_params(2);
+	struct srv_arg s = {0};
+	struct rp_ipc_msg m;
+	pthread_t t;
+	int sv[2];
+
+	(void)state;
+	sockpair(sv);
+	s.sock = sv[0];
+	s.r = rp_ipc_region_create(&p, s.why, sizeof(s.why));
+	assert_non_null(s.r);
+	assert_int_equal(pthread_create(&t, NULL, srv_thread, &s), 0);
+	assert_int_equal(recv(sv[1], &m, sizeof(m), 0), (ssize_t)sizeof(m));
+	assert_int_equal(m.h.type, RP_IPC_MSG_HELLO);
+	rp_ipc_send_disconnect(sv[1], RP_IPC_DISC_REFUSED, "no thanks: test");
+	pthread_join(t, NULL);
+	assert_int_equal(s.rc, -EPROTO);
+	assert_int_equal(s.rej, RP_IPC_REJ_PEER);
+	assert_string_equal(s.why, "peer refused: no thanks: test");
+	assert_int_equal(s.st.rejects[RP_IPC_REJ_PEER], 1);
+	rp_ipc_region_put(s.r);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void
+test_timeout(void **state)
+{
+	struct rp_ipc_region *cr;
+	enum rp_ipc_reject rej;
+	unsigned int n_wake;
+	int wake[RP_IPC_MAX_FDS], sv[2];
+	char why[WHY];
+
+	(void)state;
+	sockpair(sv);
+	int rc = rp_ipc_client_handshake(sv[1], "pmd", 0, 50, &cr, wake, &n_wake, NULL, NULL, &rej,
+		why, sizeof(why));
+	assert_int_equal(rc, -ETIMEDOUT);
+	assert_int_equal(rej, RP_IPC_REJ_IO);
+	assert_non_null(strstr(why, "timed out after 50 ms"));
+	close(sv[0]);
+	rc = rp_ipc_client_handshake(sv[1], "pmd", 0, 50, &cr, wake, &n_wake, NULL, NULL, &rej,
+		why, sizeof(why));
+	assert_int_equal(rc, -ECONNRESET);
+	assert_string_equal(why, "peer closed the socket");
+	close(sv[1]);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_abi_layout),
+		cmocka_unit_test(test_msg_parse),
+		cmocka_unit_test(test_handshake_ok),
+		cmocka_unit_test(test_refuse_cookie),
+		cmocka_unit_test(test_refuse_major),
+		cmocka_unit_test(test_refuse_truncated),
+		cmocka_unit_test(test_refuse_oversized),
+		cmocka_unit_test(test_refuse_extra_fds),
+		cmocka_unit_test(test_refuse_missing_fd),
+		cmocka_unit_test(test_refuse_small_region),
+		cmocka_unit_test(test_server_sees_refusal),
+		cmocka_unit_test(test_timeout),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
