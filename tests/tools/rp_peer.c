@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_hash_crc.h>
+
+#include "rp_peer.h"
+
+#define BURST 32
+
+static uint32_t
+testpkt_crc(const uint8_t *buf, uint16_t len)
+{
+	const size_t from = offsetof(struct rp_testpkt_hdr, magic);
+	const size_t crc_at = offsetof(struct rp_testpkt_hdr, crc);
+	uint32_t c;
+
+	c = rte_hash_crc(buf + from, crc_at - from, 0xffffffff);
+	return rte_hash_crc(buf + sizeof(struct rp_testpkt_hdr),
+		len - sizeof(struct rp_testpkt_hdr), c);
+}
+
+void
+rp_testpkt_build(uint8_t *buf, uint16_t len, uint16_t queue, uint64_t seq)
+{
+	struct rp_testpkt_hdr h = {
+		.dst = {0x02, 0x52, 0x50, 0x00, 0x00, 0x02},
+		.src = {0x02, 0x52, 0x50, 0x00, 0x00, 0x01},
+		.ethertype = rte_cpu_to_be_16(RP_TESTPKT_ETHERTYPE),
+		.magic = RP_TESTPKT_MAGIC,
+		.queue = queue,
+		.len = len,
+		.seq = seq,
+	};
+	uint8_t *pl = buf + sizeof(h);
+
+	memcpy(buf, &h, sizeof(h));
+	for (uint16_t i = 0; i < len - sizeof(h); i++)
+		pl[i] = (uint8_t)(seq + i * 7);
+	h.crc = testpkt_crc(buf, len);
+	memcpy(buf + offsetof(struct rp_testpkt_hdr, crc), &h.crc, sizeof(h.crc));
+}
+
+int
+rp_testpkt_check(const uint8_t *buf, uint32_t len, uint16_t *queue, uint64_t *seq)
+{
+	struct rp_testpkt_hdr h;
+
+	if (len < RP_TESTPKT_MIN || len > RP_TESTPKT_MAX)
+		return -EBADMSG;
+	memcpy(&h, buf, sizeof(h));
+	if (h.magic != RP_TESTPKT_MAGIC || h.len != len || testpkt_crc(buf, (uint16_t)len) != h.crc)
+		return -EBADMSG;
+	*queue = h.queue;
+	*seq = h.seq;
+	return 0;
+}
+
+int
+rp_peer_init(struct rp_peer *p, struct rp_ipc_region *r, bool server)
+{
+	const struct rp_ipc_layout *l = rp_ipc_region_layout(r);
+	enum rp_ipc_dir tx_dir = server ? RP_IPC_DIR_TO_SWITCH : RP_IPC_DIR_TO_GUEST;
+
+	memset(p, 0, sizeof(*p));
+	p->r = r;
+	p->server = server;
+	p->n_qpairs = l->n_qpairs;
+	p->max_len = (1u << l->buf_shift) < RP_TESTPKT_MAX ? (uint16_t)(1u << l->buf_shift)
+							   : RP_TESTPKT_MAX;
+	p->tx_ring = server ? RP_IPC_RING_TO_SWITCH : RP_IPC_RING_TO_GUEST;
+	p->tx_free = server ? RP_IPC_RING_TO_SWITCH_FREE : RP_IPC_RING_TO_GUEST_FREE;
+	p->rx_ring = server ? RP_IPC_RING_TO_GUEST : RP_IPC_RING_TO_SWITCH;
+	p->rx_free = server ? RP_IPC_RING_TO_GUEST_FREE : RP_IPC_RING_TO_SWITCH_FREE;
+	p->own = rp_ipc_pool_create(r, tx_dir, true);
+	p->borrowed = rp_ipc_pool_create(r, RP_IPC_DIR_MAX - 1 - tx_dir, false);
+	if (p->own == NULL || p->borrowed == NULL)
+		goto nomem;
+	for (unsigned int q = 0; q < p->n_qpairs; q++) {
+		p->q[q].pending = calloc(l->ring_size, sizeof(struct rp_ipc_desc));
+		if (p->q[q].pending == NULL)
+			goto nomem;
+	}
+	return 0;
+nomem:
+	rp_peer_fini(p);
+	return -ENOMEM;
+}
+
+void
+rp_peer_fini(struct rp_peer *p)
+{
+	for (unsigned int q = 0; q < RP_IPC_MAX_QPAIRS; q++) {
+		free(p->q[q].pending);
+		p->q[q].pending = NULL;
+	}
+	rp_ipc_pool_free(p->own);
+	rp_ipc_pool_free(p->borrowed);
+	p->own = p->borrowed = NULL;
+}
+
+unsigned int
+rp_peer_tx(struct rp_peer *p, unsigned int q, unsigned int n)
+{
+	struct rte_ring *ring = rp_ipc_region_ring(p->r, q, p->tx_ring);
+	uint8_t *base = rp_ipc_region_base(p->r);
+	struct rp_peer_q *pq = &p->q[q];
+	struct rp_ipc_desc d[BURST];
+	uint32_t offs[BURST];
+	unsigned int got, sent;
+
+	if (n > BURST)
+		n = BURST;
+	if (rp_ipc_ring_check(p->r, q, p->tx_ring) < 0) {
+		p->st.rejects[RP_IPC_REJ_RING]++;
+		return 0;
+	}
+	/* We are the only producer: the free count can only grow under us, so
+	 * everything we allocate fits and nothing is lent and taken back. */
+	unsigned int room = rte_ring_free_count(ring);
+	if (n > room) {
+		pq->ring_full += n - room;
+		n = room;
+	}
+	got = rp_ipc_pool_alloc(p->own, offs, n);
+	for (unsigned int i = 0; i < got; i++) {
+		uint16_t len = rp_testpkt_len(pq->tx_seq + i, p->max_len);
+
+		rp_testpkt_build(base + offs[i], len, (uint16_t)q, pq->tx_seq + i);
+		d[i] = (struct rp_ipc_desc){.off = offs[i], .len = len};
+		rp_ipc_pool_lend(p->own, offs[i]);
+	}
+	sent = rte_ring_sp_enqueue_burst_elem(ring, d, sizeof(d[0]), got, NULL);
+	if (sent < got) {
+		/* Only if the peer rewrote the ring's indices. Still ours. */
+		for (unsigned int i = sent; i < got; i++) {
+			struct rp_ipc_desc back = {.off = offs[i]};
+			rp_ipc_pool_return(p->own, &back);
+		}
+		pq->ring_full += got - sent;
+	}
+	pq->tx_seq += sent;
+	pq->tx_pkts += sent;
+	return sent;
+}
+
+static void
+flush_returns(struct rp_peer *p, unsigned int q)
+{
+	struct rte_ring *ring = rp_ipc_region_ring(p->r, q, p->rx_free);
+	struct rp_peer_q *pq = &p->q[q];
+	unsigned int n;
+
+	if (pq->n_pending == 0)
+		return;
+	n = rte_ring_sp_enqueue_burst_elem(ring, pq->pending, sizeof(pq->pending[0]),
+		pq->n_pending, NULL);
+	memmove(pq->pending, pq->pending + n, (pq->n_pending - n) * sizeof(pq->pending[0]));
+	pq->n_pending -= n;
+}
+
+unsigned int
+rp_peer_rx(struct rp_peer *p, unsigned int q, unsigned int n)
+{
+	struct rte_ring *ring = rp_ipc_region_ring(p->r, q, p->rx_ring);
+	uint8_t *base = rp_ipc_region_base(p->r);
+	uint32_t ring_size = rp_ipc_region_layout(p->r)->ring_size;
+	struct rp_peer_q *pq = &p->q[q];
+	struct rp_ipc_desc d[BURST];
+	bool ok[BURST];
+	unsigned int got;
+
+	flush_returns(p, q);
+	if (n > BURST)
+		n = BURST;
+	/* Never hold more unreturned buffers than the free ring can take. */
+	if (n > ring_size - 1 - pq->n_pending)
+		n = ring_size - 1 - pq->n_pending;
+	if (rp_ipc_ring_check(p->r, q, p->rx_ring) < 0) {
+		p->st.rejects[RP_IPC_REJ_RING]++;
+		return 0;
+	}
+	got = rte_ring_sc_dequeue_burst_elem(ring, d, sizeof(d[0]), n, NULL);
+	/* Borrow the whole burst first: a buffer twice in one burst is a dup. */
+	for (unsigned int i = 0; i < got; i++) {
+		enum rp_ipc_reject rej = rp_ipc_pool_borrow(p->borrowed, &d[i]);
+
+		ok[i] = rej == RP_IPC_REJ_NONE;
+		if (!ok[i])
+			p->st.rejects[rej]++;
+	}
+	for (unsigned int i = 0; i < got; i++) {
+		uint16_t qq;
+		uint64_t seq;
+
+		if (!ok[i])
+			continue; /* not a buffer we may touch or return */
+		if (rp_testpkt_check(base + d[i].off, d[i].len, &qq, &seq) < 0) {
+			pq->bad_payload++;
+		} else if (qq != q || seq != pq->rx_seq) {
+			pq->bad_order++;
+			pq->rx_seq = seq + 1;
+		} else {
+			pq->rx_seq++;
+		}
+		pq->rx_pkts++;
+		pq->rx_bytes += d[i].len;
+		uint32_t start = rp_ipc_pool_buf_start(p->borrowed, d[i].off);
+		rp_ipc_pool_unborrow(p->borrowed, start);
+		pq->pending[pq->n_pending++] = (struct rp_ipc_desc){.off = start};
+	}
+	flush_returns(p, q);
+	return got;
+}
+
+unsigned int
+rp_peer_reap(struct rp_peer *p, unsigned int q)
+{
+	struct rte_ring *ring = rp_ipc_region_ring(p->r, q, p->tx_free);
+	struct rp_ipc_desc d[BURST];
+	unsigned int got;
+
+	if (rp_ipc_ring_check(p->r, q, p->tx_free) < 0) {
+		p->st.rejects[RP_IPC_REJ_RING]++;
+		return 0;
+	}
+	got = rte_ring_sc_dequeue_burst_elem(ring, d, sizeof(d[0]), BURST, NULL);
+	for (unsigned int i = 0; i < got; i++) {
+		enum rp_ipc_reject rej = rp_ipc_pool_return(p->own, &d[i]);
+
+		if (rej != RP_IPC_REJ_NONE)
+			p->st.rejects[rej]++;
+	}
+	return got;
+}
+
+void
+rp_peer_reclaim(struct rp_peer *p)
+{
+	rp_ipc_pool_reclaim(p->own);
+	rp_ipc_pool_reclaim(p->borrowed);
+	for (unsigned int q = 0; q < p->n_qpairs; q++)
+		p->q[q].n_pending = 0;
+}
+
+uint64_t
+rp_peer_rx_total(const struct rp_peer *p)
+{
+	uint64_t n = 0;
+
+	for (unsigned int q = 0; q < p->n_qpairs; q++)
+		n += p->q[q].rx_pkts;
+	return n;
+}
+
+uint64_t
+rp_peer_errors(const struct rp_peer *p)
+{
+	uint64_t n = 0;
+
+	for (unsigned int q = 0; q < p->n_qpairs; q++)
+		n += p->q[q].bad_payload + p->q[q].bad_order;
+	for (int i = 0; i < RP_IPC_REJ_MAX; i++)
+		n += p->st.rejects[i];
+	return n;
+}
+
+bool
+rp_peer_pool_full(const struct rp_peer *p)
+{
+	return rp_ipc_pool_count(p->own) == rp_ipc_pool_size(p->own);
+}

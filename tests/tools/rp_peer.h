@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * rp_peer.h: a test peer for a ringport port, playing either side (server
+ * = iothread role, client = PMD role). It sends sequence-numbered packets
+ * whose payload carries a CRC, receives the other direction and verifies
+ * payload and per-queue order, and returns and reaps buffers by the rules
+ * of rp_ipc_abi.h. Used by the ipc tests and the rp-peer tool, and by the
+ * switch-port and iothread tests that come later.
+ *
+ * Single-threaded: one rp_peer per thread.
+ */
+#ifndef RP_PEER_H
+#define RP_PEER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rp_ipc.h"
+
+/* Test packet: Ethernet header (dst/src may be rewritten by a switch, so
+ * they are outside the CRC), then this header, then payload bytes. */
+#define RP_TESTPKT_ETHERTYPE 0x88b5 /* IEEE local experimental */
+#define RP_TESTPKT_MAGIC 0x52505054u /* "RPPT" */
+#define RP_TESTPKT_MIN 60
+#define RP_TESTPKT_MAX 1514
+
+struct rp_testpkt_hdr {
+	uint8_t dst[6];
+	uint8_t src[6];
+	uint16_t ethertype; /* big-endian RP_TESTPKT_ETHERTYPE */
+	uint32_t magic;
+	uint16_t queue;     /* queue pair it was sent on */
+	uint16_t len;       /* whole frame length */
+	uint64_t seq;       /* per sending queue, from 0 */
+	uint32_t crc;       /* CRC32C from magic to the end, crc taken as 0 */
+} __attribute__((packed));
+
+/** Write a test frame of @len bytes into @buf. */
+void rp_testpkt_build(uint8_t *buf, uint16_t len, uint16_t queue, uint64_t seq);
+/** 0, or -EBADMSG (bad magic, length or CRC). Fills queue and seq. */
+int rp_testpkt_check(const uint8_t *buf, uint32_t len, uint16_t *queue, uint64_t *seq);
+
+/** Frame length for sequence number @seq: varies from 60 to 1514 bytes. */
+static inline uint16_t
+rp_testpkt_len(uint64_t seq, uint16_t max)
+{
+	uint16_t l = (uint16_t)(RP_TESTPKT_MIN + (seq * 37) % 1455);
+	return l > max ? max : l;
+}
+
+struct rp_peer_q {
+	uint64_t tx_seq;      /* next seq to send */
+	uint64_t rx_seq;      /* next seq expected */
+	uint64_t tx_pkts, rx_pkts, rx_bytes;
+	uint64_t bad_payload; /* CRC/magic/length wrong */
+	uint64_t bad_order;   /* seq not the one expected, or wrong queue */
+	uint64_t ring_full;   /* tx attempts the ring refused */
+	unsigned int n_pending; /* returns waiting for room on the free ring */
+	struct rp_ipc_desc *pending;
+};
+
+struct rp_peer {
+	struct rp_ipc_region *r;
+	bool server;
+	uint16_t n_qpairs;
+	uint16_t max_len;
+	struct rp_ipc_pool *own;      /* the pool we lend from */
+	struct rp_ipc_pool *borrowed; /* the peer's pool, as we hold it */
+	enum rp_ipc_ring_kind tx_ring, tx_free, rx_ring, rx_free;
+	struct rp_ipc_stats st;       /* rejected descriptors by reason */
+	struct rp_peer_q q[RP_IPC_MAX_QPAIRS];
+};
+
+/** Set up over an attached/created region; 0 or -ENOMEM. */
+int rp_peer_init(struct rp_peer *p, struct rp_ipc_region *r, bool server);
+/** Frees the pools and pending arrays (not the region). */
+void rp_peer_fini(struct rp_peer *p);
+
+/** Send up to @n packets on queue @q; returns how many went out. */
+unsigned int rp_peer_tx(struct rp_peer *p, unsigned int q, unsigned int n);
+/** Receive up to @n on @q, verify, return the buffers; returns how many
+ * descriptors were taken from the ring (valid or not). */
+unsigned int rp_peer_rx(struct rp_peer *p, unsigned int q, unsigned int n);
+/** Take our returned buffers back from @q's free ring; returns how many. */
+unsigned int rp_peer_reap(struct rp_peer *p, unsigned int q);
+/** Session over: every buffer we lent is ours again, held ones dropped. */
+void rp_peer_reclaim(struct rp_peer *p);
+
+/** Totals over queues. */
+uint64_t rp_peer_rx_total(const struct rp_peer *p);
+uint64_t rp_peer_errors(const struct rp_peer *p); /* payload+order+rejects */
+/** True when every buffer of our pool is home. */
+bool rp_peer_pool_full(const struct rp_peer *p);
+
+#endif /* RP_PEER_H */
