@@ -197,13 +197,16 @@ rp_peer_rx(struct rp_peer *p, unsigned int q, unsigned int n)
 
 		if (!ok[i])
 			continue; /* not a buffer we may touch or return */
-		if (rp_testpkt_check(base + d[i].off, d[i].len, &qq, &seq) < 0) {
+		/* Order is per sending queue: a switch in between may move a
+		 * queue's packets to any of ours, but never reorder a flow. */
+		if (rp_testpkt_check(base + d[i].off, d[i].len, &qq, &seq) < 0 ||
+			qq >= RP_IPC_MAX_QPAIRS) {
 			pq->bad_payload++;
-		} else if (qq != q || seq != pq->rx_seq) {
+		} else if (seq != p->q[qq].rx_seq) {
 			pq->bad_order++;
-			pq->rx_seq = seq + 1;
+			p->q[qq].rx_seq = seq + 1;
 		} else {
-			pq->rx_seq++;
+			p->q[qq].rx_seq++;
 		}
 		pq->rx_pkts++;
 		pq->rx_bytes += d[i].len;
@@ -271,4 +274,13 @@ bool
 rp_peer_pool_full(const struct rp_peer *p)
 {
 	return rp_ipc_pool_count(p->own) == rp_ipc_pool_size(p->own);
+}
+
+bool
+rp_peer_returns_pending(const struct rp_peer *p)
+{
+	for (unsigned int q = 0; q < p->n_qpairs; q++)
+		if (p->q[q].n_pending != 0)
+			return true;
+	return false;
 }

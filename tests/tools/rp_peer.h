@@ -50,10 +50,10 @@ rp_testpkt_len(uint64_t seq, uint16_t max)
 
 struct rp_peer_q {
 	uint64_t tx_seq;      /* next seq to send */
-	uint64_t rx_seq;      /* next seq expected */
+	uint64_t rx_seq;      /* next seq expected from the peer's queue */
 	uint64_t tx_pkts, rx_pkts, rx_bytes;
 	uint64_t bad_payload; /* CRC/magic/length wrong */
-	uint64_t bad_order;   /* seq not the one expected, or wrong queue */
+	uint64_t bad_order;   /* seq not the next of its sending queue */
 	uint64_t ring_full;   /* tx attempts the ring refused */
 	unsigned int n_pending; /* returns waiting for room on the free ring */
 	struct rp_ipc_desc *pending;
@@ -89,6 +89,8 @@ void rp_peer_reclaim(struct rp_peer *p);
 /** Totals over queues. */
 uint64_t rp_peer_rx_total(const struct rp_peer *p);
 uint64_t rp_peer_errors(const struct rp_peer *p); /* payload+order+rejects */
+/** True while some returns still wait for room on a free ring. */
+bool rp_peer_returns_pending(const struct rp_peer *p);
 /** True when every buffer of our pool is home. */
 bool rp_peer_pool_full(const struct rp_peer *p);
 

@@ -121,14 +121,9 @@ pump(struct rp_peer *p, int sock, uint64_t per_dir, uint64_t stop_after)
 		}
 		if (stop_after != 0 && rp_peer_rx_total(p) >= stop_after)
 			return 0;
-		if (sent_all && rp_peer_rx_total(p) >= per_q * p->n_qpairs && rp_peer_pool_full(p)) {
-			bool pending = false;
-
-			for (unsigned int q = 0; q < p->n_qpairs; q++)
-				pending |= p->q[q].n_pending != 0;
-			if (!pending)
-				return 0;
-		}
+		if (sent_all && rp_peer_rx_total(p) >= per_q * p->n_qpairs &&
+			rp_peer_pool_full(p) && !rp_peer_returns_pending(p))
+			return 0;
 		if (work == 0)
 			sched_yield(); /* 2 cores, two busy pollers: let the peer run */
 		if ((++iter & 1023) == 0) {

@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * rp-peer: play either side of a ringport port, for tests and by hand.
+ *
+ *   rp-peer --role server --path SOCK [--queues N] [--send N] [--expect N]
+ *   rp-peer --role client --path SOCK [--send N] [--expect N]
+ *
+ * The server (the iothread's role) listens, creates a fresh region per
+ * session and serves --sessions of them; the client (the PMD's role)
+ * connects. Each sends --send sequence-numbered, CRC-checked frames spread
+ * over the queues and finishes a session once it has received --expect
+ * frames and has every lent buffer back. At the end it prints one JSON
+ * object per session and exits 0 only if nothing was wrong.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "rp_peer.h"
+
+struct opts {
+	bool server;
+	const char *path;
+	unsigned int queues;
+	uint64_t send;
+	uint64_t expect;
+	unsigned int sessions;
+	unsigned int timeout_s;
+	unsigned int ring_size;
+	unsigned int n_bufs;
+	bool wait_forever; /* after the counts: keep serving until EOF */
+};
+
+static volatile sig_atomic_t stop;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: rp-peer --role server|client --path SOCK [options]\n"
+		"  --role R         server (iothread side: listens, creates regions)\n"
+		"                   or client (PMD side: connects)\n"
+		"  --path SOCK      port socket path\n"
+		"  --queues N       queue pairs in the region (server; 1..%d, default 1)\n"
+		"  --send N         frames to send, spread over the queues (default 0)\n"
+		"  --expect N       frames to receive before a session is done (default 0)\n"
+		"  --sessions N     sessions to serve before exiting (server; default 1)\n"
+		"  --timeout S      give up a session after S seconds (default 30)\n"
+		"  --ring-size N    slots per ring (server; default 512)\n"
+		"  --bufs N         buffers per pool (server; default 4096)\n"
+		"  --linger         after the counts, keep serving until the peer leaves\n"
+		"  -h, --help       this text\n"
+		"Prints one JSON object per session; exit 0 if all were clean, 1 if not,\n"
+		"2 on bad usage.\n",
+		RP_IPC_MAX_QPAIRS);
+}
+
+static int
+parse_u64(const char *flag, const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (errno || *s == '\0' || *end != '\0' || *s == '-' || v > max) {
+		fprintf(stderr, "rp-peer: %s '%s' is not a number in 0..%" PRIu64 "\n", flag, s,
+			max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
+		{"role", required_argument, NULL, 'r'},
+		{"path", required_argument, NULL, 'p'},
+		{"queues", required_argument, NULL, 'q'},
+		{"send", required_argument, NULL, 's'},
+		{"expect", required_argument, NULL, 'e'},
+		{"sessions", required_argument, NULL, 'n'},
+		{"timeout", required_argument, NULL, 't'},
+		{"ring-size", required_argument, NULL, 'R'},
+		{"bufs", required_argument, NULL, 'B'},
+		{"linger", no_argument, NULL, 'l'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *role = NULL;
+	uint64_t v;
+	int c;
+
+	*o = (struct opts){.queues = 1, .sessions = 1, .timeout_s = 30, .ring_size = 512,
+		.n_bufs = 4096};
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			role = optarg;
+			break;
+		case 'p':
+			o->path = optarg;
+			break;
+		case 'q':
+			if (parse_u64("--queues", optarg, RP_IPC_MAX_QPAIRS, &v) < 0 || v == 0)
+				return v == 0 ? (fprintf(stderr, "rp-peer: --queues must be >= 1\n"), -1) : -1;
+			o->queues = (unsigned int)v;
+			break;
+		case 's':
+			if (parse_u64("--send", optarg, UINT64_MAX / 2, &o->send) < 0)
+				return -1;
+			break;
+		case 'e':
+			if (parse_u64("--expect", optarg, UINT64_MAX / 2, &o->expect) < 0)
+				return -1;
+			break;
+		case 'n':
+			if (parse_u64("--sessions", optarg, UINT_MAX, &v) < 0)
+				return -1;
+			o->sessions = (unsigned int)v;
+			break;
+		case 't':
+			if (parse_u64("--timeout", optarg, 86400, &v) < 0)
+				return -1;
+			o->timeout_s = (unsigned int)v;
+			break;
+		case 'R':
+			if (parse_u64("--ring-size", optarg, RP_IPC_MAX_RING_SIZE, &v) < 0)
+				return -1;
+			o->ring_size = (unsigned int)v;
+			break;
+		case 'B':
+			if (parse_u64("--bufs", optarg, RP_IPC_MAX_BUFS, &v) < 0)
+				return -1;
+			o->n_bufs = (unsigned int)v;
+			break;
+		case 'l':
+			o->wait_forever = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "rp-peer: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	if (role == NULL || (strcmp(role, "server") && strcmp(role, "client"))) {
+		fprintf(stderr, "rp-peer: --role must be 'server' or 'client', not '%s'\n",
+			role ? role : "(missing)");
+		return -1;
+	}
+	o->server = strcmp(role, "server") == 0;
+	if (o->path == NULL) {
+		fprintf(stderr, "rp-peer: --path is required\n");
+		return -1;
+	}
+	return 0;
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void
+log_cb(enum rp_ipc_log_level level, const char *msg)
+{
+	fprintf(stderr, "rp-peer: %s: %s\n", level == RP_IPC_LOG_ERR ? "error" : "warning", msg);
+}
+
+/* Run traffic until done, timed out, stopped, or the peer left. */
+static const char *
+run_session(struct rp_peer *p, int sock, const struct opts *o)
+{
+	uint64_t per_q = o->send / p->n_qpairs, extra = o->send % p->n_qpairs;
+	double deadline = now_s() + o->timeout_s;
+	struct pollfd pfd = {.fd = sock, .events = POLLIN};
+	unsigned long iter = 0;
+
+	for (;;) {
+		unsigned int work = 0;
+		bool sent_all = true;
+
+		for (unsigned int q = 0; q < p->n_qpairs; q++) {
+			uint64_t want = per_q + (q < extra);
+			uint64_t left = want - p->q[q].tx_seq;
+
+			if (left > 0) {
+				work += rp_peer_tx(p, q, left > 32 ? 32 : (unsigned int)left);
+				sent_all = false;
+			}
+			work += rp_peer_reap(p, q);
+			work += rp_peer_rx(p, q, 32);
+		}
+		bool counts_met = sent_all && rp_peer_rx_total(p) >= o->expect &&
+			rp_peer_pool_full(p) && !rp_peer_returns_pending(p);
+		if (!o->wait_forever && counts_met)
+			return "done";
+		if (work == 0)
+			sched_yield();
+		if ((++iter & 255) == 0) {
+			if (stop)
+				return "stopped";
+			if (now_s() > deadline)
+				return "timeout";
+			if (poll(&pfd, 1, 0) == 1) {
+				/* The peer is gone or leaving: take what it left us. */
+				for (unsigned int q = 0; q < p->n_qpairs; q++) {
+					while (rp_peer_reap(p, q) > 0)
+						;
+					while (rp_peer_rx(p, q, 32) > 0)
+						;
+				}
+				counts_met = sent_all && rp_peer_rx_total(p) >= o->expect &&
+					rp_peer_pool_full(p);
+				return counts_met ? "done" : "peer-left";
+			}
+		}
+	}
+}
+
+static json_t *
+session_json(const struct rp_peer *p, const char *end, const char *peer_name, unsigned int n)
+{
+	json_t *rej = json_object(), *qs = json_array();
+	uint64_t tx = 0, bad_payload = 0, bad_order = 0;
+
+	for (int i = 1; i < RP_IPC_REJ_MAX; i++)
+		if (p->st.rejects[i])
+			json_object_set_new(rej, rp_ipc_reject_name(i), json_integer((json_int_t)p->st.rejects[i]));
+	for (unsigned int q = 0; q < p->n_qpairs; q++) {
+		tx += p->q[q].tx_pkts;
+		bad_payload += p->q[q].bad_payload;
+		bad_order += p->q[q].bad_order;
+		json_array_append_new(qs, json_pack("{s:I,s:I,s:I}", "tx", (json_int_t)p->q[q].tx_pkts,
+			"rx", (json_int_t)p->q[q].rx_pkts, "ring_full", (json_int_t)p->q[q].ring_full));
+	}
+	return json_pack("{s:s,s:i,s:s,s:s,s:b,s:I,s:I,s:I,s:I,s:o,s:o}", "role",
+		p->server ? "server" : "client", "session", n, "peer", peer_name, "end", end,
+		"hugepages", rp_ipc_region_hugetlb(p->r), "sent", (json_int_t)tx, "received",
+		(json_int_t)rp_peer_rx_total(p), "bad_payload", (json_int_t)bad_payload,
+		"bad_order", (json_int_t)bad_order, "rejects", rej, "queues", qs);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o;
+	int lsock = -1, failures = 0;
+
+	if (parse_opts(argc, argv, &o) < 0)
+		return 2;
+	rp_ipc_set_log(log_cb);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
+	if (o.server) {
+		lsock = rp_ipc_listen(o.path);
+		if (lsock < 0) {
+			fprintf(stderr, "rp-peer: cannot listen on '%s': %s\n", o.path, strerror(-lsock));
+			return 1;
+		}
+	}
+	for (unsigned int n = 0; n < o.sessions && !stop; n++) {
+		struct rp_ipc_region_params rp = {
+			.n_qpairs = (uint16_t)o.queues, .ring_size = o.ring_size, .buf_size = 2048,
+			.n_bufs = {o.n_bufs, o.n_bufs}, .mac = {0x02, 0x52, 0x50, 0, 0, 1},
+			.mtu = 1500, .features = RP_IPC_F_OFFLOAD | RP_IPC_F_MULTISEG,
+		};
+		struct rp_ipc_region *r = NULL;
+		struct rp_ipc_peer peer = {0};
+		enum rp_ipc_reject rej;
+		unsigned int n_wake = 0;
+		int wake[RP_IPC_MAX_FDS], sock, rc;
+		char why[256] = "";
+		struct rp_peer p;
+
+		if (o.server) {
+			struct pollfd pfd = {.fd = lsock, .events = POLLIN};
+			while (!stop && poll(&pfd, 1, 200) == 0)
+				;
+			if (stop)
+				break;
+			sock = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
+			if (sock < 0) {
+				fprintf(stderr, "rp-peer: accept: %s\n", strerror(errno));
+				return 1;
+			}
+			r = rp_ipc_region_create(&rp, why, sizeof(why));
+			if (r == NULL) {
+				fprintf(stderr, "rp-peer: %s\n", why);
+				return 1;
+			}
+			rc = rp_ipc_server_handshake(sock, r, NULL, 0, "rp-peer", 5000, &peer, NULL,
+				&rej, why, sizeof(why));
+		} else {
+			sock = rp_ipc_connect(o.path);
+			if (sock < 0) {
+				fprintf(stderr, "rp-peer: cannot connect to '%s': %s\n", o.path,
+					strerror(-sock));
+				return 1;
+			}
+			rc = rp_ipc_client_handshake(sock, "rp-peer", RP_IPC_F_KNOWN, 5000, &r, wake,
+				&n_wake, &peer, NULL, &rej, why, sizeof(why));
+		}
+		if (rc < 0) {
+			fprintf(stderr, "rp-peer: handshake refused (%s): %s\n", rp_ipc_reject_name(rej),
+				why);
+			rp_ipc_region_put(o.server ? r : NULL);
+			close(sock);
+			failures++;
+			continue;
+		}
+		for (unsigned int i = 0; i < n_wake; i++)
+			close(wake[i]);
+		if (rp_peer_init(&p, r, o.server) < 0) {
+			fprintf(stderr, "rp-peer: out of memory\n");
+			return 1;
+		}
+		const char *end = run_session(&p, sock, &o);
+		rp_ipc_send_disconnect(sock, RP_IPC_DISC_NORMAL, end);
+		close(sock);
+		rp_peer_reclaim(&p);
+		bool clean = (strcmp(end, "done") == 0 || (o.wait_forever && strcmp(end, "timeout") != 0)) &&
+			rp_peer_errors(&p) == 0 && rp_peer_rx_total(&p) >= o.expect;
+		json_t *j = session_json(&p, end, peer.name, n);
+		json_object_set_new(j, "clean", json_boolean(clean));
+		json_dumpf(j, stdout, JSON_COMPACT);
+		putchar('\n');
+		fflush(stdout);
+		json_decref(j);
+		failures += !clean;
+		rp_peer_fini(&p);
+		rp_ipc_region_put(r);
+	}
+	if (lsock >= 0) {
+		close(lsock);
+		unlink(o.path);
+	}
+	return failures ? 1 : 0;
+}
