@@ -18,7 +18,6 @@ struct rp_ipc_pool {
 	uint32_t other_off; /* the other pool: to tell "foreign" from "range" */
 	uint32_t other_end;
 	bool owner;
-	uint32_t held;      /* borrower: buffers held; atomic */
 	uint8_t *state;     /* per buffer: 1 = lent (owner) / held (borrower) */
 	struct rte_ring *free_list; /* owner: MP/MC ring of buffer offsets */
 };
@@ -115,8 +114,9 @@ pool_index(const struct rp_ipc_pool *p, uint32_t off, uint32_t *idx)
 	return RP_IPC_REJ_DESC_RANGE;
 }
 
-enum rp_ipc_reject
-rp_ipc_pool_return(struct rp_ipc_pool *p, const struct rp_ipc_desc *d)
+/* Check a returned descriptor and mark its buffer free (not yet listed). */
+static inline enum rp_ipc_reject
+pool_take_back(struct rp_ipc_pool *p, const struct rp_ipc_desc *d)
 {
 	enum rp_ipc_reject rej;
 	uint32_t idx;
@@ -131,9 +131,46 @@ rp_ipc_pool_return(struct rp_ipc_pool *p, const struct rp_ipc_desc *d)
 	if (unlikely(__atomic_load_n(&p->state[idx], __ATOMIC_RELAXED) != 1))
 		return RP_IPC_REJ_DESC_DUP;
 	__atomic_store_n(&p->state[idx], 0, __ATOMIC_RELAXED);
-	uint32_t off = d->off;
-	rte_ring_mp_enqueue_elem(p->free_list, &off, sizeof(off));
 	return RP_IPC_REJ_NONE;
+}
+
+enum rp_ipc_reject
+rp_ipc_pool_return(struct rp_ipc_pool *p, const struct rp_ipc_desc *d)
+{
+	enum rp_ipc_reject rej = pool_take_back(p, d);
+
+	if (likely(rej == RP_IPC_REJ_NONE)) {
+		uint32_t off = d->off;
+
+		rte_ring_mp_enqueue_elem(p->free_list, &off, sizeof(off));
+	}
+	return rej;
+}
+
+unsigned int
+rp_ipc_pool_return_burst(struct rp_ipc_pool *p, const struct rp_ipc_desc *d, unsigned int n,
+	struct rp_ipc_stats *st)
+{
+	uint32_t offs[RP_IPC_POOL_MAX_BURST];
+	unsigned int done = 0, ok;
+
+	while (done < n) {
+		unsigned int k = RTE_MIN(n - done, (unsigned int)RP_IPC_POOL_MAX_BURST);
+
+		ok = 0;
+		for (unsigned int i = done; i < done + k; i++) {
+			enum rp_ipc_reject rej = pool_take_back(p, &d[i]);
+
+			if (likely(rej == RP_IPC_REJ_NONE))
+				offs[ok++] = d[i].off;
+			else
+				st->rejects[rej]++;
+		}
+		/* One MP operation per burst; never full (it holds every buffer). */
+		rte_ring_mp_enqueue_bulk_elem(p->free_list, offs, sizeof(offs[0]), ok, NULL);
+		done += k;
+	}
+	return n; /* all consumed; the rejected ones are counted in st */
 }
 
 enum rp_ipc_reject
@@ -153,15 +190,30 @@ rp_ipc_pool_borrow(struct rp_ipc_pool *p, const struct rp_ipc_desc *d)
 	if (unlikely(__atomic_load_n(&p->state[idx], __ATOMIC_RELAXED) != 0))
 		return RP_IPC_REJ_DESC_DUP;
 	__atomic_store_n(&p->state[idx], 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&p->held, 1, __ATOMIC_RELAXED);
 	return RP_IPC_REJ_NONE;
+}
+
+unsigned int
+rp_ipc_pool_borrow_burst(struct rp_ipc_pool *p, struct rp_ipc_desc *d, unsigned int n,
+	struct rp_ipc_stats *st)
+{
+	unsigned int ok = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		enum rp_ipc_reject rej = rp_ipc_pool_borrow(p, &d[i]);
+
+		if (likely(rej == RP_IPC_REJ_NONE))
+			d[ok++] = d[i];
+		else
+			st->rejects[rej]++;
+	}
+	return ok;
 }
 
 void
 rp_ipc_pool_unborrow(struct rp_ipc_pool *p, uint32_t off)
 {
 	__atomic_store_n(&p->state[(off - p->off) >> p->shift], 0, __ATOMIC_RELAXED);
-	__atomic_fetch_sub(&p->held, 1, __ATOMIC_RELAXED);
 }
 
 unsigned int
@@ -177,8 +229,6 @@ rp_ipc_pool_reclaim(struct rp_ipc_pool *p)
 			uint32_t o = p->off + (i << p->shift);
 
 			rte_ring_mp_enqueue_elem(p->free_list, &o, sizeof(o));
-		} else {
-			__atomic_fetch_sub(&p->held, 1, __ATOMIC_RELAXED);
 		}
 		n++;
 	}
@@ -188,9 +238,14 @@ rp_ipc_pool_reclaim(struct rp_ipc_pool *p)
 unsigned int
 rp_ipc_pool_count(const struct rp_ipc_pool *p)
 {
+	unsigned int n = 0;
+
 	if (p->owner)
 		return rte_ring_count(p->free_list);
-	return __atomic_load_n(&p->held, __ATOMIC_RELAXED);
+	/* Not on the fast path: a scan beats a shared counter per packet. */
+	for (uint32_t i = 0; i < p->n; i++)
+		n += __atomic_load_n(&p->state[i], __ATOMIC_RELAXED);
+	return n;
 }
 
 unsigned int

@@ -209,6 +209,22 @@ enum rp_ipc_reject rp_ipc_pool_return(struct rp_ipc_pool *p, const struct rp_ipc
  * and that we don't hold it already, then marks it held.
  */
 enum rp_ipc_reject rp_ipc_pool_borrow(struct rp_ipc_pool *p, const struct rp_ipc_desc *d);
+/** Most descriptors the *_burst calls handle in one internal step. */
+#define RP_IPC_POOL_MAX_BURST 64
+
+/**
+ * Owner: rp_ipc_pool_return() for @n descriptors, with one free-list
+ * operation. Rejected ones are counted in @st. @return @n.
+ */
+unsigned int rp_ipc_pool_return_burst(struct rp_ipc_pool *p, const struct rp_ipc_desc *d,
+	unsigned int n, struct rp_ipc_stats *st);
+/**
+ * Borrower: rp_ipc_pool_borrow() for @n descriptors. The accepted ones are
+ * compacted to the front of @d, in order; rejected ones are counted in @st.
+ * A buffer twice in one burst is caught. @return how many were accepted.
+ */
+unsigned int rp_ipc_pool_borrow_burst(struct rp_ipc_pool *p, struct rp_ipc_desc *d,
+	unsigned int n, struct rp_ipc_stats *st);
 /** Borrower: we are about to return buffer @off (any offset inside it). */
 void rp_ipc_pool_unborrow(struct rp_ipc_pool *p, uint32_t off);
 /**
@@ -216,7 +232,8 @@ void rp_ipc_pool_unborrow(struct rp_ipc_pool *p, uint32_t off);
  * @return the number reclaimed.
  */
 unsigned int rp_ipc_pool_reclaim(struct rp_ipc_pool *p);
-/** Buffers on the free list (owner) or held (borrower). */
+/** Buffers on the free list (owner) or held (borrower; a scan, not for
+ * the fast path). */
 unsigned int rp_ipc_pool_count(const struct rp_ipc_pool *p);
 unsigned int rp_ipc_pool_size(const struct rp_ipc_pool *p);
 /** Buffer start of the buffer holding @off (no range check). */

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include <rte_byteorder.h>
-#include <rte_hash_crc.h>
+#include <zlib.h>
 
 #include "rp_peer.h"
 
@@ -17,9 +17,10 @@ testpkt_crc(const uint8_t *buf, uint16_t len)
 	const size_t crc_at = offsetof(struct rp_testpkt_hdr, crc);
 	uint32_t c;
 
-	c = rte_hash_crc(buf + from, crc_at - from, 0xffffffff);
-	return rte_hash_crc(buf + sizeof(struct rp_testpkt_hdr),
-		len - sizeof(struct rp_testpkt_hdr), c);
+	/* zlib: any alignment (frames start at odd offsets after Ethernet). */
+	c = (uint32_t)crc32(0, buf + from, (uInt)(crc_at - from));
+	return (uint32_t)crc32(c, buf + sizeof(struct rp_testpkt_hdr),
+		(uInt)(len - sizeof(struct rp_testpkt_hdr)));
 }
 
 void
@@ -169,7 +170,6 @@ rp_peer_rx(struct rp_peer *p, unsigned int q, unsigned int n)
 	uint32_t ring_size = rp_ipc_region_layout(p->r)->ring_size;
 	struct rp_peer_q *pq = &p->q[q];
 	struct rp_ipc_desc d[BURST];
-	bool ok[BURST];
 	unsigned int got;
 
 	flush_returns(p, q);
@@ -184,19 +184,11 @@ rp_peer_rx(struct rp_peer *p, unsigned int q, unsigned int n)
 	}
 	got = rte_ring_sc_dequeue_burst_elem(ring, d, sizeof(d[0]), n, NULL);
 	/* Borrow the whole burst first: a buffer twice in one burst is a dup. */
-	for (unsigned int i = 0; i < got; i++) {
-		enum rp_ipc_reject rej = rp_ipc_pool_borrow(p->borrowed, &d[i]);
-
-		ok[i] = rej == RP_IPC_REJ_NONE;
-		if (!ok[i])
-			p->st.rejects[rej]++;
-	}
-	for (unsigned int i = 0; i < got; i++) {
+	unsigned int ok = rp_ipc_pool_borrow_burst(p->borrowed, d, got, &p->st);
+	for (unsigned int i = 0; i < ok; i++) {
 		uint16_t qq;
 		uint64_t seq;
 
-		if (!ok[i])
-			continue; /* not a buffer we may touch or return */
 		/* Order is per sending queue: a switch in between may move a
 		 * queue's packets to any of ours, but never reorder a flow. */
 		if (rp_testpkt_check(base + d[i].off, d[i].len, &qq, &seq) < 0 ||
@@ -230,12 +222,7 @@ rp_peer_reap(struct rp_peer *p, unsigned int q)
 		return 0;
 	}
 	got = rte_ring_sc_dequeue_burst_elem(ring, d, sizeof(d[0]), BURST, NULL);
-	for (unsigned int i = 0; i < got; i++) {
-		enum rp_ipc_reject rej = rp_ipc_pool_return(p->own, &d[i]);
-
-		if (rej != RP_IPC_REJ_NONE)
-			p->st.rejects[rej]++;
-	}
+	rp_ipc_pool_return_burst(p->own, d, got, &p->st);
 	return got;
 }
 

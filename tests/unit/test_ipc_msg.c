@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -308,6 +309,72 @@ client_refuses(int sv[2], enum rp_ipc_reject want, const char *why_sub, bool exp
 	assert_non_null(strstr(m.u.disconnect.reason, why_sub));
 }
 
+/* Wake eventfds travel with the region: one per queue pair, and a write on
+ * the server's end is seen on the client's. */
+struct wake_srv {
+	struct srv_arg s;
+	int efd[4];
+};
+
+static void *
+wake_srv_thread(void *a)
+{
+	struct wake_srv *w = a;
+
+	w->s.rc = rp_ipc_server_handshake(w->s.sock, w->s.r, w->efd, 4, "iothread-test", 5000,
+		NULL, NULL, &w->s.rej, w->s.why, sizeof(w->s.why));
+	return NULL;
+}
+
+static void
+test_handshake_wake_fds(void **state)
+{
+	struct rp_ipc_region_params p = small_params(4);
+	struct wake_srv w = {0};
+	struct rp_ipc_region *cr = NULL;
+	enum rp_ipc_reject rej;
+	unsigned int n_wake = 0;
+	int wake[RP_IPC_MAX_FDS];
+	char why[WHY] = "";
+	pthread_t t;
+	int sv[2];
+
+	(void)state;
+	p.features |= RP_IPC_F_WAKE_FD;
+	sockpair(sv);
+	w.s.sock = sv[0];
+	w.s.r = rp_ipc_region_create(&p, w.s.why, sizeof(w.s.why));
+	assert_non_null(w.s.r);
+	for (int i = 0; i < 4; i++)
+		w.efd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	/* Three wake fds for four queue pairs is refused before anything is sent. */
+	assert_int_equal(rp_ipc_server_handshake(sv[0], w.s.r, w.efd, 3, "x", 10, NULL, NULL,
+				 &rej, why, sizeof(why)), -EINVAL);
+	assert_int_equal(pthread_create(&t, NULL, wake_srv_thread, &w), 0);
+	int rc = rp_ipc_client_handshake(sv[1], "pmd", RP_IPC_F_KNOWN, 5000, &cr, wake, &n_wake,
+		NULL, NULL, &rej, why, sizeof(why));
+	pthread_join(t, NULL);
+	assert_int_equal(rc, 0);
+	assert_int_equal(w.s.rc, 0);
+	assert_int_equal(n_wake, 4);
+	assert_true(rp_ipc_region_layout(cr)->features & RP_IPC_F_WAKE_FD);
+	uint64_t v = 5;
+	assert_int_equal(write(w.efd[2], &v, sizeof(v)), 8);
+	v = 0;
+	assert_int_equal(read(wake[2], &v, sizeof(v)), 8);
+	assert_int_equal(v, 5);
+	assert_int_equal(read(wake[1], &v, sizeof(v)), -1); /* others untouched */
+	assert_int_equal(errno, EAGAIN);
+	for (int i = 0; i < 4; i++) {
+		close(wake[i]);
+		close(w.efd[i]);
+	}
+	rp_ipc_region_put(cr);
+	rp_ipc_region_put(w.s.r);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 static void
 test_refuse_cookie(void **state)
 {
@@ -513,6 +580,7 @@ main(void)
 		cmocka_unit_test(test_abi_layout),
 		cmocka_unit_test(test_msg_parse),
 		cmocka_unit_test(test_handshake_ok),
+		cmocka_unit_test(test_handshake_wake_fds),
 		cmocka_unit_test(test_refuse_cookie),
 		cmocka_unit_test(test_refuse_major),
 		cmocka_unit_test(test_refuse_truncated),
