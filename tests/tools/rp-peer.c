@@ -41,6 +41,8 @@ struct opts {
 	unsigned int ring_size;
 	unsigned int n_bufs;
 	bool wait_forever; /* after the counts: keep serving until EOF */
+	uint64_t rate;     /* frames per second to send, 0: as fast as possible */
+	const char *go_file; /* hold sending until this file exists */
 };
 
 static volatile sig_atomic_t stop;
@@ -68,6 +70,10 @@ usage(FILE *f)
 		"  --ring-size N    slots per ring (server; default 512)\n"
 		"  --bufs N         buffers per pool (server; default 4096)\n"
 		"  --linger         after the counts, keep serving until the peer leaves\n"
+		"  --go-file PATH   hold sending until PATH exists (a switch may still be\n"
+		"                   wiring the port up when the session starts)\n"
+		"  --rate PPS       send at most PPS frames per second (default: no limit);\n"
+		"                   a switch drops what a slow receiver cannot take\n"
 		"  -h, --help       this text\n"
 		"Prints one JSON object per session; exit 0 if all were clean, 1 if not,\n"
 		"2 on bad usage.\n",
@@ -104,6 +110,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{"ring-size", required_argument, NULL, 'R'},
 		{"bufs", required_argument, NULL, 'B'},
 		{"linger", no_argument, NULL, 'l'},
+		{"rate", required_argument, NULL, 'P'},
+		{"go-file", required_argument, NULL, 'g'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -157,6 +165,13 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case 'l':
 			o->wait_forever = true;
 			break;
+		case 'g':
+			o->go_file = optarg;
+			break;
+		case 'P':
+			if (parse_u64("--rate", optarg, UINT64_MAX / 2, &o->rate) < 0)
+				return -1;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -205,17 +220,30 @@ run_session(struct rp_peer *p, int sock, const struct opts *o)
 	double deadline = now_s() + o->timeout_s;
 	struct pollfd pfd = {.fd = sock, .events = POLLIN};
 	unsigned long iter = 0;
+	double t0 = now_s();
+	uint64_t sent = 0;
+	bool go = o->go_file == NULL;
 
 	for (;;) {
 		unsigned int work = 0;
 		bool sent_all = true;
+		/* Token bucket: what the rate allows by now, per queue. */
+		uint64_t budget = go ? UINT64_MAX : 0;
+		if (go && o->rate != 0) {
+			uint64_t allowed = (uint64_t)((now_s() - t0) * (double)o->rate);
+			budget = allowed > sent ? (allowed - sent) / p->n_qpairs + 1 : 0;
+		}
 
 		for (unsigned int q = 0; q < p->n_qpairs; q++) {
 			uint64_t want = per_q + (q < extra);
 			uint64_t left = want - p->q[q].tx_seq;
 
 			if (left > 0) {
-				work += rp_peer_tx(p, q, left > 32 ? 32 : (unsigned int)left);
+				uint64_t k = RTE_MIN(RTE_MIN(left, budget), (uint64_t)32);
+				unsigned int n = k ? rp_peer_tx(p, q, (unsigned int)k) : 0;
+
+				sent += n;
+				work += n;
 				sent_all = false;
 			}
 			work += rp_peer_reap(p, q);
@@ -228,6 +256,10 @@ run_session(struct rp_peer *p, int sock, const struct opts *o)
 		if (work == 0)
 			sched_yield();
 		if ((++iter & 255) == 0) {
+			if (!go && access(o->go_file, F_OK) == 0) {
+				go = true;
+				t0 = now_s();
+			}
 			if (stop)
 				return "stopped";
 			if (now_s() > deadline)

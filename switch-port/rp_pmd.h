@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * net_ringport private structures, shared by the control code
+ * (rte_eth_ringport.c) and the data path (rp_pmd_rxtx.c).
+ *
+ * Threads: rx/tx bursts run on OVS PMD threads; the session (connect,
+ * handshake, peer loss) is handled on the EAL alarm thread, never in a
+ * burst. A burst reaches the session only through rp_port.sess, read once
+ * per burst inside a "burst section" (see rp_queue_enter/exit): a retired
+ * session is freed only once every queue has left the section it may have
+ * been read in, so no OVS thread ever touches an unmapped region.
+ */
+#ifndef RP_PMD_H
+#define RP_PMD_H
+
+#include <stdint.h>
+
+#include <ethdev_driver.h>
+#include <rte_mbuf.h>
+#include <rte_spinlock.h>
+
+#include "rp_ipc.h"
+
+#define RP_PMD_MAX_RXQ RP_IPC_MAX_QPAIRS
+#define RP_PMD_MAX_TXQ 128
+#define RP_PMD_BURST 32
+
+extern int rp_pmd_logtype;
+#define PMD_LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_##level, rp_pmd_logtype, "net_ringport: " fmt "\n", ##__VA_ARGS__)
+
+/* One session: a connection, its region, and our view of its buffers. */
+struct rp_sess {
+	struct rp_ipc_region *r;
+	int sock;
+	uint16_t n_qpairs;
+	uint32_t refcnt;               /* port's + one per mbuf out; atomic */
+	struct rp_ipc_pool *own;       /* TO_GUEST pool: we lend it */
+	struct rp_ipc_pool *borrowed;  /* TO_SWITCH pool: the peer's */
+	struct rte_mbuf_ext_shared_info *shinfo; /* per TO_SWITCH buffer, private */
+	uint8_t *origin;               /* per TO_SWITCH buffer: ring it came on */
+	uint32_t bufs_off;             /* TO_SWITCH pool start */
+	uint32_t buf_shift;
+	/* Freed mbufs come back here from any thread (MP); the rx queue that
+	 * owns ring q drains it into the shared free ring (SP). */
+	struct rte_ring *free_back[RP_IPC_MAX_QPAIRS];
+	rte_spinlock_t tx_lock[RP_IPC_MAX_QPAIRS]; /* when txqs share a ring */
+	bool dead;                     /* peer gone: stop returning buffers */
+	struct rp_sess *next_retired;
+	uint64_t retire_seq[RP_PMD_MAX_RXQ + RP_PMD_MAX_TXQ];
+};
+
+/* Per-queue counters; one writer (the queue's thread). */
+enum rp_qstat {
+	RP_QS_PKTS,
+	RP_QS_BYTES,
+	RP_QS_INVALID,   /* descriptors rejected (see rejects) */
+	RP_QS_RING_FULL, /* tx: ring or pool had no room */
+	RP_QS_TOO_BIG,   /* tx: packet larger than a buffer */
+	RP_QS_NO_MBUF,   /* rx: mempool empty */
+	RP_QS_MAX,
+};
+
+struct rp_queue {
+	struct rp_port *port;
+	uint16_t qid;
+	bool is_tx;
+	/* Burst section counter: odd while inside a burst. */
+	uint64_t seq;
+	struct rte_mempool *mp; /* rx only */
+	uint64_t st[RP_QS_MAX];
+	struct rp_ipc_stats rej;
+} __rte_cache_aligned;
+
+struct rp_port {
+	char path[108];
+	char name[RTE_DEV_NAME_MAX_LEN];
+	uint16_t port_id;
+	struct rte_ether_addr mac;
+	struct rp_sess *sess;       /* current session or NULL; atomic */
+	struct rp_sess *retired;    /* alarm thread only */
+	bool started;
+	bool alarm_set;
+	uint64_t reconnects;
+	uint64_t connect_failures;
+	uint16_t n_rxq, n_txq;
+	struct rp_queue *rxq[RP_PMD_MAX_RXQ];
+	struct rp_queue *txq[RP_PMD_MAX_TXQ];
+};
+
+static inline void
+rp_queue_enter(struct rp_queue *q)
+{
+	/* Odd: inside. The seq_cst store orders it before our load of
+	 * port->sess, pairing with the alarm thread's store of sess = NULL
+	 * followed by its load of seq (both seq_cst). */
+	__atomic_store_n(&q->seq, q->seq + 1, __ATOMIC_SEQ_CST);
+}
+
+static inline void
+rp_queue_exit(struct rp_queue *q)
+{
+	/* Even: out. Release: our accesses to the session happen before. */
+	__atomic_store_n(&q->seq, q->seq + 1, __ATOMIC_RELEASE);
+}
+
+uint16_t rp_pmd_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n);
+uint16_t rp_pmd_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n);
+void rp_sess_put(struct rp_sess *s);
+void rp_pmd_extbuf_free(void *addr, void *opaque);
+
+#endif /* RP_PMD_H */

@@ -1,0 +1,671 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * net_ringport: a vdev PMD that turns a ringport port socket into an
+ * ethdev for stock OVS-DPDK.
+ *
+ *   --vdev/dpdk-devargs net_ringport<N>,path=/run/ringport/vm1.sock
+ *
+ * The session (connect, handshake, peer loss, reconnect) runs on the EAL
+ * alarm thread every RP_PMD_POLL_US; the link is down while there is none.
+ * A session that ends is retired: rp_port.sess is cleared, and the session
+ * is released only when every queue has left any burst that could have
+ * seen it, and its region stays mapped until the last mbuf pointing into it
+ * is freed.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bus_vdev_driver.h>
+#include <ethdev_vdev.h>
+#include <rte_alarm.h>
+#include <rte_kvargs.h>
+#include <rte_malloc.h>
+
+#include "rp_pmd.h"
+
+#define RP_PMD_ARG_PATH "path"
+#define RP_PMD_POLL_US 100000
+#define RP_PMD_HANDSHAKE_MS 500
+
+RTE_LOG_REGISTER_DEFAULT(rp_pmd_logtype, NOTICE);
+
+static const char *const valid_args[] = {RP_PMD_ARG_PATH, NULL};
+
+static void rp_alarm(void *arg);
+
+static void
+rp_ipc_logger(enum rp_ipc_log_level level, const char *msg)
+{
+	rte_log(level == RP_IPC_LOG_ERR ? RTE_LOG_ERR : level == RP_IPC_LOG_WARN ? RTE_LOG_WARNING
+										   : RTE_LOG_INFO,
+		rp_pmd_logtype, "net_ringport: %s\n", msg);
+}
+
+/* ---- sessions ----------------------------------------------------------- */
+static struct rp_sess *
+sess_build(struct rp_port *port, int sock, struct rp_ipc_region *r)
+{
+	const struct rp_ipc_layout *l = rp_ipc_region_layout(r);
+	uint32_t n = l->n_bufs[RP_IPC_DIR_TO_SWITCH];
+	struct rp_sess *s;
+
+	s = rte_zmalloc("rp_sess", sizeof(*s), RTE_CACHE_LINE_SIZE);
+	if (s == NULL)
+		return NULL;
+	s->r = r;
+	s->sock = sock;
+	s->n_qpairs = l->n_qpairs;
+	s->refcnt = 1;
+	s->bufs_off = (uint32_t)l->bufs_off[RP_IPC_DIR_TO_SWITCH];
+	s->buf_shift = l->buf_shift;
+	s->own = rp_ipc_pool_create(r, RP_IPC_DIR_TO_GUEST, true);
+	s->borrowed = rp_ipc_pool_create(r, RP_IPC_DIR_TO_SWITCH, false);
+	s->shinfo = rte_zmalloc("rp_shinfo", sizeof(*s->shinfo) * n, RTE_CACHE_LINE_SIZE);
+	s->origin = rte_zmalloc("rp_origin", n, 0);
+	if (s->own == NULL || s->borrowed == NULL || s->shinfo == NULL || s->origin == NULL)
+		goto fail;
+	for (uint32_t i = 0; i < n; i++) {
+		s->shinfo[i].free_cb = rp_pmd_extbuf_free;
+		s->shinfo[i].fcb_opaque = s;
+	}
+	for (unsigned int q = 0; q < s->n_qpairs; q++) {
+		uint32_t slots = rte_align32pow2(n + 1);
+		ssize_t sz = rte_ring_get_memsize_elem(sizeof(uint32_t), slots);
+
+		s->free_back[q] = rte_zmalloc("rp_free_back", (size_t)sz, RTE_CACHE_LINE_SIZE);
+		if (s->free_back[q] == NULL ||
+			rte_ring_init(s->free_back[q], "rp_fb", slots, RING_F_SC_DEQ) < 0)
+			goto fail;
+		rte_spinlock_init(&s->tx_lock[q]);
+	}
+	RTE_SET_USED(port);
+	return s;
+fail:
+	s->refcnt = 1;
+	s->r = NULL; /* the caller still owns it */
+	rp_sess_put(s);
+	return NULL;
+}
+
+static int
+sess_open(struct rp_port *port)
+{
+	struct rp_ipc_region *r;
+	struct rp_ipc_peer peer;
+	enum rp_ipc_reject rej;
+	unsigned int n_wake;
+	int wake[RP_IPC_MAX_FDS], sock, rc;
+	char why[256] = "";
+	struct rp_sess *s;
+
+	sock = rp_ipc_connect(port->path);
+	if (sock < 0)
+		return sock;
+	rc = rp_ipc_client_handshake(sock, port->name, RP_IPC_F_OFFLOAD | RP_IPC_F_MULTISEG,
+		RP_PMD_HANDSHAKE_MS, &r, wake, &n_wake, &peer, NULL, &rej, why, sizeof(why));
+	if (rc < 0) {
+		PMD_LOG(ERR, "%s: %s refused: %s", port->name, port->path, why);
+		close(sock);
+		return rc;
+	}
+	for (unsigned int i = 0; i < n_wake; i++)
+		close(wake[i]); /* OVS PMD threads always poll */
+	s = sess_build(port, sock, r);
+	if (s == NULL) {
+		rp_ipc_send_disconnect(sock, RP_IPC_DISC_REFUSED, "out of memory");
+		rp_ipc_region_put(r);
+		close(sock);
+		return -ENOMEM;
+	}
+	const struct rp_ipc_layout *l = rp_ipc_region_layout(r);
+	PMD_LOG(INFO, "%s: session with '%s' on %s: %u queue pairs, %u+%u buffers of %u bytes%s",
+		port->name, peer.name, port->path, l->n_qpairs, l->n_bufs[0], l->n_bufs[1],
+		1u << l->buf_shift, rp_ipc_region_hugetlb(r) ? ", hugepages" : "");
+	/* Publish: pairs with the bursts' load of sess. */
+	__atomic_store_n(&port->sess, s, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+static void
+sess_close(struct rp_port *port, const char *reason)
+{
+	struct rp_sess *s = port->sess;
+	unsigned int i = 0;
+
+	if (s == NULL)
+		return;
+	__atomic_store_n(&port->sess, NULL, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&s->dead, true, __ATOMIC_RELEASE);
+	/* Snapshot each queue's burst section (pairs with rp_queue_enter). */
+	for (unsigned int q = 0; q < port->n_rxq; q++)
+		s->retire_seq[i++] = port->rxq[q] ? __atomic_load_n(&port->rxq[q]->seq, __ATOMIC_SEQ_CST) : 0;
+	for (unsigned int q = 0; q < port->n_txq; q++)
+		s->retire_seq[i++] = port->txq[q] ? __atomic_load_n(&port->txq[q]->seq, __ATOMIC_SEQ_CST) : 0;
+	rp_ipc_send_disconnect(s->sock, RP_IPC_DISC_NORMAL, reason);
+	close(s->sock);
+	s->sock = -1;
+	rp_ipc_pool_reclaim(s->own);
+	s->next_retired = port->retired;
+	port->retired = s;
+	PMD_LOG(INFO, "%s: session ended: %s", port->name, reason);
+}
+
+/* A queue has left the section it was in when @s was retired. */
+static bool
+queue_past(const struct rp_queue *q, uint64_t snap)
+{
+	return q == NULL || (snap & 1) == 0 || __atomic_load_n(&q->seq, __ATOMIC_ACQUIRE) != snap;
+}
+
+static void
+reap_retired(struct rp_port *port, bool force)
+{
+	struct rp_sess **pp = &port->retired;
+
+	while (*pp != NULL) {
+		struct rp_sess *s = *pp;
+		bool past = true;
+		unsigned int i = 0;
+
+		for (unsigned int q = 0; q < port->n_rxq; q++)
+			past &= queue_past(port->rxq[q], s->retire_seq[i++]);
+		for (unsigned int q = 0; q < port->n_txq; q++)
+			past &= queue_past(port->txq[q], s->retire_seq[i++]);
+		if (past || force) {
+			*pp = s->next_retired;
+			rp_sess_put(s); /* mbufs still out keep it alive */
+		} else {
+			pp = &s->next_retired;
+		}
+	}
+}
+
+/* Has the peer hung up or said goodbye? Never blocks. */
+static bool
+peer_gone(struct rp_sess *s, char *why, size_t ws)
+{
+	struct pollfd pfd = {.fd = s->sock, .events = POLLIN};
+	struct rp_ipc_msg m;
+	unsigned int nf;
+	int fds[RP_IPC_MAX_FDS];
+
+	if (poll(&pfd, 1, 0) != 1)
+		return false;
+	if (rp_ipc_recv(s->sock, &m, fds, &nf, 0, why, ws) == RP_IPC_REJ_NONE) {
+		for (unsigned int i = 0; i < nf; i++)
+			close(fds[i]);
+		if (m.h.type == RP_IPC_MSG_DISCONNECT)
+			snprintf(why, ws, "peer disconnected: %s", m.u.disconnect.reason);
+		else
+			snprintf(why, ws, "unexpected message type %u after the handshake", m.h.type);
+	}
+	return true;
+}
+
+static void
+rp_alarm(void *arg)
+{
+	struct rte_eth_dev *dev = arg;
+	struct rp_port *port = dev->data->dev_private;
+	char why[256];
+
+	if (port->sess != NULL) {
+		if (peer_gone(port->sess, why, sizeof(why))) {
+			sess_close(port, why);
+			rte_eth_dev_callback_process(dev, RTE_ETH_EVENT_INTR_LSC, NULL);
+		}
+	}
+	if (port->sess == NULL) {
+		if (sess_open(port) == 0) {
+			port->reconnects++;
+			rte_eth_dev_callback_process(dev, RTE_ETH_EVENT_INTR_LSC, NULL);
+		} else {
+			port->connect_failures++;
+		}
+	}
+	reap_retired(port, false);
+	if (rte_eal_alarm_set(RP_PMD_POLL_US, rp_alarm, dev) == 0)
+		port->alarm_set = true;
+	else
+		PMD_LOG(ERR, "%s: cannot re-arm the session alarm", port->name);
+}
+
+/* ---- eth_dev_ops ---------------------------------------------------------- */
+static int
+rp_dev_configure(struct rte_eth_dev *dev)
+{
+	struct rp_port *port = dev->data->dev_private;
+
+	if (dev->data->nb_rx_queues > RP_PMD_MAX_RXQ || dev->data->nb_tx_queues > RP_PMD_MAX_TXQ) {
+		PMD_LOG(ERR, "%s: %u rx / %u tx queues asked, at most %u / %u", port->name,
+			dev->data->nb_rx_queues, dev->data->nb_tx_queues, RP_PMD_MAX_RXQ,
+			RP_PMD_MAX_TXQ);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+rp_dev_start(struct rte_eth_dev *dev)
+{
+	struct rp_port *port = dev->data->dev_private;
+
+	port->n_rxq = dev->data->nb_rx_queues;
+	port->n_txq = dev->data->nb_tx_queues;
+	port->started = true;
+	for (uint16_t i = 0; i < port->n_rxq; i++)
+		dev->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
+	for (uint16_t i = 0; i < port->n_txq; i++)
+		dev->data->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
+	dev->data->dev_started = 1;
+	return 0;
+}
+
+static int
+rp_dev_stop(struct rte_eth_dev *dev)
+{
+	struct rp_port *port = dev->data->dev_private;
+
+	port->started = false;
+	for (uint16_t i = 0; i < dev->data->nb_rx_queues; i++)
+		dev->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
+	for (uint16_t i = 0; i < dev->data->nb_tx_queues; i++)
+		dev->data->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
+	dev->data->dev_started = 0;
+	return 0;
+}
+
+static void
+queue_release(struct rp_queue **slot)
+{
+	rte_free(*slot);
+	*slot = NULL;
+}
+
+static void
+rp_rx_queue_release(struct rte_eth_dev *dev, uint16_t qid)
+{
+	struct rp_port *port = dev->data->dev_private;
+
+	queue_release(&port->rxq[qid]);
+	dev->data->rx_queues[qid] = NULL;
+}
+
+static void
+rp_tx_queue_release(struct rte_eth_dev *dev, uint16_t qid)
+{
+	struct rp_port *port = dev->data->dev_private;
+
+	queue_release(&port->txq[qid]);
+	dev->data->tx_queues[qid] = NULL;
+}
+
+static int
+rp_dev_close(struct rte_eth_dev *dev)
+{
+	struct rp_port *port = dev->data->dev_private;
+
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return 0;
+	rte_eal_alarm_cancel(rp_alarm, dev);
+	port->alarm_set = false;
+	sess_close(port, "port closed");
+	/* No burst runs once the port is closed. */
+	reap_retired(port, true);
+	for (uint16_t i = 0; i < RP_PMD_MAX_RXQ; i++)
+		queue_release(&port->rxq[i]);
+	for (uint16_t i = 0; i < RP_PMD_MAX_TXQ; i++)
+		queue_release(&port->txq[i]);
+	return 0;
+}
+
+static struct rp_queue *
+queue_new(struct rte_eth_dev *dev, uint16_t qid, bool is_tx, unsigned int socket)
+{
+	struct rp_queue *q = rte_zmalloc_socket("rp_queue", sizeof(*q), RTE_CACHE_LINE_SIZE,
+		(int)socket);
+
+	if (q == NULL)
+		return NULL;
+	q->port = dev->data->dev_private;
+	q->qid = qid;
+	q->is_tx = is_tx;
+	return q;
+}
+
+static int
+rp_rx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned int socket,
+	const struct rte_eth_rxconf *conf, struct rte_mempool *mp)
+{
+	struct rp_port *port = dev->data->dev_private;
+
+	RTE_SET_USED(nb_desc);
+	RTE_SET_USED(conf);
+	queue_release(&port->rxq[qid]);
+	port->rxq[qid] = queue_new(dev, qid, false, socket);
+	if (port->rxq[qid] == NULL)
+		return -ENOMEM;
+	port->rxq[qid]->mp = mp;
+	dev->data->rx_queues[qid] = port->rxq[qid];
+	return 0;
+}
+
+static int
+rp_tx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned int socket,
+	const struct rte_eth_txconf *conf)
+{
+	struct rp_port *port = dev->data->dev_private;
+
+	RTE_SET_USED(nb_desc);
+	RTE_SET_USED(conf);
+	queue_release(&port->txq[qid]);
+	port->txq[qid] = queue_new(dev, qid, true, socket);
+	if (port->txq[qid] == NULL)
+		return -ENOMEM;
+	dev->data->tx_queues[qid] = port->txq[qid];
+	return 0;
+}
+
+static int
+rp_dev_infos_get(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
+{
+	struct rp_port *port = dev->data->dev_private;
+	struct rp_sess *s = port->sess;
+
+	info->max_mac_addrs = 1;
+	info->max_rx_pktlen = 2048;
+	info->min_mtu = RTE_ETHER_MIN_MTU;
+	info->max_mtu = 2048 - RTE_ETHER_HDR_LEN - RTE_ETHER_CRC_LEN;
+	info->max_rx_queues = s != NULL ? s->n_qpairs : RP_PMD_MAX_RXQ;
+	info->max_tx_queues = RP_PMD_MAX_TXQ;
+	info->rx_offload_capa = RTE_ETH_RX_OFFLOAD_RSS_HASH;
+	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	info->rx_desc_lim.nb_max = RP_IPC_MAX_RING_SIZE;
+	info->tx_desc_lim.nb_max = RP_IPC_MAX_RING_SIZE;
+	return 0;
+}
+
+static int
+rp_link_update(struct rte_eth_dev *dev, int wait)
+{
+	struct rp_port *port = dev->data->dev_private;
+	struct rte_eth_link link = {
+		.link_speed = RTE_ETH_SPEED_NUM_10G,
+		.link_duplex = RTE_ETH_LINK_FULL_DUPLEX,
+		.link_autoneg = RTE_ETH_LINK_FIXED,
+		.link_status = __atomic_load_n(&port->sess, __ATOMIC_ACQUIRE) != NULL,
+	};
+
+	RTE_SET_USED(wait);
+	return rte_eth_linkstatus_set(dev, &link);
+}
+
+static int
+rp_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *st)
+{
+	struct rp_port *port = dev->data->dev_private;
+
+	for (uint16_t i = 0; i < RP_PMD_MAX_RXQ; i++) {
+		const struct rp_queue *q = port->rxq[i];
+		if (q == NULL)
+			continue;
+		st->ipackets += q->st[RP_QS_PKTS];
+		st->ibytes += q->st[RP_QS_BYTES];
+		st->ierrors += q->st[RP_QS_INVALID];
+		st->rx_nombuf += q->st[RP_QS_NO_MBUF];
+		if (i < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
+			st->q_ipackets[i] = q->st[RP_QS_PKTS];
+			st->q_ibytes[i] = q->st[RP_QS_BYTES];
+			st->q_errors[i] = q->st[RP_QS_INVALID];
+		}
+	}
+	for (uint16_t i = 0; i < RP_PMD_MAX_TXQ; i++) {
+		const struct rp_queue *q = port->txq[i];
+		if (q == NULL)
+			continue;
+		st->opackets += q->st[RP_QS_PKTS];
+		st->obytes += q->st[RP_QS_BYTES];
+		st->oerrors += q->st[RP_QS_RING_FULL] + q->st[RP_QS_TOO_BIG];
+		if (i < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
+			st->q_opackets[i] = q->st[RP_QS_PKTS];
+			st->q_obytes[i] = q->st[RP_QS_BYTES];
+		}
+	}
+	return 0;
+}
+
+static int
+rp_stats_reset(struct rte_eth_dev *dev)
+{
+	struct rp_port *port = dev->data->dev_private;
+
+	for (uint16_t i = 0; i < RP_PMD_MAX_RXQ; i++)
+		if (port->rxq[i] != NULL) {
+			memset(port->rxq[i]->st, 0, sizeof(port->rxq[i]->st));
+			memset(&port->rxq[i]->rej, 0, sizeof(port->rxq[i]->rej));
+		}
+	for (uint16_t i = 0; i < RP_PMD_MAX_TXQ; i++)
+		if (port->txq[i] != NULL) {
+			memset(port->txq[i]->st, 0, sizeof(port->txq[i]->st));
+			memset(&port->txq[i]->rej, 0, sizeof(port->txq[i]->rej));
+		}
+	port->reconnects = 0;
+	port->connect_failures = 0;
+	return 0;
+}
+
+/*
+ * xstats: per rx queue (packets, bytes, invalid, no_mbuf), per tx queue
+ * (packets, bytes, ring_full, too_big), then port-wide: each descriptor
+ * rejection reason summed over queues, reconnects, connect failures.
+ */
+static const char *const rxq_names[] = {"packets", "bytes", "invalid_desc", "no_mbuf"};
+static const enum rp_qstat rxq_idx[] = {RP_QS_PKTS, RP_QS_BYTES, RP_QS_INVALID, RP_QS_NO_MBUF};
+static const char *const txq_names[] = {"packets", "bytes", "ring_full_drops", "too_big_drops"};
+static const enum rp_qstat txq_idx[] = {RP_QS_PKTS, RP_QS_BYTES, RP_QS_RING_FULL, RP_QS_TOO_BIG};
+
+static unsigned int
+xstats_count(const struct rte_eth_dev *dev)
+{
+	return dev->data->nb_rx_queues * RTE_DIM(rxq_names) +
+		dev->data->nb_tx_queues * RTE_DIM(txq_names) + (RP_IPC_REJ_MAX - 1) + 2;
+}
+
+static int
+rp_xstats_get_names(struct rte_eth_dev *dev, struct rte_eth_xstat_name *names, unsigned int size)
+{
+	unsigned int n = xstats_count(dev), k = 0;
+
+	if (names == NULL || size < n)
+		return (int)n;
+	for (uint16_t q = 0; q < dev->data->nb_rx_queues; q++)
+		for (unsigned int i = 0; i < RTE_DIM(rxq_names); i++)
+			snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "rx_q%u_%s", q,
+				rxq_names[i]);
+	for (uint16_t q = 0; q < dev->data->nb_tx_queues; q++)
+		for (unsigned int i = 0; i < RTE_DIM(txq_names); i++)
+			snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "tx_q%u_%s", q,
+				txq_names[i]);
+	for (int r = 1; r < RP_IPC_REJ_MAX; r++)
+		snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "rejected_%s",
+			rp_ipc_reject_name(r));
+	snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "reconnects");
+	snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "connect_failures");
+	return (int)n;
+}
+
+static int
+rp_xstats_get(struct rte_eth_dev *dev, struct rte_eth_xstat *xs, unsigned int size)
+{
+	struct rp_port *port = dev->data->dev_private;
+	unsigned int n = xstats_count(dev), k = 0;
+	uint64_t rej[RP_IPC_REJ_MAX] = {0};
+
+	if (xs == NULL || size < n)
+		return (int)n;
+	for (uint16_t q = 0; q < dev->data->nb_rx_queues; q++) {
+		const struct rp_queue *rq = port->rxq[q];
+		for (unsigned int i = 0; i < RTE_DIM(rxq_names); i++, k++)
+			xs[k] = (struct rte_eth_xstat){k, rq ? rq->st[rxq_idx[i]] : 0};
+		for (int r = 0; rq && r < RP_IPC_REJ_MAX; r++)
+			rej[r] += rq->rej.rejects[r];
+	}
+	for (uint16_t q = 0; q < dev->data->nb_tx_queues; q++) {
+		const struct rp_queue *tq = port->txq[q];
+		for (unsigned int i = 0; i < RTE_DIM(txq_names); i++, k++)
+			xs[k] = (struct rte_eth_xstat){k, tq ? tq->st[txq_idx[i]] : 0};
+		for (int r = 0; tq && r < RP_IPC_REJ_MAX; r++)
+			rej[r] += tq->rej.rejects[r];
+	}
+	for (int r = 1; r < RP_IPC_REJ_MAX; r++, k++)
+		xs[k] = (struct rte_eth_xstat){k, rej[r]};
+	xs[k] = (struct rte_eth_xstat){k, port->reconnects};
+	k++;
+	xs[k] = (struct rte_eth_xstat){k, port->connect_failures};
+	return (int)n;
+}
+
+static int
+rp_mtu_set(struct rte_eth_dev *dev, uint16_t mtu)
+{
+	struct rp_port *port = dev->data->dev_private;
+
+	if (mtu > 2048 - RTE_ETHER_HDR_LEN - RTE_ETHER_CRC_LEN) {
+		PMD_LOG(ERR, "%s: MTU %u exceeds the %u-byte buffers", port->name, mtu, 2048);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+rp_nop(struct rte_eth_dev *dev)
+{
+	RTE_SET_USED(dev);
+	return 0;
+}
+
+static const struct eth_dev_ops rp_ops = {
+	.dev_configure = rp_dev_configure,
+	.dev_start = rp_dev_start,
+	.dev_stop = rp_dev_stop,
+	.dev_close = rp_dev_close,
+	.dev_infos_get = rp_dev_infos_get,
+	.rx_queue_setup = rp_rx_queue_setup,
+	.tx_queue_setup = rp_tx_queue_setup,
+	.rx_queue_release = rp_rx_queue_release,
+	.tx_queue_release = rp_tx_queue_release,
+	.link_update = rp_link_update,
+	.stats_get = rp_stats_get,
+	.stats_reset = rp_stats_reset,
+	.xstats_get = rp_xstats_get,
+	.xstats_get_names = rp_xstats_get_names,
+	.xstats_reset = rp_stats_reset,
+	.mtu_set = rp_mtu_set,
+	.promiscuous_enable = rp_nop,
+	.promiscuous_disable = rp_nop,
+	.allmulticast_enable = rp_nop,
+	.allmulticast_disable = rp_nop,
+};
+
+/* ---- probe / remove ------------------------------------------------------ */
+static int
+arg_path(const char *key, const char *value, void *opaque)
+{
+	struct rp_port *port = opaque;
+
+	if (value == NULL || value[0] == '\0' || strlen(value) >= sizeof(port->path)) {
+		PMD_LOG(ERR, "%s: %s='%s' must be a socket path of 1..%zu bytes", port->name, key,
+			value ? value : "", sizeof(port->path) - 1);
+		return -EINVAL;
+	}
+	strcpy(port->path, value);
+	return 0;
+}
+
+static int
+rp_probe(struct rte_vdev_device *vdev)
+{
+	const char *name = rte_vdev_device_name(vdev);
+	const char *args = rte_vdev_device_args(vdev);
+	struct rte_kvargs *kv;
+	struct rte_eth_dev *dev;
+	struct rp_port *port;
+
+	rp_ipc_set_log(rp_ipc_logger);
+	kv = rte_kvargs_parse(args ? args : "", valid_args);
+	if (kv == NULL) {
+		PMD_LOG(ERR, "%s: bad devargs '%s' (valid keys: %s)", name, args ? args : "",
+			RP_PMD_ARG_PATH);
+		return -EINVAL;
+	}
+	if (rte_kvargs_count(kv, RP_PMD_ARG_PATH) != 1) {
+		PMD_LOG(ERR, "%s: devargs need exactly one %s=<port socket>", name, RP_PMD_ARG_PATH);
+		rte_kvargs_free(kv);
+		return -EINVAL;
+	}
+	dev = rte_eth_vdev_allocate(vdev, sizeof(*port));
+	if (dev == NULL) {
+		rte_kvargs_free(kv);
+		return -ENOMEM;
+	}
+	port = dev->data->dev_private;
+	snprintf(port->name, sizeof(port->name), "%s", name);
+	if (rte_kvargs_process(kv, RP_PMD_ARG_PATH, arg_path, port) < 0) {
+		rte_kvargs_free(kv);
+		rte_eth_dev_release_port(dev);
+		return -EINVAL;
+	}
+	rte_kvargs_free(kv);
+	port->port_id = dev->data->port_id;
+
+	/* A locally administered MAC derived from the path, stable across
+	 * restarts; the region's MAC is for the guest side. */
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (const char *c = port->path; *c; c++)
+		h = (h ^ (uint8_t)*c) * 16777619u;
+	port->mac = (struct rte_ether_addr){{0x02, 0x52, (uint8_t)(h >> 24), (uint8_t)(h >> 16),
+		(uint8_t)(h >> 8), (uint8_t)h}};
+	dev->data->mac_addrs = rte_zmalloc("rp_mac", sizeof(port->mac), 0);
+	if (dev->data->mac_addrs == NULL) {
+		rte_eth_dev_release_port(dev);
+		return -ENOMEM;
+	}
+	*dev->data->mac_addrs = port->mac;
+	dev->data->dev_flags |= RTE_ETH_DEV_INTR_LSC;
+	dev->dev_ops = &rp_ops;
+	dev->rx_pkt_burst = rp_pmd_rx_burst;
+	dev->tx_pkt_burst = rp_pmd_tx_burst;
+
+	/* First try now, so a peer that is already there gives link up at
+	 * once; then keep trying from the alarm. */
+	if (sess_open(port) < 0)
+		PMD_LOG(INFO, "%s: no peer on %s yet; retrying every %u ms", name, port->path,
+			RP_PMD_POLL_US / 1000);
+	if (rte_eal_alarm_set(RP_PMD_POLL_US, rp_alarm, dev) == 0)
+		port->alarm_set = true;
+	rte_eth_dev_probing_finish(dev);
+	PMD_LOG(INFO, "%s: probed, path=%s, port %u", name, port->path, port->port_id);
+	return 0;
+}
+
+static int
+rp_remove(struct rte_vdev_device *vdev)
+{
+	struct rte_eth_dev *dev = rte_eth_dev_allocated(rte_vdev_device_name(vdev));
+
+	if (dev == NULL)
+		return 0;
+	rp_dev_close(dev);
+	return rte_eth_dev_release_port(dev);
+}
+
+static struct rte_vdev_driver rp_pmd_drv = {
+	.probe = rp_probe,
+	.remove = rp_remove,
+};
+
+RTE_PMD_REGISTER_VDEV(net_ringport, rp_pmd_drv);
+RTE_PMD_REGISTER_PARAM_STRING(net_ringport, RP_PMD_ARG_PATH "=<port socket path>");
