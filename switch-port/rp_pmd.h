@@ -55,7 +55,7 @@ enum rp_qstat {
 	RP_QS_PKTS,
 	RP_QS_BYTES,
 	RP_QS_INVALID,   /* descriptors rejected (see rejects) */
-	RP_QS_RING_FULL, /* tx: ring or pool had no room */
+	RP_QS_RING_FULL, /* tx: burst refused whole, ring or pool full */
 	RP_QS_TOO_BIG,   /* tx: packet larger than a buffer */
 	RP_QS_NO_MBUF,   /* rx: mempool empty */
 	RP_QS_MAX,

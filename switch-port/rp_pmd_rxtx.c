@@ -231,7 +231,10 @@ rp_pmd_tx_burst(void *arg, struct rte_mbuf **pkts, uint16_t n)
 	if (have > k)
 		rp_ipc_pool_put(s->own, offs + k, have - k);
 	q->st[RP_QS_PKTS] += sent;
-	q->st[RP_QS_RING_FULL] += n - done;
+	/* A partly taken burst is retried by the caller (OVS does, until a
+	 * call takes nothing, then drops the rest): count drops only then. */
+	if (done == 0)
+		q->st[RP_QS_RING_FULL] += n;
 	rte_pktmbuf_free_bulk(pkts, done);
 unlock:
 	if (shared)

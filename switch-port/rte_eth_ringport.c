@@ -205,6 +205,17 @@ peer_gone(struct rp_sess *s, char *why, size_t ws)
 	return true;
 }
 
+static int rp_link_update(struct rte_eth_dev *dev, int wait);
+
+/* Store the new link state, then tell the application. With LSC interrupt
+ * mode ethdev reads dev_link directly rather than calling link_update. */
+static void
+link_changed(struct rte_eth_dev *dev)
+{
+	rp_link_update(dev, 0);
+	rte_eth_dev_callback_process(dev, RTE_ETH_EVENT_INTR_LSC, NULL);
+}
+
 static void
 rp_alarm(void *arg)
 {
@@ -215,13 +226,13 @@ rp_alarm(void *arg)
 	if (port->sess != NULL) {
 		if (peer_gone(port->sess, why, sizeof(why))) {
 			sess_close(port, why);
-			rte_eth_dev_callback_process(dev, RTE_ETH_EVENT_INTR_LSC, NULL);
+			link_changed(dev);
 		}
 	}
 	if (port->sess == NULL) {
 		if (sess_open(port) == 0) {
 			port->reconnects++;
-			rte_eth_dev_callback_process(dev, RTE_ETH_EVENT_INTR_LSC, NULL);
+			link_changed(dev);
 		} else {
 			port->connect_failures++;
 		}
@@ -458,14 +469,17 @@ rp_stats_reset(struct rte_eth_dev *dev)
 }
 
 /*
- * xstats: per rx queue (packets, bytes, invalid, no_mbuf), per tx queue
- * (packets, bytes, ring_full, too_big), then port-wide: each descriptor
- * rejection reason summed over queues, reconnects, connect failures.
+ * xstats. ethdev already reports per-queue packets and bytes; these add
+ * what only we know, named so that OVS (which keeps only names ending in
+ * _errors or _dropped) shows them in the Interface statistics column:
+ * per rx queue the invalid descriptors and mbuf shortages, per tx queue
+ * the drops, then each descriptor rejection reason summed over queues,
+ * reconnects and failed connection attempts.
  */
-static const char *const rxq_names[] = {"packets", "bytes", "invalid_desc", "no_mbuf"};
-static const enum rp_qstat rxq_idx[] = {RP_QS_PKTS, RP_QS_BYTES, RP_QS_INVALID, RP_QS_NO_MBUF};
-static const char *const txq_names[] = {"packets", "bytes", "ring_full_drops", "too_big_drops"};
-static const enum rp_qstat txq_idx[] = {RP_QS_PKTS, RP_QS_BYTES, RP_QS_RING_FULL, RP_QS_TOO_BIG};
+static const char *const rxq_names[] = {"invalid_desc_errors", "no_mbuf_errors"};
+static const enum rp_qstat rxq_idx[] = {RP_QS_INVALID, RP_QS_NO_MBUF};
+static const char *const txq_names[] = {"ring_full_dropped", "too_big_dropped"};
+static const enum rp_qstat txq_idx[] = {RP_QS_RING_FULL, RP_QS_TOO_BIG};
 
 static unsigned int
 xstats_count(const struct rte_eth_dev *dev)
@@ -490,7 +504,7 @@ rp_xstats_get_names(struct rte_eth_dev *dev, struct rte_eth_xstat_name *names, u
 			snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "tx_q%u_%s", q,
 				txq_names[i]);
 	for (int r = 1; r < RP_IPC_REJ_MAX; r++)
-		snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "rejected_%s",
+		snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "rejected_%s_errors",
 			rp_ipc_reject_name(r));
 	snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "reconnects");
 	snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "connect_failures");
