@@ -3,11 +3,11 @@
 #
 # Stock OVS-DPDK loads librte_net_ringport.so (EAL -d). Two rp-peer servers
 # play the VM side of two ports:
-#   peer A -> port pA -> flow in_port=pA,actions=output:pB -> port pB -> peer B
+#   peer A -> port pA -> flow -> port pB -> peer B
 # Every frame must arrive intact (CRC) and in order per sending queue, with
-# exact counts at the peers and in OVS, for 1 and for 4 queue pairs. Then
-# ovs-vswitchd must not have mapped any region it was not given, and both
-# peers must have every buffer back.
+# exact counts at the peers and in OVS: plain forwarding on 1 and 4 queue
+# pairs, a drop flow (B gets nothing, A gets every buffer back), and an
+# in-place edit (mod_dl_dst, checked on every frame at B).
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 . "$rp_top/tests/lib/ovs-sandbox.sh"
@@ -26,16 +26,19 @@ ovs_pid=$(ovs_sb_pid "$sb")
 
 link_up() { [ "$(ovs_sb_vsctl "$sb" get Interface "$1" link_state)" = "up" ]; }
 
-run_case() { # QUEUES
-	local q=$1 a b pa pb rx tx
-	local d=$sb/case$q
+# run_case QUEUES NAME ACTIONS B_EXPECTS [rp-peer options for B...]
+run_case() {
+	local q=$1 name=$2 actions=$3 want=$4 a b pa pb rx tx
+	shift 4
+	local d=$sb/$name
+	local k=$((next_id++))
 	mkdir -p "$d"
-	rp_log "$q queue pair(s): $N frames A -> OVS -> B"
+	rp_log "$name: $q queue pair(s), $N frames A -> OVS ($actions) -> B"
 	# Nothing in the path pushes back on the sender: like a NIC, OVS drops
 	# what a slow receiver cannot take. For exact counts A is paced and B
 	# buffers generously (CI shares 2 cores between OVS, A and B).
-	"$peer" --role server --path "$d/b.sock" --queues "$q" --expect "$N" --timeout 120 \
-		--ring-size 8192 --bufs 16384 \
+	"$peer" --role server --path "$d/b.sock" --queues "$q" --expect "$want" --timeout 120 \
+		--ring-size 8192 --bufs 16384 "$@" \
 		>"$d/b.json" 2>"$d/b.err" &
 	pb=$!
 	rp_on_exit rp_kill_pid $pb
@@ -48,15 +51,15 @@ run_case() { # QUEUES
 		rp_fail "peers did not listen"
 
 	# B first, so nothing A sends finds pB down.
-	ovs_sb_add_port "$sb" br0 "pB$q" "net_ringport${q}1,path=$d/b.sock" "options:n_rxq=$q" ||
-		rp_fail "pB$q not added"
-	rp_wait_for 20 "pB$q link up" link_up "pB$q" || { ovs_sb_log_tail "$sb"; rp_fail "pB$q link down"; }
+	ovs_sb_add_port "$sb" br0 pB "net_ringport${k}1,path=$d/b.sock" "options:n_rxq=$q" ||
+		rp_fail "pB not added"
+	rp_wait_for 20 "pB link up" link_up pB || { ovs_sb_log_tail "$sb"; rp_fail "pB link down"; }
 	# pA's traffic starts the moment it is added: install its flow first,
 	# naming it by the OpenFlow port number it will ask for.
 	ovs_sb_ofctl "$sb" del-flows br0
-	ovs_sb_ofctl "$sb" add-flow br0 "in_port=$((100 + q)),actions=output:pB$q"
-	ovs_sb_add_port "$sb" br0 "pA$q" "net_ringport${q}0,path=$d/a.sock" "options:n_rxq=$q" \
-		"ofport_request=$((100 + q))" || rp_fail "pA$q not added"
+	ovs_sb_ofctl "$sb" add-flow br0 "in_port=100,actions=$actions"
+	ovs_sb_add_port "$sb" br0 pA "net_ringport${k}0,path=$d/a.sock" "options:n_rxq=$q" \
+		ofport_request=100 || rp_fail "pA not added"
 	# add-port returns once OVS has wired pA up; before that the datapath
 	# polls pA but cannot translate its packets (failed upcalls drop them).
 	touch "$d/go"
@@ -69,32 +72,36 @@ run_case() { # QUEUES
 		ovs_sb_log_tail "$sb" 20
 		rp_fail "peers not clean (A rc $a_rc, B rc $b_rc)"
 	fi
-	python3 - "$d/a.json" "$d/b.json" "$N" "$q" <<'PY' || rp_fail "peer reports wrong"
+	python3 - "$d/a.json" "$d/b.json" "$N" "$q" "$want" <<'PY' || rp_fail "peer reports wrong"
 import json, sys
 a, b = (json.loads(open(f).readline()) for f in sys.argv[1:3])
-n, q = int(sys.argv[3]), int(sys.argv[4])
-assert a["sent"] == n and a["clean"], a
-assert b["received"] == n and b["clean"], b
-assert b["bad_payload"] == 0 and b["bad_order"] == 0 and b["rejects"] == {}, b
+n, q, want = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+assert a["sent"] == n and a["clean"], a          # clean: every buffer came home
+assert b["received"] == want and b["clean"], b
+assert b["bad_payload"] == 0 and b["bad_order"] == 0 and b["bad_dst"] == 0, b
+assert b["rejects"] == {} and a["rejects"] == {}, (a, b)
 assert sum(x["tx"] for x in a["queues"]) == n and len(a["queues"]) == q, a
-print(f"  peer A sent {a['sent']} on {q} queue(s); peer B received {b['received']}, all intact and in order")
+print(f"  peer A sent {a['sent']} on {q} queue(s), all buffers back; "
+      f"peer B received {b['received']}, all intact and in order")
 PY
 	# The database's statistics are refreshed every few seconds.
 	stat_is() { [ "$(ovs_sb_iface_stat "$sb" "$1" "$2")" = "$3" ]; }
-	rp_wait_for 30 "pA$q rx_packets=$N" stat_is "pA$q" rx_packets "$N" ||
-		rp_fail "OVS counted rx_packets=$(ovs_sb_iface_stat "$sb" "pA$q" rx_packets) on pA$q, sent $N"
-	rp_wait_for 30 "pB$q tx_packets=$N" stat_is "pB$q" tx_packets "$N" ||
-		rp_fail "OVS counted tx_packets=$(ovs_sb_iface_stat "$sb" "pB$q" tx_packets) on pB$q, sent $N"
-	rx=$N tx=$N
-	rp_log "  OVS: pA$q rx_packets=$rx, pB$q tx_packets=$tx"
+	rp_wait_for 30 "pA rx_packets=$N" stat_is pA rx_packets "$N" ||
+		rp_fail "OVS counted rx_packets=$(ovs_sb_iface_stat "$sb" pA rx_packets) on pA, sent $N"
+	rp_wait_for 30 "pB tx_packets=$want" stat_is pB tx_packets "$want" ||
+		rp_fail "OVS counted tx_packets=$(ovs_sb_iface_stat "$sb" pB tx_packets) on pB, want $want"
+	rp_log "  OVS: pA rx_packets=$N, pB tx_packets=$want"
 	link_down() { ! link_up "$1"; }
-	rp_wait_for 20 "pA$q link down after its peer left" link_down "pA$q" ||
-		rp_fail "pA$q still up with no peer"
-	ovs_sb_del_port "$sb" br0 "pA$q"
-	ovs_sb_del_port "$sb" br0 "pB$q"
+	rp_wait_for 20 "pA link down after its peer left" link_down pA ||
+		rp_fail "pA still up with no peer"
+	ovs_sb_del_port "$sb" br0 pA
+	ovs_sb_del_port "$sb" br0 pB
 }
 
-run_case 1
-run_case 4
+next_id=0
+run_case 1 fwd-1q output:pB "$N"
+run_case 4 fwd-4q output:pB "$N"
+run_case 4 drop drop 0
+run_case 2 mod-dl-dst mod_dl_dst:02:00:00:00:00:99,output:pB "$N" --expect-dst 02:00:00:00:00:99
 kill -0 "$ovs_pid" || rp_fail "ovs-vswitchd died"
-echo "PASS: OVS-DPDK forwarded ringport traffic intact, 1 and 4 queue pairs"
+echo "PASS: OVS-DPDK forwarded, dropped and rewrote ringport traffic with nothing lost or corrupted"

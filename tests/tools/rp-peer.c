@@ -43,6 +43,8 @@ struct opts {
 	bool wait_forever; /* after the counts: keep serving until EOF */
 	uint64_t rate;     /* frames per second to send, 0: as fast as possible */
 	const char *go_file; /* hold sending until this file exists */
+	bool check_dst;
+	uint8_t expect_dst[6];
 };
 
 static volatile sig_atomic_t stop;
@@ -70,6 +72,7 @@ usage(FILE *f)
 		"  --ring-size N    slots per ring (server; default 512)\n"
 		"  --bufs N         buffers per pool (server; default 4096)\n"
 		"  --linger         after the counts, keep serving until the peer leaves\n"
+		"  --expect-dst MAC check every received frame's destination MAC\n"
 		"  --go-file PATH   hold sending until PATH exists (a switch may still be\n"
 		"                   wiring the port up when the session starts)\n"
 		"  --rate PPS       send at most PPS frames per second (default: no limit);\n"
@@ -112,6 +115,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{"linger", no_argument, NULL, 'l'},
 		{"rate", required_argument, NULL, 'P'},
 		{"go-file", required_argument, NULL, 'g'},
+		{"expect-dst", required_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -168,6 +172,27 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case 'g':
 			o->go_file = optarg;
 			break;
+		case 'D': {
+			unsigned int m[6];
+			char tail;
+
+			if (sscanf(optarg, "%x:%x:%x:%x:%x:%x%c", &m[0], &m[1], &m[2], &m[3], &m[4],
+				    &m[5], &tail) != 6) {
+				fprintf(stderr, "rp-peer: --expect-dst '%s' is not a MAC address\n",
+					optarg);
+				return -1;
+			}
+			for (int i = 0; i < 6; i++) {
+				if (m[i] > 0xff) {
+					fprintf(stderr, "rp-peer: --expect-dst '%s' is not a MAC address\n",
+						optarg);
+					return -1;
+				}
+				o->expect_dst[i] = (uint8_t)m[i];
+			}
+			o->check_dst = true;
+			break;
+		}
 		case 'P':
 			if (parse_u64("--rate", optarg, UINT64_MAX / 2, &o->rate) < 0)
 				return -1;
@@ -284,7 +309,7 @@ static json_t *
 session_json(const struct rp_peer *p, const char *end, const char *peer_name, unsigned int n)
 {
 	json_t *rej = json_object(), *qs = json_array();
-	uint64_t tx = 0, bad_payload = 0, bad_order = 0;
+	uint64_t tx = 0, bad_payload = 0, bad_order = 0, bad_dst = 0;
 
 	for (int i = 1; i < RP_IPC_REJ_MAX; i++)
 		if (p->st.rejects[i])
@@ -293,14 +318,17 @@ session_json(const struct rp_peer *p, const char *end, const char *peer_name, un
 		tx += p->q[q].tx_pkts;
 		bad_payload += p->q[q].bad_payload;
 		bad_order += p->q[q].bad_order;
+		bad_dst += p->q[q].bad_dst;
 		json_array_append_new(qs, json_pack("{s:I,s:I,s:I}", "tx", (json_int_t)p->q[q].tx_pkts,
 			"rx", (json_int_t)p->q[q].rx_pkts, "ring_full", (json_int_t)p->q[q].ring_full));
 	}
-	return json_pack("{s:s,s:i,s:s,s:s,s:b,s:I,s:I,s:I,s:I,s:o,s:o}", "role",
+	json_t *o = json_pack("{s:s,s:i,s:s,s:s,s:b,s:I,s:I,s:I,s:I,s:o,s:o}", "role",
 		p->server ? "server" : "client", "session", n, "peer", peer_name, "end", end,
 		"hugepages", rp_ipc_region_hugetlb(p->r), "sent", (json_int_t)tx, "received",
 		(json_int_t)rp_peer_rx_total(p), "bad_payload", (json_int_t)bad_payload,
 		"bad_order", (json_int_t)bad_order, "rejects", rej, "queues", qs);
+	json_object_set_new(o, "bad_dst", json_integer((json_int_t)bad_dst));
+	return o;
 }
 
 int
@@ -379,6 +407,8 @@ main(int argc, char **argv)
 			fprintf(stderr, "rp-peer: out of memory\n");
 			return 1;
 		}
+		p.check_dst = o.check_dst;
+		memcpy(p.expect_dst, o.expect_dst, sizeof(p.expect_dst));
 		const char *end = run_session(&p, sock, &o);
 		rp_ipc_send_disconnect(sock, RP_IPC_DISC_NORMAL, end);
 		close(sock);

@@ -200,6 +200,8 @@ rp_peer_rx(struct rp_peer *p, unsigned int q, unsigned int n)
 		} else {
 			p->q[qq].rx_seq++;
 		}
+		if (p->check_dst && memcmp(base + d[i].off, p->expect_dst, 6) != 0)
+			pq->bad_dst++;
 		pq->rx_pkts++;
 		pq->rx_bytes += d[i].len;
 		uint32_t start = rp_ipc_pool_buf_start(p->borrowed, d[i].off);
@@ -251,7 +253,7 @@ rp_peer_errors(const struct rp_peer *p)
 	uint64_t n = 0;
 
 	for (unsigned int q = 0; q < p->n_qpairs; q++)
-		n += p->q[q].bad_payload + p->q[q].bad_order;
+		n += p->q[q].bad_payload + p->q[q].bad_order + p->q[q].bad_dst;
 	for (int i = 0; i < RP_IPC_REJ_MAX; i++)
 		n += p->st.rejects[i];
 	return n;

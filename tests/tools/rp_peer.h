@@ -54,6 +54,7 @@ struct rp_peer_q {
 	uint64_t tx_pkts, rx_pkts, rx_bytes;
 	uint64_t bad_payload; /* CRC/magic/length wrong */
 	uint64_t bad_order;   /* seq not the next of its sending queue */
+	uint64_t bad_dst;     /* destination MAC not the expected one */
 	uint64_t ring_full;   /* tx attempts the ring refused */
 	unsigned int n_pending; /* returns waiting for room on the free ring */
 	struct rp_ipc_desc *pending;
@@ -68,6 +69,8 @@ struct rp_peer {
 	struct rp_ipc_pool *borrowed; /* the peer's pool, as we hold it */
 	enum rp_ipc_ring_kind tx_ring, tx_free, rx_ring, rx_free;
 	struct rp_ipc_stats st;       /* rejected descriptors by reason */
+	bool check_dst;               /* verify every frame's destination MAC */
+	uint8_t expect_dst[6];
 	struct rp_peer_q q[RP_IPC_MAX_QPAIRS];
 };
 
