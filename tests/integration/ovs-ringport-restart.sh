@@ -17,10 +17,7 @@ set -euo pipefail
 
 rp_need_root
 rp_need_hugepages 512
-pmd=${RINGPORT_PMD:-$rp_top/build/switch-port/librte_net_ringport.so}
-peer=${RP_PEER:-$rp_top/build/tests/rp-peer}
-[ -f "$pmd" ] || rp_fail "PMD not built at $pmd"
-[ -x "$peer" ] || rp_fail "rp-peer not built at $peer"
+rp_need_ringport_bins
 kill_rounds=${RINGPORT_KILL_ROUNDS:-20}
 deladd_rounds=${RINGPORT_DELADD_ROUNDS:-50}
 

@@ -14,10 +14,7 @@ set -euo pipefail
 
 rp_need_root
 rp_need_hugepages 512
-pmd=${RINGPORT_PMD:-$rp_top/build/switch-port/librte_net_ringport.so}
-peer=${RP_PEER:-$rp_top/build/tests/rp-peer}
-[ -f "$pmd" ] || rp_fail "PMD not built at $pmd"
-[ -x "$peer" ] || rp_fail "rp-peer not built at $peer"
+rp_need_ringport_bins
 N=${RINGPORT_OVS_FRAMES:-200000}
 
 ovs_sb_start sb --plugin "$pmd"

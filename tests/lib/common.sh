@@ -9,6 +9,7 @@
 #   rp_skip REASON         print the reason and exit 77 (meson: skipped)
 #   rp_fail MSG            print and exit 1
 #   rp_need_root           skip unless root
+#   rp_need_ringport_bins  set pmd and peer to the built PMD and rp-peer
 
 rp_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 rp_exit_cmds=()
@@ -52,6 +53,15 @@ rp_need_hugepages() {
 	free=$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages 2>/dev/null || echo 0)
 	[ "$free" -ge "$want" ] ||
 		rp_skip "needs $want free 2 MB hugepages, $free free (run tests/setup.sh)"
+}
+
+# Sets pmd and peer to the built PMD and rp-peer (meson passes their paths
+# as RINGPORT_PMD and RP_PEER), failing if either is missing.
+rp_need_ringport_bins() {
+	pmd=${RINGPORT_PMD:-$rp_top/build/switch-port/librte_net_ringport.so}
+	peer=${RP_PEER:-$rp_top/build/tests/rp-peer}
+	[ -f "$pmd" ] || rp_fail "PMD not built at $pmd"
+	[ -x "$peer" ] || rp_fail "rp-peer not built at $peer"
 }
 
 rp_kill_pid() {

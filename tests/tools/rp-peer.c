@@ -222,15 +222,6 @@ parse_opts(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void
 log_cb(enum rp_ipc_log_level level, const char *msg)
 {
@@ -242,10 +233,10 @@ static const char *
 run_session(struct rp_peer *p, int sock, const struct opts *o)
 {
 	uint64_t per_q = o->send / p->n_qpairs, extra = o->send % p->n_qpairs;
-	double deadline = now_s() + o->timeout_s;
+	double deadline = rp_now_s() + o->timeout_s;
 	struct pollfd pfd = {.fd = sock, .events = POLLIN};
 	unsigned long iter = 0;
-	double t0 = now_s();
+	double t0 = rp_now_s();
 	uint64_t sent = 0;
 	bool go = o->go_file == NULL;
 
@@ -255,7 +246,7 @@ run_session(struct rp_peer *p, int sock, const struct opts *o)
 		/* Token bucket: what the rate allows by now, per queue. */
 		uint64_t budget = go ? UINT64_MAX : 0;
 		if (go && o->rate != 0) {
-			uint64_t allowed = (uint64_t)((now_s() - t0) * (double)o->rate);
+			uint64_t allowed = (uint64_t)((rp_now_s() - t0) * (double)o->rate);
 			budget = allowed > sent ? (allowed - sent) / p->n_qpairs + 1 : 0;
 		}
 
@@ -283,11 +274,11 @@ run_session(struct rp_peer *p, int sock, const struct opts *o)
 		if ((++iter & 255) == 0) {
 			if (!go && access(o->go_file, F_OK) == 0) {
 				go = true;
-				t0 = now_s();
+				t0 = rp_now_s();
 			}
 			if (stop)
 				return "stopped";
-			if (now_s() > deadline)
+			if (rp_now_s() > deadline)
 				return "timeout";
 			if (poll(&pfd, 1, 0) == 1) {
 				/* The peer is gone or leaving: take what it left us. */

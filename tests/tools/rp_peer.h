@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "rp_ipc.h"
 
@@ -39,6 +40,16 @@ struct rp_testpkt_hdr {
 void rp_testpkt_build(uint8_t *buf, uint16_t len, uint16_t queue, uint64_t seq);
 /** 0, or -EBADMSG (bad magic, length or CRC). Fills queue and seq. */
 int rp_testpkt_check(const uint8_t *buf, uint32_t len, uint16_t *queue, uint64_t *seq);
+
+/** Seconds on CLOCK_MONOTONIC. */
+static inline double
+rp_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 /** Frame length for sequence number @seq: varies from 60 to 1514 bytes. */
 static inline uint16_t

@@ -44,15 +44,6 @@ static const struct rp_ipc_region_params params = {
 	.features = RP_IPC_F_OFFLOAD,
 };
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Handshake as @server over @sock. Region is created (server) or attached. */
 static struct rp_ipc_region *
 session(int sock, bool server)
@@ -103,7 +94,7 @@ static int
 pump(struct rp_peer *p, int sock, uint64_t per_dir, uint64_t stop_after)
 {
 	uint64_t per_q = per_dir / p->n_qpairs;
-	double deadline = now_s() + DEADLINE_S;
+	double deadline = rp_now_s() + DEADLINE_S;
 	unsigned long iter = 0;
 
 	for (;;) {
@@ -128,7 +119,7 @@ pump(struct rp_peer *p, int sock, uint64_t per_dir, uint64_t stop_after)
 		if (work == 0)
 			sched_yield(); /* 2 cores, two busy pollers: let the peer run */
 		if ((++iter & 1023) == 0) {
-			if (now_s() > deadline) {
+			if (rp_now_s() > deadline) {
 				fprintf(stderr, "deadline: rx %" PRIu64 " of %" PRIu64 "\n",
 					rp_peer_rx_total(p), per_q * p->n_qpairs);
 				return -1;
@@ -219,9 +210,9 @@ xfer(bool parent_server, uint64_t per_dir)
 	r = session(sv[0], parent_server);
 	assert_non_null(r);
 	assert_int_equal(rp_peer_init(&p, r, parent_server), 0);
-	double t0 = now_s();
+	double t0 = rp_now_s();
 	int rc = pump(&p, sv[0], per_dir, 0);
-	double dt = now_s() - t0;
+	double dt = rp_now_s() - t0;
 	if (rc != 0 || rp_peer_errors(&p) != 0 || rp_peer_rx_total(&p) != per_dir)
 		print_peer("parent", &p);
 	uint64_t child_base = 0;
@@ -410,7 +401,7 @@ test_hostile_peer(void **state)
 
 	const uint64_t sends = 1000; /* packets we lend the client, queue 0 only */
 	struct pollfd pfd = {.fd = sv[0], .events = POLLIN};
-	double deadline = now_s() + DEADLINE_S;
+	double deadline = rp_now_s() + DEADLINE_S;
 	unsigned int idle = 0;
 	bool child_done = false;
 
@@ -428,7 +419,7 @@ test_hostile_peer(void **state)
 		idle = work ? 0 : idle + 1;
 		if (work == 0)
 			sched_yield();
-		assert_true(now_s() < deadline);
+		assert_true(rp_now_s() < deadline);
 	}
 
 	print_peer("server", &p);
