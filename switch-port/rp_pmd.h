@@ -46,6 +46,7 @@ struct rp_sess {
 	struct rte_ring *free_back[RP_IPC_MAX_QPAIRS];
 	rte_spinlock_t tx_lock[RP_IPC_MAX_QPAIRS]; /* when txqs share a ring */
 	bool dead;                     /* peer gone: stop returning buffers */
+	bool broken;                   /* data path saw the peer corrupt a ring */
 	struct rp_sess *next_retired;
 	uint64_t retire_seq[RP_PMD_MAX_RXQ + RP_PMD_MAX_TXQ];
 };

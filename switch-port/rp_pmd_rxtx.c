@@ -78,11 +78,14 @@ rx_ring(struct rp_queue *q, struct rp_sess *s, unsigned int ring, struct rte_mbu
 	unsigned int k, ok, out = 0;
 	struct rte_mbuf *head = NULL, *prev = NULL;
 
-	drain_free_back(s, ring);
-	if (unlikely(rp_ipc_ring_check(s->r, ring, RP_IPC_RING_TO_SWITCH) < 0)) {
+	if (unlikely(rp_ipc_ring_check(s->r, ring, RP_IPC_RING_TO_SWITCH) < 0 ||
+		rp_ipc_ring_check(s->r, ring, RP_IPC_RING_TO_SWITCH_FREE) < 0)) {
+		/* Clearly broken: the alarm thread ends the session. */
 		q->rej.rejects[RP_IPC_REJ_RING]++;
+		__atomic_store_n(&s->broken, true, __ATOMIC_RELEASE);
 		return 0;
 	}
+	drain_free_back(s, ring);
 	k = rte_ring_sc_dequeue_burst_elem(r, d, sizeof(d[0]), RTE_MIN(n, RP_PMD_BURST), NULL);
 	if (k == 0)
 		return 0;
@@ -187,6 +190,7 @@ rp_pmd_tx_burst(void *arg, struct rte_mbuf **pkts, uint16_t n)
 	if (unlikely(rp_ipc_ring_check(s->r, ring, RP_IPC_RING_TO_GUEST) < 0 ||
 		rp_ipc_ring_check(s->r, ring, RP_IPC_RING_TO_GUEST_FREE) < 0)) {
 		q->rej.rejects[RP_IPC_REJ_RING]++;
+		__atomic_store_n(&s->broken, true, __ATOMIC_RELEASE);
 		goto unlock;
 	}
 	/* Take back what the peer has finished with. */

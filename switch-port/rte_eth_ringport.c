@@ -224,7 +224,10 @@ rp_alarm(void *arg)
 	char why[256];
 
 	if (port->sess != NULL) {
-		if (peer_gone(port->sess, why, sizeof(why))) {
+		if (__atomic_load_n(&port->sess->broken, __ATOMIC_ACQUIRE)) {
+			sess_close(port, "peer corrupted the metadata of a shared ring");
+			link_changed(dev);
+		} else if (peer_gone(port->sess, why, sizeof(why))) {
 			sess_close(port, why);
 			link_changed(dev);
 		}

@@ -43,6 +43,8 @@ struct opts {
 	bool wait_forever; /* after the counts: keep serving until EOF */
 	uint64_t rate;     /* frames per second to send, 0: as fast as possible */
 	const char *go_file; /* hold sending until this file exists */
+	uint64_t hostile;  /* invalid descriptors to publish before sending */
+	bool corrupt_ring; /* once the counts are met, corrupt a ring's mask */
 	bool check_dst;
 	uint8_t expect_dst[6];
 };
@@ -73,6 +75,10 @@ usage(FILE *f)
 		"  --bufs N         buffers per pool (server; default 4096)\n"
 		"  --linger         after the counts, keep serving until the peer leaves\n"
 		"  --expect-dst MAC check every received frame's destination MAC\n"
+		"  --corrupt-ring   once the counts are met, overwrite the mask of queue 0's\n"
+		"                   outgoing ring and wait for the peer to end the session\n"
+		"  --hostile N      first publish N invalid descriptors on queue 0 (four\n"
+		"                   kinds in turn: range, foreign, len, flags)\n"
 		"  --go-file PATH   hold sending until PATH exists (a switch may still be\n"
 		"                   wiring the port up when the session starts)\n"
 		"  --rate PPS       send at most PPS frames per second (default: no limit);\n"
@@ -116,6 +122,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{"rate", required_argument, NULL, 'P'},
 		{"go-file", required_argument, NULL, 'g'},
 		{"expect-dst", required_argument, NULL, 'D'},
+		{"hostile", required_argument, NULL, 'H'},
+		{"corrupt-ring", no_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -171,6 +179,13 @@ parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'g':
 			o->go_file = optarg;
+			break;
+		case 'C':
+			o->corrupt_ring = true;
+			break;
+		case 'H':
+			if (parse_u64("--hostile", optarg, UINT32_MAX, &o->hostile) < 0)
+				return -1;
 			break;
 		case 'D': {
 			unsigned int m[6];
@@ -237,7 +252,8 @@ run_session(struct rp_peer *p, int sock, const struct opts *o)
 	struct pollfd pfd = {.fd = sock, .events = POLLIN};
 	unsigned long iter = 0;
 	double t0 = rp_now_s();
-	uint64_t sent = 0;
+	uint64_t sent = 0, bad_left = o->hostile;
+	bool corrupted = false;
 	bool go = o->go_file == NULL;
 
 	for (;;) {
@@ -250,6 +266,13 @@ run_session(struct rp_peer *p, int sock, const struct opts *o)
 			budget = allowed > sent ? (allowed - sent) / p->n_qpairs + 1 : 0;
 		}
 
+		if (go && bad_left > 0) {
+			/* The hostile part first: valid frames only once it is out. */
+			bad_left -= rp_peer_inject_bad(p, 0, bad_left > 32 ? 32 : (unsigned int)bad_left);
+			budget = 0;
+			sent_all = false;
+			t0 = rp_now_s();
+		}
 		for (unsigned int q = 0; q < p->n_qpairs; q++) {
 			uint64_t want = per_q + (q < extra);
 			uint64_t left = want - p->q[q].tx_seq;
@@ -267,7 +290,13 @@ run_session(struct rp_peer *p, int sock, const struct opts *o)
 		}
 		bool counts_met = sent_all && rp_peer_rx_total(p) >= o->expect &&
 			rp_peer_pool_full(p) && !rp_peer_returns_pending(p);
-		if (!o->wait_forever && counts_met)
+		if (counts_met && o->corrupt_ring && !corrupted) {
+			/* Hostile: make the ring look four billion slots big. */
+			struct rte_ring *r = rp_ipc_region_ring(p->r, 0, p->tx_ring);
+			__atomic_store_n(&r->mask, UINT32_MAX, __ATOMIC_RELEASE);
+			corrupted = true;
+		}
+		if (!o->wait_forever && !o->corrupt_ring && counts_met)
 			return "done";
 		if (work == 0)
 			sched_yield();
@@ -290,7 +319,7 @@ run_session(struct rp_peer *p, int sock, const struct opts *o)
 				}
 				counts_met = sent_all && rp_peer_rx_total(p) >= o->expect &&
 					rp_peer_pool_full(p);
-				return counts_met ? "done" : "peer-left";
+				return counts_met && !corrupted ? "done" : "peer-left";
 			}
 		}
 	}

@@ -273,3 +273,41 @@ rp_peer_returns_pending(const struct rp_peer *p)
 			return true;
 	return false;
 }
+
+unsigned int
+rp_peer_inject_bad(struct rp_peer *p, unsigned int q, unsigned int n)
+{
+	const struct rp_ipc_layout *l = rp_ipc_region_layout(p->r);
+	enum rp_ipc_dir mine = p->server ? RP_IPC_DIR_TO_SWITCH : RP_IPC_DIR_TO_GUEST;
+	enum rp_ipc_dir theirs = p->server ? RP_IPC_DIR_TO_GUEST : RP_IPC_DIR_TO_SWITCH;
+	struct rte_ring *ring = rp_ipc_region_ring(p->r, q, p->tx_ring);
+	uint32_t end = (uint32_t)rp_ipc_region_hdr(p->r)->region_size;
+	unsigned int done = 0;
+
+	while (done < n) {
+		struct rp_ipc_desc d = {.len = 64};
+		uint64_t i = p->bad_seq; /* kinds stay in turn across calls */
+
+		switch (i % 4) {
+		case 0: /* range */
+			d.off = end + (uint32_t)(i % 1024) * 64;
+			break;
+		case 1: /* foreign: the receiver's own pool */
+			d.off = (uint32_t)l->bufs_off[theirs];
+			break;
+		case 2: /* len */
+			d.off = (uint32_t)l->bufs_off[mine];
+			d.len = 0;
+			break;
+		default: /* flags */
+			d.off = (uint32_t)l->bufs_off[mine];
+			d.flags = 0x8000;
+			break;
+		}
+		if (rte_ring_sp_enqueue_elem(ring, &d, sizeof(d)) != 0)
+			break;
+		p->bad_seq++;
+		done++;
+	}
+	return done;
+}

@@ -81,6 +81,7 @@ struct rp_peer {
 	enum rp_ipc_ring_kind tx_ring, tx_free, rx_ring, rx_free;
 	struct rp_ipc_stats st;       /* rejected descriptors by reason */
 	bool check_dst;               /* verify every frame's destination MAC */
+	uint64_t bad_seq;             /* invalid descriptors published so far */
 	uint8_t expect_dst[6];
 	struct rp_peer_q q[RP_IPC_MAX_QPAIRS];
 };
@@ -95,6 +96,13 @@ unsigned int rp_peer_tx(struct rp_peer *p, unsigned int q, unsigned int n);
 /** Receive up to @n on @q, verify, return the buffers; returns how many
  * descriptors were taken from the ring (valid or not). */
 unsigned int rp_peer_rx(struct rp_peer *p, unsigned int q, unsigned int n);
+/**
+ * Hostile: publish @n invalid descriptors on @q's data ring, cycling through
+ * four kinds the receiver must reject and count: past the region (range),
+ * in the receiver's own pool (foreign), zero length (len) and a reserved
+ * flag bit (flags). Returns how many were published (ring room permitting).
+ */
+unsigned int rp_peer_inject_bad(struct rp_peer *p, unsigned int q, unsigned int n);
 /** Take our returned buffers back from @q's free ring; returns how many. */
 unsigned int rp_peer_reap(struct rp_peer *p, unsigned int q);
 /** Session over: every buffer we lent is ours again, held ones dropped. */
