@@ -31,7 +31,7 @@ pkgs=(
 	dpdk-dev libdpdk-dev openvswitch-switch-dpdk
 	libbpf-dev libelf-dev clang llvm lld
 	meson ninja-build pkg-config gcc
-	libcmocka-dev libpcap-dev libjansson-dev zlib1g-dev
+	libcmocka-dev libpcap-dev libjansson-dev
 	dpkg-dev xz-utils procps iproute2 util-linux
 )
 missing=()

@@ -33,7 +33,7 @@ struct rp_testpkt_hdr {
 	uint16_t queue;     /* queue pair it was sent on */
 	uint16_t len;       /* whole frame length */
 	uint64_t seq;       /* per sending queue, from 0 */
-	uint32_t crc;       /* CRC-32 (zlib) from magic to the end, crc excluded */
+	uint32_t crc;       /* CRC32C from magic to the end, crc excluded */
 } __attribute__((packed));
 
 /** Write a test frame of @len bytes into @buf. */
