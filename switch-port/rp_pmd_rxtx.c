@@ -197,7 +197,7 @@ rp_pmd_tx_burst(void *arg, struct rte_mbuf **pkts, uint16_t n)
 	unsigned int back = rte_ring_sc_dequeue_burst_elem(fr, d, sizeof(d[0]), RP_PMD_BURST, NULL);
 	rp_ipc_pool_return_burst(s->own, d, back, &q->rej);
 
-	uint32_t buf_size = 1u << rp_ipc_region_layout(s->r)->buf_shift;
+	uint32_t buf_size = 1u << s->buf_shift; /* one size for both pools */
 	unsigned int want = RTE_MIN(RTE_MIN((unsigned int)n, (unsigned int)RP_PMD_BURST),
 		rte_ring_free_count(r));
 	unsigned int have = rp_ipc_pool_alloc(s->own, offs, want);
