@@ -191,6 +191,20 @@ sockpair(int sv[2])
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
 }
 
+/* A fresh region with @qp queue pairs, and its server handshake running on
+ * a thread over sv[0]; the test plays the client on sv[1]. */
+static void
+start_server(struct srv_arg *s, int sv[2], uint16_t qp, pthread_t *t)
+{
+	struct rp_ipc_region_params p = small_params(qp);
+
+	sockpair(sv);
+	s->sock = sv[0];
+	s->r = rp_ipc_region_create(&p, s->why, sizeof(s->why));
+	assert_non_null(s->r);
+	assert_int_equal(pthread_create(t, NULL, srv_thread, s), 0);
+}
+
 static void
 test_handshake_ok(void **state)
 {
@@ -207,11 +221,7 @@ test_handshake_ok(void **state)
 	int sv[2];
 
 	(void)state;
-	sockpair(sv);
-	s.sock = sv[0];
-	s.r = rp_ipc_region_create(&p, s.why, sizeof(s.why));
-	assert_non_null(s.r);
-	assert_int_equal(pthread_create(&t, NULL, srv_thread, &s), 0);
+	start_server(&s, sv, p.n_qpairs, &t);
 	int rc = rp_ipc_client_handshake(sv[1], "pmd-test", RP_IPC_F_KNOWN, 5000, &cr, wake,
 		&n_wake, &cpeer, &cst, &rej, why, sizeof(why));
 	pthread_join(t, NULL);
@@ -524,18 +534,13 @@ test_refuse_small_region(void **state)
 static void
 test_server_sees_refusal(void **state)
 {
-	struct rp_ipc_region_params p = small_params(2);
 	struct srv_arg s = {0};
 	struct rp_ipc_msg m;
 	pthread_t t;
 	int sv[2];
 
 	(void)state;
-	sockpair(sv);
-	s.sock = sv[0];
-	s.r = rp_ipc_region_create(&p, s.why, sizeof(s.why));
-	assert_non_null(s.r);
-	assert_int_equal(pthread_create(&t, NULL, srv_thread, &s), 0);
+	start_server(&s, sv, 2, &t);
 	assert_int_equal(recv(sv[1], &m, sizeof(m), 0), (ssize_t)sizeof(m));
 	assert_int_equal(m.h.type, RP_IPC_MSG_HELLO);
 	rp_ipc_send_disconnect(sv[1], RP_IPC_DISC_REFUSED, "no thanks: test");
