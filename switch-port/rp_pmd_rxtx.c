@@ -165,6 +165,26 @@ rp_pmd_rx_burst(void *arg, struct rte_mbuf **pkts, uint16_t n)
 	return got;
 }
 
+/* Take back everything the peer has finished with. Taking only a burst per
+ * call would let a backlog (built while the peer caught up after a stall)
+ * outlive the traffic: the free ring stays full, the peer cannot return
+ * buffers, stops receiving, and the next frames are dropped. At most one
+ * ring's worth per call, so a peer that keeps refilling it with garbage
+ * cannot hold the PMD thread here. */
+static void
+reap_to_guest_free(struct rp_queue *q, struct rp_sess *s, struct rte_ring *fr,
+	struct rp_ipc_desc *d)
+{
+	unsigned int left = rp_ipc_region_layout(s->r)->ring_size, back;
+
+	do {
+		back = rte_ring_sc_dequeue_burst_elem(fr, d, sizeof(d[0]),
+			RTE_MIN(left, (unsigned int)RP_PMD_BURST), NULL);
+		rp_ipc_pool_return_burst(s->own, d, back, &q->rej);
+		left -= back;
+	} while (back == RP_PMD_BURST && left > 0);
+}
+
 uint16_t
 rp_pmd_tx_burst(void *arg, struct rte_mbuf **pkts, uint16_t n)
 {
@@ -193,9 +213,7 @@ rp_pmd_tx_burst(void *arg, struct rte_mbuf **pkts, uint16_t n)
 		__atomic_store_n(&s->broken, true, __ATOMIC_RELEASE);
 		goto unlock;
 	}
-	/* Take back what the peer has finished with. */
-	unsigned int back = rte_ring_sc_dequeue_burst_elem(fr, d, sizeof(d[0]), RP_PMD_BURST, NULL);
-	rp_ipc_pool_return_burst(s->own, d, back, &q->rej);
+	reap_to_guest_free(q, s, fr, d);
 
 	uint32_t buf_size = 1u << s->buf_shift; /* one size for both pools */
 	unsigned int want = RTE_MIN(RTE_MIN((unsigned int)n, (unsigned int)RP_PMD_BURST),

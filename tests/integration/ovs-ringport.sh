@@ -62,14 +62,33 @@ run_case() {
 	# add-port returns once OVS has wired pA up; before that the datapath
 	# polls pA but cannot translate its packets (failed upcalls drop them).
 	touch "$d/go"
+	local staller=
+	if [ -n "${stall_b:-}" ]; then
+		# Load, not synchronisation: B freezes for 30 ms every 150 ms,
+		# as a guest's vCPU or an iothread preempted on a busy host.
+		(while kill -STOP $pb 2>/dev/null; do
+			sleep 0.03; kill -CONT $pb 2>/dev/null; sleep 0.12
+		done) &
+		staller=$!
+		rp_on_exit rp_kill_pid $staller
+	fi
 
-	wait $pb && b_rc=0 || b_rc=$?
 	wait $pa && a_rc=0 || a_rc=$?
+	wait $pb && b_rc=0 || b_rc=$?
+	if [ -n "$staller" ]; then
+		rp_kill_pid $staller
+	fi
 	if [ $a_rc -ne 0 ] || [ $b_rc -ne 0 ]; then
-		cat "$d/a.json" "$d/a.err" "$d/b.json" "$d/b.err" >&2
-		ovs_sb_appctl "$sb" dpctl/show -s >&2 || true
+		# CI shows the end of the output: the essentials go last.
 		ovs_sb_log_tail "$sb" 20
-		rp_fail "peers not clean (A rc $a_rc, B rc $b_rc)"
+		ovs_sb_appctl "$sb" dpctl/show -s >&2 || true
+		cat "$d/a.err" "$d/b.err" >&2
+		for p in pA pB; do
+			echo "$p: $(ovs_sb_vsctl "$sb" get Interface $p statistics)" >&2
+		done
+		echo "A: $(cat "$d/a.json")" >&2
+		echo "B: $(cat "$d/b.json")" >&2
+		rp_fail "$name: peers not clean (A rc $a_rc, B rc $b_rc)"
 	fi
 	python3 - "$d/a.json" "$d/b.json" "$N" "$q" "$want" <<'PY' || rp_fail "peer reports wrong"
 import json, sys
@@ -101,6 +120,9 @@ run_case 1 fwd-1q output:pB "$N"
 run_case 4 fwd-4q output:pB "$N"
 run_case 4 drop drop 0
 run_case 2 mod-dl-dst mod_dl_dst:02:00:00:00:00:99,output:pB "$N" --expect-dst 02:00:00:00:00:99
+# A receiver that stalls now and then must lose nothing while its rings
+# hold the backlog, and must get all its buffer returns through after.
+RINGPORT_OVS_RATE=100000 stall_b=1 run_case 1 stalled-receiver output:pB "$N"
 
 # A hostile peer: invalid descriptors of four kinds ahead of the valid
 # frames. The PMD must drop and count each under its reason (xstats OVS

@@ -69,6 +69,7 @@ rp_kill_pid() {
 	[ -n "$pid" ] || return 0
 	kill -0 "$pid" 2>/dev/null || return 0
 	kill -TERM "$pid" 2>/dev/null || return 0
+	kill -CONT "$pid" 2>/dev/null || true # a stopped process cannot act on TERM
 	for ((i = 0; i < grace * 10; i++)); do
 		kill -0 "$pid" 2>/dev/null || return 0
 		sleep 0.1

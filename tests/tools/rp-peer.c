@@ -30,6 +30,10 @@
 
 #include "rp_peer.h"
 
+#define RATE_DEPTH 256     /* --rate: most frames sent in one catch-up burst */
+#define IDLE_SPINS 1024    /* empty polls before a peer starts to nap */
+#define IDLE_SLEEP_US 20   /* each nap while idle */
+
 struct opts {
 	bool server;
 	const char *path;
@@ -250,7 +254,7 @@ run_session(struct rp_peer *p, int sock, const struct opts *o)
 	uint64_t per_q = o->send / p->n_qpairs, extra = o->send % p->n_qpairs;
 	double deadline = rp_now_s() + o->timeout_s;
 	struct pollfd pfd = {.fd = sock, .events = POLLIN};
-	unsigned long iter = 0;
+	unsigned long iter = 0, idle = 0;
 	double t0 = rp_now_s();
 	uint64_t sent = 0, bad_left = o->hostile;
 	bool corrupted = false;
@@ -262,7 +266,16 @@ run_session(struct rp_peer *p, int sock, const struct opts *o)
 		/* Token bucket: what the rate allows by now, per queue. */
 		uint64_t budget = go ? UINT64_MAX : 0;
 		if (go && o->rate != 0) {
-			uint64_t allowed = (uint64_t)((rp_now_s() - t0) * (double)o->rate);
+			double now = rp_now_s();
+			uint64_t allowed = (uint64_t)((now - t0) * (double)o->rate);
+
+			/* The bucket holds RATE_DEPTH frames: a sender that was
+			 * descheduled resumes at the rate, not with one burst of
+			 * everything it missed (which no receiver could absorb). */
+			if (allowed > sent + RATE_DEPTH) {
+				allowed = sent + RATE_DEPTH;
+				t0 = now - (double)allowed / (double)o->rate;
+			}
 			budget = allowed > sent ? (allowed - sent) / p->n_qpairs + 1 : 0;
 		}
 
@@ -298,7 +311,12 @@ run_session(struct rp_peer *p, int sock, const struct opts *o)
 		}
 		if (!o->wait_forever && !o->corrupt_ring && counts_met)
 			return "done";
-		if (work == 0)
+		/* Adaptive polling: on a shared 2-core machine a peer that spins
+		 * while idle steals the CPU that OVS's PMD thread needs. */
+		idle = work == 0 ? idle + 1 : 0;
+		if (idle > IDLE_SPINS)
+			usleep(IDLE_SLEEP_US);
+		else if (work == 0)
 			sched_yield();
 		if ((++iter & 255) == 0) {
 			if (!go && access(o->go_file, F_OK) == 0) {
