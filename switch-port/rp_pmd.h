@@ -24,6 +24,15 @@
 #define RP_PMD_MAX_RXQ RP_IPC_MAX_QPAIRS
 #define RP_PMD_MAX_TXQ 128
 #define RP_PMD_BURST 32
+#define RP_PMD_RX_DESCS 80  /* descriptors one rx call peeks: a 64 KB frame in 1 KB buffers */
+#define RP_PMD_TX_SEGS 128  /* buffers one tx call fills: a 64 KB TSO frame is 33 */
+#define RP_PMD_MAX_MTU 9000 /* jumbo frames span buffers (RP_IPC_F_MULTISEG) */
+/* Tx mbuf flags that need rp_ol_from_mbuf(). */
+#define RP_PMD_TX_OL_FLAGS (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG | \
+	RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_RX_L4_CKSUM_MASK)
+/* Descriptor flags that need rp_ol_to_mbuf(). */
+#define RP_PMD_RX_OL_FLAGS (RP_IPC_DESC_F_CSUM_PARTIAL | RP_IPC_DESC_F_CSUM_VALID | \
+	(3u << RP_IPC_DESC_GSO_SHIFT))
 
 extern int rp_pmd_logtype;
 #define PMD_LOG(level, fmt, ...) \
@@ -41,6 +50,9 @@ struct rp_sess {
 	uint8_t *origin;               /* per TO_SWITCH buffer: ring it came on */
 	uint32_t bufs_off;             /* TO_SWITCH pool start */
 	uint32_t buf_shift;
+	uint32_t max_frame;            /* tx: longest packet the session takes */
+	bool multiseg;                 /* RP_IPC_F_MULTISEG in force */
+	bool offload;                  /* RP_IPC_F_OFFLOAD in force */
 	/* Freed mbufs come back here from any thread (MP); the rx queue that
 	 * owns ring q drains it into the shared free ring (SP). */
 	struct rte_ring *free_back[RP_IPC_MAX_QPAIRS];
@@ -59,6 +71,7 @@ enum rp_qstat {
 	RP_QS_RING_FULL, /* tx: burst refused whole, ring or pool full */
 	RP_QS_TOO_BIG,   /* tx: packet larger than a buffer */
 	RP_QS_NO_MBUF,   /* rx: mempool empty */
+	RP_QS_BAD_OFFLOAD, /* offload metadata that does not fit the packet */
 	RP_QS_MAX,
 };
 
@@ -78,6 +91,7 @@ struct rp_port {
 	char name[RTE_DEV_NAME_MAX_LEN];
 	uint16_t port_id;
 	struct rte_ether_addr mac;
+	struct rte_ether_addr *dev_mac; /* dev->data->mac_addrs */
 	struct rp_sess *sess;       /* current session or NULL; atomic */
 	struct rp_sess *retired;    /* alarm thread only */
 	bool started;
@@ -85,6 +99,7 @@ struct rp_port {
 	uint64_t reconnects;
 	uint64_t connect_failures;
 	uint16_t n_rxq, n_txq;
+	unsigned int ol_conf;       /* RP_OL_CONF_*: Tx offloads OVS enabled */
 	struct rp_queue *rxq[RP_PMD_MAX_RXQ];
 	struct rp_queue *txq[RP_PMD_MAX_TXQ];
 };

@@ -10,12 +10,19 @@
  * to a private MP ring; the rx queue that owns the ring it came from hands
  * it back to the peer (the shared rings stay single-producer).
  *
- * Tx copies each mbuf (chains too) into a TO_GUEST buffer we own.
+ * A frame that spans several buffers (DESC_F_MORE) is copied into one
+ * mbuf instead: OVS 3.1 has no chained-mbuf support (see linearize()).
+ *
+ * Tx copies each mbuf (chains too) into TO_GUEST buffers we own, as many
+ * as the frame needs.
  */
 #include <rte_malloc.h>
 #include <rte_memcpy.h>
+#include <rte_ring.h>
+#include <rte_ring_peek.h> /* after rte_ring.h */
 
 #include "rp_pmd.h"
+#include "rp_pmd_ol.h"
 
 void
 rp_sess_put(struct rp_sess *s)
@@ -67,16 +74,82 @@ drain_free_back(struct rp_sess *s, unsigned int ring)
 	rte_ring_sp_enqueue_burst_elem(shared, d, sizeof(d[0]), k, NULL);
 }
 
+/* How many of the @k peeked descriptors make up at most @n whole frames. */
+static unsigned int
+whole_frames(const struct rp_ipc_desc *d, unsigned int k, unsigned int n)
+{
+	unsigned int take = 0, frames = 0;
+
+	for (unsigned int i = 0; i < k && frames < n; i++) {
+		if (!(d[i].flags & RP_IPC_DESC_F_MORE)) {
+			take = i + 1;
+			frames++;
+		}
+	}
+	return take;
+}
+
+/* A buffer we will not hand to OVS goes back to the peer. */
+static inline void
+give_back(struct rp_sess *s, unsigned int ring, uint32_t off)
+{
+	uint32_t start = rp_ipc_pool_buf_start(s->borrowed, off);
+
+	rte_ring_mp_enqueue_elem(s->free_back[ring], &start, sizeof(start));
+}
+
+/* Zero-copy: the region buffer becomes @m's external buffer. */
+static void
+attach(struct rp_sess *s, unsigned int ring, struct rte_mbuf *m, const struct rp_ipc_desc *d)
+{
+	uint32_t start = rp_ipc_pool_buf_start(s->borrowed, d->off);
+	uint32_t idx = (start - s->bufs_off) >> s->buf_shift;
+	struct rte_mbuf_ext_shared_info *sh = &s->shinfo[idx];
+
+	rte_mbuf_ext_refcnt_set(sh, 1);
+	s->origin[idx] = (uint8_t)ring;
+	rte_pktmbuf_attach_extbuf(m, rp_ipc_region_base(s->r) + start, RTE_BAD_IOVA,
+		(uint16_t)(1u << s->buf_shift), sh);
+	m->data_off = (uint16_t)(d->off - start);
+	m->data_len = d->len;
+	m->pkt_len = d->len;
+}
+
+/* A frame of @n > 1 buffers: OVS 3.1's dp_packet takes pkt_len bytes from
+ * the first segment's data (it has no chained-mbuf support), so the frame
+ * is copied whole into @m's own data room. -EMSGSIZE if it does not fit
+ * (OVS sizes its mbufs from the port's MTU). The buffers go back either way. */
+static int
+linearize(struct rp_sess *s, unsigned int ring, struct rte_mbuf *m, const struct rp_ipc_desc *d,
+	unsigned int n)
+{
+	const uint8_t *base = rp_ipc_region_base(s->r);
+	uint32_t total = 0;
+	int rc = 0;
+
+	for (unsigned int i = 0; i < n; i++)
+		total += d[i].len;
+	if (total > rte_pktmbuf_tailroom(m))
+		rc = -EMSGSIZE;
+	for (unsigned int i = 0; i < n; i++) {
+		if (rc == 0) {
+			rte_memcpy(rte_pktmbuf_mtod_offset(m, uint8_t *, m->data_len),
+				base + d[i].off, d[i].len);
+			m->data_len = (uint16_t)(m->data_len + d[i].len);
+		}
+		give_back(s, ring, d[i].off);
+	}
+	m->pkt_len = m->data_len;
+	return rc;
+}
+
 static uint16_t
 rx_ring(struct rp_queue *q, struct rp_sess *s, unsigned int ring, struct rte_mbuf **pkts,
 	uint16_t n)
 {
 	struct rte_ring *r = rp_ipc_region_ring(s->r, ring, RP_IPC_RING_TO_SWITCH);
-	uint8_t *base = rp_ipc_region_base(s->r);
-	struct rp_ipc_desc d[RP_PMD_BURST];
-	uint16_t buf_len = (uint16_t)(1u << s->buf_shift);
-	unsigned int k, ok, out = 0;
-	struct rte_mbuf *head = NULL, *prev = NULL;
+	struct rp_ipc_desc d[RP_PMD_RX_DESCS];
+	unsigned int k, take, ok, frames = 0, out = 0;
 
 	if (unlikely(rp_ipc_ring_check(s->r, ring, RP_IPC_RING_TO_SWITCH) < 0 ||
 		rp_ipc_ring_check(s->r, ring, RP_IPC_RING_TO_SWITCH_FREE) < 0)) {
@@ -86,59 +159,68 @@ rx_ring(struct rp_queue *q, struct rp_sess *s, unsigned int ring, struct rte_mbu
 		return 0;
 	}
 	drain_free_back(s, ring);
-	k = rte_ring_sc_dequeue_burst_elem(r, d, sizeof(d[0]), RTE_MIN(n, RP_PMD_BURST), NULL);
-	if (k == 0)
-		return 0;
-	ok = rp_ipc_pool_borrow_burst(s->borrowed, d, k, &q->rej);
-	q->st[RP_QS_INVALID] += k - ok;
-	if (unlikely(rte_pktmbuf_alloc_bulk(q->mp, pkts, ok) != 0)) {
-		/* No mbufs: hand the buffers straight back, count the drops. */
-		for (unsigned int i = 0; i < ok; i++) {
-			uint32_t start = rp_ipc_pool_buf_start(s->borrowed, d[i].off);
-			rte_ring_mp_enqueue_elem(s->free_back[ring], &start, sizeof(start));
-		}
-		q->st[RP_QS_NO_MBUF] += ok;
+	/* Peek, then take whole frames only: the peer publishes a frame in
+	 * one enqueue, but a burst may end inside it. */
+	k = rte_ring_dequeue_burst_elem_start(r, d, sizeof(d[0]), RP_PMD_RX_DESCS, NULL);
+	take = whole_frames(d, k, RTE_MIN(n, RP_PMD_BURST));
+	if (unlikely(take == 0 && k == RP_PMD_RX_DESCS)) {
+		/* A frame longer than any the ABI allows: the peer is broken.
+		 * Take it, so the ring moves on, and drop it. */
+		take = k;
+		q->st[RP_QS_INVALID]++;
+		rte_ring_dequeue_elem_finish(r, take);
+		ok = rp_ipc_pool_borrow_burst(s->borrowed, d, take, &q->rej);
+		for (unsigned int i = 0; i < ok; i++)
+			give_back(s, ring, d[i].off);
 		return 0;
 	}
-	__atomic_fetch_add(&s->refcnt, ok, __ATOMIC_RELAXED);
-	for (unsigned int i = 0; i < ok; i++) {
-		struct rte_mbuf *m = pkts[i];
-		uint32_t start = rp_ipc_pool_buf_start(s->borrowed, d[i].off);
-		uint32_t idx = (start - s->bufs_off) >> s->buf_shift;
-		struct rte_mbuf_ext_shared_info *sh = &s->shinfo[idx];
+	rte_ring_dequeue_elem_finish(r, take);
+	if (take == 0)
+		return 0;
+	ok = rp_ipc_pool_borrow_burst(s->borrowed, d, take, &q->rej);
+	q->st[RP_QS_INVALID] += take - ok;
+	/* A rejected descriptor inside a frame shortens it; the frame ends
+	 * at the next one without MORE (or at the last accepted one). */
+	for (unsigned int i = 0; i < ok; i++)
+		frames += !(d[i].flags & RP_IPC_DESC_F_MORE) || i == ok - 1;
+	if (unlikely(rte_pktmbuf_alloc_bulk(q->mp, pkts, frames) != 0)) {
+		/* No mbufs: hand the buffers straight back, count the drops. */
+		for (unsigned int i = 0; i < ok; i++)
+			give_back(s, ring, d[i].off);
+		q->st[RP_QS_NO_MBUF] += frames;
+		return 0;
+	}
+	for (unsigned int i = 0, f = 0; i < ok; f++) {
+		struct rte_mbuf *m = pkts[f];
+		unsigned int j = i;
 
-		rte_mbuf_ext_refcnt_set(sh, 1);
-		s->origin[idx] = (uint8_t)ring;
-		rte_pktmbuf_attach_extbuf(m, base + start, RTE_BAD_IOVA, buf_len, sh);
-		m->data_off = (uint16_t)(d[i].off - start);
-		m->data_len = d[i].len;
-		m->pkt_len = d[i].len;
+		while (j < ok - 1 && (d[j].flags & RP_IPC_DESC_F_MORE))
+			j++;
+		if (likely(j == i)) {
+			__atomic_fetch_add(&s->refcnt, 1, __ATOMIC_RELAXED);
+			attach(s, ring, m, &d[i]);
+		} else if (unlikely(linearize(s, ring, m, &d[i], j - i + 1) < 0)) {
+			q->st[RP_QS_TOO_BIG]++;
+			rte_pktmbuf_free(m);
+			i = j + 1;
+			continue;
+		}
 		m->port = q->port->port_id;
 		if (d[i].flags & RP_IPC_DESC_F_HASH) {
 			m->hash.rss = d[i].hash;
 			m->ol_flags |= RTE_MBUF_F_RX_RSS_HASH;
 		}
-		q->st[RP_QS_BYTES] += d[i].len;
-		/* Segments of one packet are chained onto its first mbuf. */
-		if (head != NULL) {
-			head->nb_segs++;
-			head->pkt_len += m->data_len;
-			prev->next = m;
-			m->pkt_len = 0;
-		} else {
-			pkts[out++] = m;
-			head = m;
+		/* The first descriptor carries the offload state. */
+		if ((d[i].flags & RP_PMD_RX_OL_FLAGS) &&
+			unlikely(!s->offload || rp_ol_to_mbuf(m, &d[i], q->port->ol_conf) < 0)) {
+			q->st[RP_QS_BAD_OFFLOAD]++;
+			rte_pktmbuf_free(m);
+			i = j + 1;
+			continue;
 		}
-		prev = m;
-		if (!(d[i].flags & RP_IPC_DESC_F_MORE))
-			head = NULL;
-	}
-	if (unlikely(head != NULL)) {
-		/* A packet's last segment never came in this burst: the peer is
-		 * broken. Drop the partial packet. */
-		q->st[RP_QS_INVALID]++;
-		rte_pktmbuf_free(head);
-		out--;
+		q->st[RP_QS_BYTES] += m->pkt_len;
+		pkts[out++] = m;
+		i = j + 1;
 	}
 	q->st[RP_QS_PKTS] += out;
 	return (uint16_t)out;
@@ -185,15 +267,66 @@ reap_to_guest_free(struct rp_queue *q, struct rp_sess *s, struct rte_ring *fr,
 	} while (back == RP_PMD_BURST && left > 0);
 }
 
+/* Segments @len bytes take in buffers of 1 << @shift; 0 if it cannot go. */
+static inline unsigned int
+tx_segs(const struct rp_sess *s, uint32_t len)
+{
+	unsigned int segs = (len + (1u << s->buf_shift) - 1) >> s->buf_shift;
+
+	if (unlikely(len == 0 || len > s->max_frame || (segs > 1 && !s->multiseg)))
+		return 0;
+	return segs;
+}
+
+/* Copy @m into the buffers @offs (as many as it needs) and describe it in
+ * @d; returns the descriptors written, 0 if dropped for bad offload data. */
+static unsigned int
+tx_one(struct rp_queue *q, struct rp_sess *s, struct rte_mbuf *m, const uint32_t *offs,
+	struct rp_ipc_desc *d)
+{
+	uint8_t *base = rp_ipc_region_base(s->r);
+	uint32_t buf_size = 1u << s->buf_shift, len = m->pkt_len, off = 0;
+	unsigned int k = 0;
+	int ol = 0;
+
+	for (; off < len; k++) {
+		uint32_t chunk = RTE_MIN(buf_size, len - off);
+		uint8_t *dst = base + offs[k];
+		const void *src = rte_pktmbuf_read(m, off, chunk, dst);
+
+		if (src != dst)
+			rte_memcpy(dst, src, chunk);
+		d[k] = (struct rp_ipc_desc){.off = offs[k], .len = (uint16_t)chunk,
+			.flags = RP_IPC_DESC_F_MORE};
+		off += chunk;
+	}
+	d[k - 1].flags = 0;
+	/* Hash and offload state ride on the first segment. */
+	if (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH) {
+		d[0].hash = m->hash.rss;
+		d[0].flags |= RP_IPC_DESC_F_HASH;
+	}
+	if (s->offload && (m->ol_flags & RP_PMD_TX_OL_FLAGS)) {
+		ol = rp_ol_from_mbuf(m, base + offs[0], d[0].len, &d[0]);
+		if (unlikely(ol < 0)) {
+			q->st[RP_QS_BAD_OFFLOAD]++;
+			return 0;
+		}
+		d[0].flags |= (uint16_t)ol;
+	}
+	q->st[RP_QS_BYTES] += len;
+	return k;
+}
+
 uint16_t
 rp_pmd_tx_burst(void *arg, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct rp_queue *q = arg;
 	struct rp_port *port = q->port;
-	struct rp_ipc_desc d[RP_PMD_BURST];
-	uint32_t offs[RP_PMD_BURST];
+	struct rp_ipc_desc d[RP_PMD_TX_SEGS];
+	uint32_t offs[RP_PMD_TX_SEGS];
 	struct rp_sess *s;
-	unsigned int ring, k = 0, done = 0, sent = 0;
+	unsigned int ring, np, nseg = 0, have, k = 0, used = 0, sent = 0, room;
 	bool shared;
 
 	rp_queue_enter(q);
@@ -211,57 +344,73 @@ rp_pmd_tx_burst(void *arg, struct rte_mbuf **pkts, uint16_t n)
 		rp_ipc_ring_check(s->r, ring, RP_IPC_RING_TO_GUEST_FREE) < 0)) {
 		q->rej.rejects[RP_IPC_REJ_RING]++;
 		__atomic_store_n(&s->broken, true, __ATOMIC_RELEASE);
+		n = 0;
 		goto unlock;
 	}
 	reap_to_guest_free(q, s, fr, d);
 
-	uint32_t buf_size = 1u << s->buf_shift; /* one size for both pools */
-	unsigned int want = RTE_MIN(RTE_MIN((unsigned int)n, (unsigned int)RP_PMD_BURST),
-		rte_ring_free_count(r));
-	unsigned int have = rp_ipc_pool_alloc(s->own, offs, want);
-	uint8_t *base = rp_ipc_region_base(s->r);
+	/* Whole packets only: as many as the ring has slots for. */
+	room = RTE_MIN(rte_ring_free_count(r), (unsigned int)RP_PMD_TX_SEGS);
+	for (np = 0; np < n; np++) {
+		unsigned int segs = tx_segs(s, pkts[np]->pkt_len);
 
-	for (done = 0; done < have; done++) {
-		struct rte_mbuf *m = pkts[done];
-		uint32_t len = m->pkt_len;
+		if (nseg + segs > room)
+			break;
+		nseg += segs;
+	}
+	have = rp_ipc_pool_alloc(s->own, offs, nseg);
+	if (unlikely(have < nseg)) {
+		/* Pool short: fewer whole packets. */
+		for (nseg = 0, np = 0; np < n; np++) {
+			unsigned int segs = tx_segs(s, pkts[np]->pkt_len);
 
-		if (unlikely(len == 0 || len > buf_size)) {
+			if (nseg + segs > have)
+				break;
+			nseg += segs;
+		}
+	}
+	for (unsigned int i = 0; i < np; i++) {
+		unsigned int segs = tx_segs(s, pkts[i]->pkt_len), w;
+
+		if (unlikely(segs == 0)) {
 			q->st[RP_QS_TOO_BIG]++; /* consumed and dropped */
 			continue;
 		}
-		uint8_t *dst = base + offs[k];
-		const void *src = rte_pktmbuf_read(m, 0, len, dst);
-		if (src != dst)
-			rte_memcpy(dst, src, len);
-		d[k] = (struct rp_ipc_desc){.off = offs[k], .len = (uint16_t)len};
-		if (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH) {
-			d[k].hash = m->hash.rss;
-			d[k].flags = RP_IPC_DESC_F_HASH;
+		w = tx_one(q, s, pkts[i], offs + used, d + k);
+		if (w == 0) {
+			/* Dropped: its buffers go back unused. */
+			rp_ipc_pool_put(s->own, offs + used, segs);
+		} else {
+			for (unsigned int j = 0; j < w; j++)
+				rp_ipc_pool_lend(s->own, d[k + j].off);
+			k += w;
+			q->st[RP_QS_PKTS]++;
 		}
-		rp_ipc_pool_lend(s->own, offs[k]);
-		q->st[RP_QS_BYTES] += len;
-		k++;
+		used += segs;
 	}
+	if (have > used)
+		rp_ipc_pool_put(s->own, offs + used, have - used);
 	sent = rte_ring_sp_enqueue_burst_elem(r, d, sizeof(d[0]), k, NULL);
 	if (unlikely(sent < k)) {
 		/* Only if the peer moved the ring's indices under us: not
-		 * published, so still ours. */
+		 * published, so still ours (and lost to this burst). */
 		for (unsigned int i = sent; i < k; i++)
 			d[i] = (struct rp_ipc_desc){.off = d[i].off};
 		rp_ipc_pool_return_burst(s->own, d + sent, k - sent, &q->rej);
+		q->st[RP_QS_RING_FULL] += k - sent;
 	}
-	if (have > k)
-		rp_ipc_pool_put(s->own, offs + k, have - k);
-	q->st[RP_QS_PKTS] += sent;
 	/* A partly taken burst is retried by the caller (OVS does, until a
 	 * call takes nothing, then drops the rest): count drops only then. */
-	if (done == 0)
+	if (np == 0)
 		q->st[RP_QS_RING_FULL] += n;
-	rte_pktmbuf_free_bulk(pkts, done);
+	rte_pktmbuf_free_bulk(pkts, np);
+	n = (uint16_t)np;
 unlock:
 	if (shared)
 		rte_spinlock_unlock(&s->tx_lock[ring]);
+	rp_queue_exit(q);
+	return n;
 out:
 	rp_queue_exit(q);
-	return (uint16_t)done;
+	return 0;
 }

@@ -25,6 +25,7 @@
 #include <rte_malloc.h>
 
 #include "rp_pmd.h"
+#include "rp_pmd_ol.h"
 
 #define RP_PMD_ARG_PATH "path"
 #define RP_PMD_POLL_US 100000
@@ -61,6 +62,9 @@ sess_build(struct rp_port *port, int sock, struct rp_ipc_region *r)
 	s->refcnt = 1;
 	s->bufs_off = (uint32_t)l->bufs_off[RP_IPC_DIR_TO_SWITCH];
 	s->buf_shift = l->buf_shift;
+	s->multiseg = l->features & RP_IPC_F_MULTISEG;
+	s->offload = l->features & RP_IPC_F_OFFLOAD;
+	s->max_frame = s->multiseg ? UINT16_MAX : 1u << l->buf_shift;
 	s->own = rp_ipc_pool_create(r, RP_IPC_DIR_TO_GUEST, true);
 	s->borrowed = rp_ipc_pool_create(r, RP_IPC_DIR_TO_SWITCH, false);
 	s->shinfo = rte_zmalloc("rp_shinfo", sizeof(*s->shinfo) * n, RTE_CACHE_LINE_SIZE);
@@ -124,6 +128,18 @@ sess_open(struct rp_port *port)
 	PMD_LOG(INFO, "%s: session with '%s' on %s: %u queue pairs, %u+%u buffers of %u bytes%s",
 		port->name, peer.name, port->path, l->n_qpairs, l->n_bufs[0], l->n_bufs[1],
 		1u << l->buf_shift, rp_ipc_region_hugetlb(r) ? ", hugepages" : "");
+	/* The region names the port's MAC (the guest side chose it); before
+	 * the first session the one derived from the path stands in. */
+	struct rte_ether_addr mac;
+	memcpy(mac.addr_bytes, l->mac, sizeof(mac.addr_bytes));
+	if (rte_is_valid_assigned_ether_addr(&mac) && !rte_is_same_ether_addr(&mac, &port->mac)) {
+		char buf[RTE_ETHER_ADDR_FMT_SIZE];
+
+		rte_ether_format_addr(buf, sizeof(buf), &mac);
+		PMD_LOG(INFO, "%s: MAC %s from the region", port->name, buf);
+		port->mac = mac;
+		*port->dev_mac = mac;
+	}
 	/* Publish: pairs with the bursts' load of sess. */
 	__atomic_store_n(&port->sess, s, __ATOMIC_SEQ_CST);
 	return 0;
@@ -267,8 +283,17 @@ rp_dev_start(struct rte_eth_dev *dev)
 {
 	struct rp_port *port = dev->data->dev_private;
 
+	uint64_t tx_ol = dev->data->dev_conf.txmode.offloads;
+
 	port->n_rxq = dev->data->nb_rx_queues;
 	port->n_txq = dev->data->nb_tx_queues;
+	/* What OVS will accept in received packets' Tx offload requests
+	 * (OVS enables these with other_config:userspace-tso-enable). */
+	port->ol_conf = (tx_ol & (RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM)) ==
+				(RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM)
+		? RP_OL_CONF_CKSUM : 0;
+	if (tx_ol & RTE_ETH_TX_OFFLOAD_TCP_TSO)
+		port->ol_conf |= RP_OL_CONF_TSO;
 	port->started = true;
 	for (uint16_t i = 0; i < port->n_rxq; i++)
 		dev->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
@@ -390,13 +415,18 @@ rp_dev_infos_get(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
 	struct rp_sess *s = port->sess;
 
 	info->max_mac_addrs = 1;
-	info->max_rx_pktlen = 2048;
+	info->max_rx_pktlen = RP_PMD_MAX_MTU + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
 	info->min_mtu = RTE_ETHER_MIN_MTU;
-	info->max_mtu = 2048 - RTE_ETHER_HDR_LEN - RTE_ETHER_CRC_LEN;
+	info->max_mtu = RP_PMD_MAX_MTU;
 	info->max_rx_queues = s != NULL ? s->n_qpairs : RP_PMD_MAX_RXQ;
 	info->max_tx_queues = RP_PMD_MAX_TXQ;
-	info->rx_offload_capa = RTE_ETH_RX_OFFLOAD_RSS_HASH;
-	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	/* Rx: hashes and verified (or completed) checksums. Tx: virtio-net's
+	 * offloads, handed to the guest as descriptor metadata. */
+	info->rx_offload_capa = RTE_ETH_RX_OFFLOAD_RSS_HASH | RTE_ETH_RX_OFFLOAD_IPV4_CKSUM |
+		RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
+	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS | RTE_ETH_TX_OFFLOAD_IPV4_CKSUM |
+		RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM |
+		RTE_ETH_TX_OFFLOAD_TCP_TSO;
 	info->rx_desc_lim.nb_max = RP_IPC_MAX_RING_SIZE;
 	info->tx_desc_lim.nb_max = RP_IPC_MAX_RING_SIZE;
 	return 0;
@@ -428,7 +458,8 @@ rp_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *st)
 			continue;
 		st->ipackets += q->st[RP_QS_PKTS];
 		st->ibytes += q->st[RP_QS_BYTES];
-		st->ierrors += q->st[RP_QS_INVALID];
+		st->ierrors += q->st[RP_QS_INVALID] + q->st[RP_QS_BAD_OFFLOAD] +
+			q->st[RP_QS_TOO_BIG];
 		st->rx_nombuf += q->st[RP_QS_NO_MBUF];
 		if (i < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
 			st->q_ipackets[i] = q->st[RP_QS_PKTS];
@@ -442,7 +473,8 @@ rp_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *st)
 			continue;
 		st->opackets += q->st[RP_QS_PKTS];
 		st->obytes += q->st[RP_QS_BYTES];
-		st->oerrors += q->st[RP_QS_RING_FULL] + q->st[RP_QS_TOO_BIG];
+		st->oerrors += q->st[RP_QS_RING_FULL] + q->st[RP_QS_TOO_BIG] +
+			q->st[RP_QS_BAD_OFFLOAD];
 		if (i < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
 			st->q_opackets[i] = q->st[RP_QS_PKTS];
 			st->q_obytes[i] = q->st[RP_QS_BYTES];
@@ -479,10 +511,13 @@ rp_stats_reset(struct rte_eth_dev *dev)
  * the drops, then each descriptor rejection reason summed over queues,
  * reconnects and failed connection attempts.
  */
-static const char *const rxq_names[] = {"invalid_desc_errors", "no_mbuf_errors"};
-static const enum rp_qstat rxq_idx[] = {RP_QS_INVALID, RP_QS_NO_MBUF};
-static const char *const txq_names[] = {"ring_full_dropped", "too_big_dropped"};
-static const enum rp_qstat txq_idx[] = {RP_QS_RING_FULL, RP_QS_TOO_BIG};
+static const char *const rxq_names[] = {"invalid_desc_errors", "no_mbuf_errors",
+	"bad_offload_dropped", "too_big_dropped"};
+static const enum rp_qstat rxq_idx[] = {RP_QS_INVALID, RP_QS_NO_MBUF, RP_QS_BAD_OFFLOAD,
+	RP_QS_TOO_BIG};
+static const char *const txq_names[] = {"ring_full_dropped", "too_big_dropped",
+	"bad_offload_dropped"};
+static const enum rp_qstat txq_idx[] = {RP_QS_RING_FULL, RP_QS_TOO_BIG, RP_QS_BAD_OFFLOAD};
 
 static unsigned int
 xstats_count(const struct rte_eth_dev *dev)
@@ -550,8 +585,9 @@ rp_mtu_set(struct rte_eth_dev *dev, uint16_t mtu)
 {
 	struct rp_port *port = dev->data->dev_private;
 
-	if (mtu > 2048 - RTE_ETHER_HDR_LEN - RTE_ETHER_CRC_LEN) {
-		PMD_LOG(ERR, "%s: MTU %u exceeds the %u-byte buffers", port->name, mtu, 2048);
+	if (mtu > RP_PMD_MAX_MTU) {
+		PMD_LOG(ERR, "%s: MTU %u is above the most ringport takes, %u", port->name, mtu,
+			RP_PMD_MAX_MTU);
 		return -EINVAL;
 	}
 	return 0;
@@ -651,6 +687,7 @@ rp_probe(struct rte_vdev_device *vdev)
 		return -ENOMEM;
 	}
 	*dev->data->mac_addrs = port->mac;
+	port->dev_mac = dev->data->mac_addrs;
 	dev->data->dev_flags |= RTE_ETH_DEV_INTR_LSC;
 	dev->dev_ops = &rp_ops;
 	dev->rx_pkt_burst = rp_pmd_rx_burst;

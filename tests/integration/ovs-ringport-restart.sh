@@ -96,7 +96,17 @@ for ((i = 1; i <= deladd_rounds; i++)); do
 done
 kill -0 "$ovs_pid" || rp_fail "ovs-vswitchd died"
 
-rp_log "phase 3: ports removed, checking for leaks"
+rp_log "phase 3: traffic stopped, ports removed, checking for leaks"
+rp_kill_pid $a_pid
+# pA and pB share OVS's mempool (same MTU): every mbuf comes back once the
+# frames in flight are through.
+mp_in_use() {
+	ovs_sb_appctl "$sb" netdev-dpdk/get-mempool-info pA |
+		sed -n 's/.*in use (\([0-9]*\)).*/\1/p' | tail -n 1
+}
+rp_wait_for 10 "OVS mempool: no mbuf in use" test "$(mp_in_use)" = 0 ||
+	rp_fail "OVS mempool still has $(mp_in_use) mbufs in use with no traffic"
+rp_log "  netdev-dpdk/get-mempool-info pA: in use (0)"
 ovs_sb_del_port "$sb" br0 pA
 ovs_sb_del_port "$sb" br0 pB
 rp_wait_for 10 "ovs-vswitchd unmapped every region" test "$(regions)" -eq 0 ||
@@ -110,6 +120,7 @@ b = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
 assert b and b[0]["received"] > 0, b
 for r in a + b:
     assert r["bad_payload"] == 0 and r["rejects"] == {}, r
+    assert r["pool_full"], r  # every buffer lent was back or reclaimed
 print(f"  peer A: {len(a)} sessions, {sum(r['sent'] for r in a)} frames sent; "
       f"peer B: {b[0]['received']} received, none corrupt, {b[0]['bad_order']} gaps from restarts")
 PY

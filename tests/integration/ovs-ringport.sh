@@ -25,6 +25,20 @@ link_up() { [ "$(ovs_sb_vsctl "$sb" get Interface "$1" link_state)" = "up" ]; }
 # The database's statistics are refreshed every few seconds: poll them.
 stat_is() { [ "$(ovs_sb_iface_stat "$sb" "$1" "$2" 2>/dev/null)" = "$3" ]; }
 
+# Shared memory in ovs-vswitchd while pA and pB have sessions: EAL's own
+# segments and the two ringport regions, nothing else (no guest memory ever
+# reaches the switch).
+check_maps() {
+	local foreign nreg
+	foreign=$(awk '$6 ~ /^\/(memfd:|dev\/hugepages|dev\/shm|run\/)/ &&
+		$6 !~ /^\/memfd:seg_/ && $6 != "/memfd:ringport-region" && $6 !~ /\.so$/ {print $6}' \
+		"/proc/$ovs_pid/maps" | sort -u)
+	[ -z "$foreign" ] || rp_fail "ovs-vswitchd maps shared memory that is not EAL's or a region: $foreign"
+	nreg=$(grep -c 'memfd:ringport-region' "/proc/$ovs_pid/maps" || true)
+	[ "$nreg" -eq 2 ] || rp_fail "ovs-vswitchd maps $nreg ringport regions with pA and pB up, expected 2"
+	rp_log "  OVS maps: EAL memory and $nreg ringport regions, nothing else shared"
+}
+
 # run_case QUEUES NAME ACTIONS B_EXPECTS [rp-peer options for B...]
 run_case() {
 	local q=$1 name=$2 actions=$3 want=$4 a b pa pb rx tx
@@ -50,18 +64,21 @@ run_case() {
 		rp_fail "peers did not listen"
 
 	# B first, so nothing A sends finds pB down.
-	ovs_sb_add_port "$sb" br0 pB "net_ringport${k}1,path=$d/b.sock" "options:n_rxq=$q" ||
+	# shellcheck disable=SC2086 # port_cols: extra Interface columns
+	ovs_sb_add_port "$sb" br0 pB "net_ringport${k}1,path=$d/b.sock" "options:n_rxq=$q" ${port_cols:-} ||
 		rp_fail "pB not added"
 	rp_wait_for 20 "pB link up" link_up pB || { ovs_sb_log_tail "$sb"; rp_fail "pB link down"; }
 	# pA's traffic starts the moment it is added: install its flow first,
 	# naming it by the OpenFlow port number it will ask for.
 	ovs_sb_ofctl "$sb" del-flows br0
 	ovs_sb_ofctl "$sb" add-flow br0 "in_port=100,actions=$actions"
+	# shellcheck disable=SC2086
 	ovs_sb_add_port "$sb" br0 pA "net_ringport${k}0,path=$d/a.sock" "options:n_rxq=$q" \
-		ofport_request=100 || rp_fail "pA not added"
+		ofport_request=100 ${port_cols:-} || rp_fail "pA not added"
 	# add-port returns once OVS has wired pA up; before that the datapath
 	# polls pA but cannot translate its packets (failed upcalls drop them).
 	touch "$d/go"
+	[ "$name" = fwd-1q ] && check_maps
 	local staller=
 	if [ -n "${stall_b:-}" ]; then
 		# Load, not synchronisation: B freezes for 30 ms every 150 ms,
@@ -90,10 +107,12 @@ run_case() {
 		echo "B: $(cat "$d/b.json")" >&2
 		rp_fail "$name: peers not clean (A rc $a_rc, B rc $b_rc)"
 	fi
-	python3 - "$d/a.json" "$d/b.json" "$N" "$q" "$want" <<'PY' || rp_fail "peer reports wrong"
+	python3 - "$d/a.json" "$d/b.json" "$N" "$q" "$want" "$name" <<'PY' || rp_fail "peer reports wrong"
 import json, sys
 a, b = (json.loads(open(f).readline()) for f in sys.argv[1:3])
 n, q, want = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+if sys.argv[6] == "jumbo":  # most frames spanned several 2 KB buffers
+    assert b["rx_bytes"] > n * 2048, b
 assert a["sent"] == n and a["clean"], a          # clean: every buffer came home
 assert b["received"] == want and b["clean"], b
 assert b["bad_payload"] == 0 and b["bad_order"] == 0 and b["bad_dst"] == 0, b
@@ -120,9 +139,19 @@ run_case 1 fwd-1q output:pB "$N"
 run_case 4 fwd-4q output:pB "$N"
 run_case 4 drop drop 0
 run_case 2 mod-dl-dst mod_dl_dst:02:00:00:00:00:99,output:pB "$N" --expect-dst 02:00:00:00:00:99
+# Jumbo frames (60..9018 bytes) span up to five region buffers each way:
+# pA hands each to OVS as one mbuf, pB splits it again.
+a_extra="--frame-max 9018" port_cols="mtu_request=9000" \
+	run_case 2 jumbo output:pB "$N"
 # A receiver that stalls now and then must lose nothing while its rings
 # hold the backlog, and must get all its buffer returns through after.
 RINGPORT_OVS_RATE=100000 stall_b=1 run_case 1 stalled-receiver output:pB "$N"
+
+# The happy path leaves no ERR or EMER line in OVS's log.
+if grep -E '\|(ERR|EMER)\|' "$sb/ovs-vswitchd.log" >&2; then
+	rp_fail "OVS logged errors on the happy path"
+fi
+rp_log "  OVS log: no ERR or EMER lines"
 
 # A hostile peer: invalid descriptors of four kinds ahead of the valid
 # frames. The PMD must drop and count each under its reason (xstats OVS
@@ -137,6 +166,7 @@ for kind in range foreign len flags; do
 			"rejected_desc_${kind}_errors"), want $want"
 done
 rp_log "  OVS: pA counted $hostile rejected descriptors, $((hostile / 4)) of each kind"
+
 ovs_sb_del_port "$sb" br0 pA
 ovs_sb_del_port "$sb" br0 pB
 

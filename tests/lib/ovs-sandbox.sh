@@ -101,7 +101,8 @@ ovs_sb_start() {
 	rp_on_exit ovs_sb_stop "$dir"
 	id=${dir##*.}
 
-	extra="--file-prefix=rpsb$id"
+	# --no-pci: a sandbox never touches the host's devices.
+	extra="--file-prefix=rpsb$id --no-pci"
 	if [ -n "$plugin" ]; then
 		[ -f "$plugin" ] || { echo "ovs_sb_start: plugin '$plugin' not found" >&2; return 1; }
 		install -d -m 0755 "$dir/plugins"

@@ -51,6 +51,9 @@ struct opts {
 	bool corrupt_ring; /* once the counts are met, corrupt a ring's mask */
 	bool check_dst;
 	uint8_t expect_dst[6];
+	unsigned int frame_max; /* longest frame sent; 0: one buffer, <= 1514 */
+	unsigned int mtu;       /* the region's MTU (server) */
+	uint8_t mac[6];         /* the region's MAC (server) */
 };
 
 static volatile sig_atomic_t stop;
@@ -87,10 +90,15 @@ usage(FILE *f)
 		"                   wiring the port up when the session starts)\n"
 		"  --rate PPS       send at most PPS frames per second (default: no limit);\n"
 		"                   a switch drops what a slow receiver cannot take\n"
+		"  --frame-max N    send frames of 60..N bytes (default 1514; up to %d,\n"
+		"                   spanning buffers)\n"
+		"  --mtu N          the MTU the region announces (server; default 1500)\n"
+		"  --mac MAC        the MAC the region announces (server; default\n"
+		"                   02:52:50:00:00:01)\n"
 		"  -h, --help       this text\n"
 		"Prints one JSON object per session; exit 0 if all were clean, 1 if not,\n"
 		"2 on bad usage.\n",
-		RP_IPC_MAX_QPAIRS);
+		RP_IPC_MAX_QPAIRS, RP_TESTPKT_JUMBO);
 }
 
 static int
@@ -106,6 +114,22 @@ parse_u64(const char *flag, const char *s, uint64_t max, uint64_t *out)
 		return -1;
 	}
 	*out = v;
+	return 0;
+}
+
+static int
+parse_mac(const char *flag, const char *s, uint8_t mac[6])
+{
+	unsigned int m[6];
+	char tail;
+
+	if (sscanf(s, "%x:%x:%x:%x:%x:%x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5],
+		    &tail) != 6 || (m[0] | m[1] | m[2] | m[3] | m[4] | m[5]) > 0xff) {
+		fprintf(stderr, "rp-peer: %s '%s' is not a MAC address\n", flag, s);
+		return -1;
+	}
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)m[i];
 	return 0;
 }
 
@@ -128,6 +152,9 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{"expect-dst", required_argument, NULL, 'D'},
 		{"hostile", required_argument, NULL, 'H'},
 		{"corrupt-ring", no_argument, NULL, 'C'},
+		{"frame-max", required_argument, NULL, 'F'},
+		{"mtu", required_argument, NULL, 'M'},
+		{"mac", required_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -136,7 +163,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 	int c;
 
 	*o = (struct opts){.queues = 1, .sessions = 1, .timeout_s = 30, .ring_size = 512,
-		.n_bufs = 4096};
+		.n_bufs = 4096, .mtu = 1500, .mac = {0x02, 0x52, 0x50, 0, 0, 1}};
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
@@ -191,27 +218,30 @@ parse_opts(int argc, char **argv, struct opts *o)
 			if (parse_u64("--hostile", optarg, UINT32_MAX, &o->hostile) < 0)
 				return -1;
 			break;
-		case 'D': {
-			unsigned int m[6];
-			char tail;
-
-			if (sscanf(optarg, "%x:%x:%x:%x:%x:%x%c", &m[0], &m[1], &m[2], &m[3], &m[4],
-				    &m[5], &tail) != 6) {
-				fprintf(stderr, "rp-peer: --expect-dst '%s' is not a MAC address\n",
-					optarg);
+		case 'D':
+			if (parse_mac("--expect-dst", optarg, o->expect_dst) < 0)
 				return -1;
-			}
-			for (int i = 0; i < 6; i++) {
-				if (m[i] > 0xff) {
-					fprintf(stderr, "rp-peer: --expect-dst '%s' is not a MAC address\n",
-						optarg);
-					return -1;
-				}
-				o->expect_dst[i] = (uint8_t)m[i];
-			}
 			o->check_dst = true;
 			break;
-		}
+		case 'A':
+			if (parse_mac("--mac", optarg, o->mac) < 0)
+				return -1;
+			break;
+		case 'F':
+			if (parse_u64("--frame-max", optarg, RP_TESTPKT_JUMBO, &v) < 0)
+				return -1;
+			if (v < RP_TESTPKT_MIN) {
+				fprintf(stderr, "rp-peer: --frame-max '%s' is below %d\n", optarg,
+					RP_TESTPKT_MIN);
+				return -1;
+			}
+			o->frame_max = (unsigned int)v;
+			break;
+		case 'M':
+			if (parse_u64("--mtu", optarg, UINT16_MAX, &v) < 0)
+				return -1;
+			o->mtu = (unsigned int)v;
+			break;
 		case 'P':
 			if (parse_u64("--rate", optarg, UINT64_MAX / 2, &o->rate) < 0)
 				return -1;
@@ -366,6 +396,10 @@ session_json(const struct rp_peer *p, const char *end, const char *peer_name, un
 		(json_int_t)rp_peer_rx_total(p), "bad_payload", (json_int_t)bad_payload,
 		"bad_order", (json_int_t)bad_order, "rejects", rej, "queues", qs);
 	json_object_set_new(o, "bad_dst", json_integer((json_int_t)bad_dst));
+	uint64_t rx_bytes = 0;
+	for (unsigned int q = 0; q < p->n_qpairs; q++)
+		rx_bytes += p->q[q].rx_bytes;
+	json_object_set_new(o, "rx_bytes", json_integer((json_int_t)rx_bytes));
 	return o;
 }
 
@@ -392,8 +426,8 @@ main(int argc, char **argv)
 	for (unsigned int n = 0; n < o.sessions && !stop; n++) {
 		struct rp_ipc_region_params rp = {
 			.n_qpairs = (uint16_t)o.queues, .ring_size = o.ring_size, .buf_size = 2048,
-			.n_bufs = {o.n_bufs, o.n_bufs}, .mac = {0x02, 0x52, 0x50, 0, 0, 1},
-			.mtu = 1500, .features = RP_IPC_F_OFFLOAD | RP_IPC_F_MULTISEG,
+			.n_bufs = {o.n_bufs, o.n_bufs}, .mtu = (uint16_t)o.mtu,
+			.features = RP_IPC_F_OFFLOAD | RP_IPC_F_MULTISEG,
 		};
 		struct rp_ipc_region *r = NULL;
 		struct rp_ipc_peer peer = {0};
@@ -402,6 +436,8 @@ main(int argc, char **argv)
 		int wake[RP_IPC_MAX_FDS], sock, rc;
 		char why[256] = "";
 		struct rp_peer p;
+
+		memcpy(rp.mac, o.mac, sizeof(rp.mac));
 
 		if (o.server) {
 			struct pollfd pfd = {.fd = lsock, .events = POLLIN};
@@ -445,6 +481,14 @@ main(int argc, char **argv)
 			fprintf(stderr, "rp-peer: out of memory\n");
 			return 1;
 		}
+		if (o.frame_max != 0 && rp_peer_set_max_len(&p, o.frame_max) < 0) {
+			fprintf(stderr, "rp-peer: --frame-max %u does not fit the session's %u-byte "
+				"buffers (no multi-buffer frames)\n", o.frame_max, p.buf_size);
+			rp_peer_fini(&p);
+			rp_ipc_region_put(r);
+			close(sock);
+			return 2;
+		}
 		p.check_dst = o.check_dst;
 		memcpy(p.expect_dst, o.expect_dst, sizeof(p.expect_dst));
 		const char *end = run_session(&p, sock, &o);
@@ -455,6 +499,8 @@ main(int argc, char **argv)
 			rp_peer_errors(&p) == 0 && rp_peer_rx_total(&p) >= o.expect;
 		json_t *j = session_json(&p, end, peer.name, n);
 		json_object_set_new(j, "clean", json_boolean(clean));
+		/* After reclaim our pool must be whole again, whatever the peer did. */
+		json_object_set_new(j, "pool_full", json_boolean(rp_peer_pool_full(&p)));
 		json_dumpf(j, stdout, JSON_COMPACT);
 		putchar('\n');
 		fflush(stdout);

@@ -9,6 +9,7 @@
 #include "rp_peer.h"
 
 #define BURST 32
+#define BURST_SEGS 64 /* buffers per tx call: a jumbo frame takes up to 5 */
 
 /* CRC32C with the CPU's crc32 instruction, fed through memcpy so no load
  * is misaligned (frames put the checked range at odd offsets). */
@@ -63,7 +64,7 @@ rp_testpkt_check(const uint8_t *buf, uint32_t len, uint16_t *queue, uint64_t *se
 {
 	struct rp_testpkt_hdr h;
 
-	if (len < RP_TESTPKT_MIN || len > RP_TESTPKT_MAX)
+	if (len < RP_TESTPKT_MIN || len > RP_TESTPKT_JUMBO)
 		return -EBADMSG;
 	memcpy(&h, buf, sizeof(h));
 	if (h.magic != RP_TESTPKT_MAGIC || h.len != len || testpkt_crc(buf, (uint16_t)len) != h.crc)
@@ -83,8 +84,11 @@ rp_peer_init(struct rp_peer *p, struct rp_ipc_region *r, bool server)
 	p->r = r;
 	p->server = server;
 	p->n_qpairs = l->n_qpairs;
-	p->max_len = (1u << l->buf_shift) < RP_TESTPKT_MAX ? (uint16_t)(1u << l->buf_shift)
-							   : RP_TESTPKT_MAX;
+	p->buf_size = 1u << l->buf_shift;
+	p->max_len = p->buf_size < RP_TESTPKT_MAX ? (uint16_t)p->buf_size : RP_TESTPKT_MAX;
+	p->scratch = malloc(RP_TESTPKT_JUMBO);
+	if (p->scratch == NULL)
+		goto nomem;
 	p->tx_ring = server ? RP_IPC_RING_TO_SWITCH : RP_IPC_RING_TO_GUEST;
 	p->tx_free = server ? RP_IPC_RING_TO_SWITCH_FREE : RP_IPC_RING_TO_GUEST_FREE;
 	p->rx_ring = server ? RP_IPC_RING_TO_GUEST : RP_IPC_RING_TO_SWITCH;
@@ -95,7 +99,8 @@ rp_peer_init(struct rp_peer *p, struct rp_ipc_region *r, bool server)
 		goto nomem;
 	for (unsigned int q = 0; q < p->n_qpairs; q++) {
 		p->q[q].pending = calloc(l->ring_size, sizeof(struct rp_ipc_desc));
-		if (p->q[q].pending == NULL)
+		p->q[q].frame = malloc(RP_TESTPKT_JUMBO);
+		if (p->q[q].pending == NULL || p->q[q].frame == NULL)
 			goto nomem;
 	}
 	return 0;
@@ -110,21 +115,61 @@ rp_peer_fini(struct rp_peer *p)
 	for (unsigned int q = 0; q < RP_IPC_MAX_QPAIRS; q++) {
 		free(p->q[q].pending);
 		p->q[q].pending = NULL;
+		free(p->q[q].frame);
+		p->q[q].frame = NULL;
 	}
 	rp_ipc_pool_free(p->own);
 	rp_ipc_pool_free(p->borrowed);
 	p->own = p->borrowed = NULL;
+	free(p->scratch);
+	p->scratch = NULL;
+}
+
+int
+rp_peer_set_max_len(struct rp_peer *p, unsigned int max)
+{
+	bool multiseg = rp_ipc_region_layout(p->r)->features & RP_IPC_F_MULTISEG;
+
+	if (max < RP_TESTPKT_MIN || max > RP_TESTPKT_JUMBO || (max > p->buf_size && !multiseg))
+		return -EINVAL;
+	p->max_len = (uint16_t)max;
+	return 0;
+}
+
+/* Write frame @seq of @len bytes into the buffers @offs and describe it in
+ * @d (MORE on all but the last segment); returns the segments used. */
+static unsigned int
+tx_frame(struct rp_peer *p, unsigned int q, uint64_t seq, uint16_t len, const uint32_t *offs,
+	struct rp_ipc_desc *d)
+{
+	uint8_t *base = rp_ipc_region_base(p->r);
+	unsigned int k = 0;
+
+	if (len <= p->buf_size) {
+		rp_testpkt_build(base + offs[0], len, (uint16_t)q, seq);
+		d[0] = (struct rp_ipc_desc){.off = offs[0], .len = len};
+		return 1;
+	}
+	rp_testpkt_build(p->scratch, len, (uint16_t)q, seq);
+	for (uint32_t at = 0; at < len; k++) {
+		uint32_t chunk = RTE_MIN(p->buf_size, len - at);
+
+		memcpy(base + offs[k], p->scratch + at, chunk);
+		at += chunk;
+		d[k] = (struct rp_ipc_desc){.off = offs[k], .len = (uint16_t)chunk,
+			.flags = at < len ? RP_IPC_DESC_F_MORE : 0};
+	}
+	return k;
 }
 
 unsigned int
 rp_peer_tx(struct rp_peer *p, unsigned int q, unsigned int n)
 {
 	struct rte_ring *ring = rp_ipc_region_ring(p->r, q, p->tx_ring);
-	uint8_t *base = rp_ipc_region_base(p->r);
 	struct rp_peer_q *pq = &p->q[q];
-	struct rp_ipc_desc d[BURST];
-	uint32_t offs[BURST];
-	unsigned int got, sent;
+	struct rp_ipc_desc d[BURST_SEGS];
+	uint32_t offs[BURST_SEGS];
+	unsigned int k = 0, frames = 0, sent;
 
 	if (n > BURST)
 		n = BURST;
@@ -134,31 +179,40 @@ rp_peer_tx(struct rp_peer *p, unsigned int q, unsigned int n)
 	}
 	/* We are the only producer: the free count can only grow under us, so
 	 * everything we allocate fits and nothing is lent and taken back. */
-	unsigned int room = rte_ring_free_count(ring);
-	if (n > room) {
-		pq->ring_full += n - room;
-		n = room;
-	}
-	got = rp_ipc_pool_alloc(p->own, offs, n);
-	for (unsigned int i = 0; i < got; i++) {
-		uint16_t len = rp_testpkt_len(pq->tx_seq + i, p->max_len);
+	unsigned int room = RTE_MIN(rte_ring_free_count(ring), (unsigned int)BURST_SEGS);
+	for (; frames < n; frames++) {
+		uint16_t len = rp_testpkt_len(pq->tx_seq + frames, p->max_len);
+		unsigned int segs = (len + p->buf_size - 1) / p->buf_size, got;
 
-		rp_testpkt_build(base + offs[i], len, (uint16_t)q, pq->tx_seq + i);
-		d[i] = (struct rp_ipc_desc){.off = offs[i], .len = len};
-		rp_ipc_pool_lend(p->own, offs[i]);
+		if (k + segs > room) {
+			pq->ring_full += n - frames;
+			break;
+		}
+		got = rp_ipc_pool_alloc(p->own, offs + k, segs);
+		if (got < segs) {
+			rp_ipc_pool_put(p->own, offs + k, got);
+			break;
+		}
+		k += tx_frame(p, q, pq->tx_seq + frames, len, offs + k, d + k);
 	}
-	sent = rte_ring_sp_enqueue_burst_elem(ring, d, sizeof(d[0]), got, NULL);
-	if (sent < got) {
-		/* Only if the peer rewrote the ring's indices. Still ours. */
-		for (unsigned int i = sent; i < got; i++) {
-			struct rp_ipc_desc back = {.off = offs[i]};
+	for (unsigned int i = 0; i < k; i++)
+		rp_ipc_pool_lend(p->own, d[i].off);
+	sent = rte_ring_sp_enqueue_burst_elem(ring, d, sizeof(d[0]), k, NULL);
+	if (sent < k) {
+		/* Only if the peer rewrote the ring's indices. Still ours;
+		 * a frame cut short counts as sent (the peer sees it broken). */
+		for (unsigned int i = sent; i < k; i++) {
+			struct rp_ipc_desc back = {.off = d[i].off};
 			rp_ipc_pool_return(p->own, &back);
 		}
-		pq->ring_full += got - sent;
+		frames = 0;
+		for (unsigned int i = 0; i < sent; i++)
+			frames += !(d[i].flags & RP_IPC_DESC_F_MORE) || i == sent - 1;
+		pq->ring_full += k - sent;
 	}
-	pq->tx_seq += sent;
-	pq->tx_pkts += sent;
-	return sent;
+	pq->tx_seq += frames;
+	pq->tx_pkts += frames;
+	return frames;
 }
 
 static void
@@ -174,6 +228,38 @@ flush_returns(struct rp_peer *p, unsigned int q)
 		pq->n_pending, NULL);
 	memmove(pq->pending, pq->pending + n, (pq->n_pending - n) * sizeof(pq->pending[0]));
 	pq->n_pending -= n;
+}
+
+/* Verify one whole frame: payload, per-sending-queue order, destination. */
+static void
+rx_check(struct rp_peer *p, struct rp_peer_q *pq, const uint8_t *frame, uint32_t len)
+{
+	uint16_t qq;
+	uint64_t seq;
+
+	/* Order is per sending queue: a switch in between may move a queue's
+	 * packets to any of ours, but never reorder a flow. */
+	if (rp_testpkt_check(frame, len, &qq, &seq) < 0 || qq >= RP_IPC_MAX_QPAIRS) {
+		pq->bad_payload++;
+	} else if (seq != p->q[qq].rx_seq) {
+		pq->bad_order++;
+		p->q[qq].rx_seq = seq + 1;
+	} else {
+		p->q[qq].rx_seq++;
+	}
+	if (p->check_dst && memcmp(frame, p->expect_dst, 6) != 0)
+		pq->bad_dst++;
+	pq->rx_pkts++;
+}
+
+/* Done with a borrowed buffer: queue its return. */
+static void
+rx_return(struct rp_peer *p, struct rp_peer_q *pq, uint32_t off)
+{
+	uint32_t start = rp_ipc_pool_buf_start(p->borrowed, off);
+
+	rp_ipc_pool_unborrow(p->borrowed, start);
+	pq->pending[pq->n_pending++] = (struct rp_ipc_desc){.off = start};
 }
 
 unsigned int
@@ -200,27 +286,27 @@ rp_peer_rx(struct rp_peer *p, unsigned int q, unsigned int n)
 	/* Borrow the whole burst first: a buffer twice in one burst is a dup. */
 	unsigned int ok = rp_ipc_pool_borrow_burst(p->borrowed, d, got, &p->st);
 	for (unsigned int i = 0; i < ok; i++) {
-		uint16_t qq;
-		uint64_t seq;
+		const uint8_t *frame = base + d[i].off;
+		uint32_t len = d[i].len;
 
-		/* Order is per sending queue: a switch in between may move a
-		 * queue's packets to any of ours, but never reorder a flow. */
-		if (rp_testpkt_check(base + d[i].off, d[i].len, &qq, &seq) < 0 ||
-			qq >= RP_IPC_MAX_QPAIRS) {
-			pq->bad_payload++;
-		} else if (seq != p->q[qq].rx_seq) {
-			pq->bad_order++;
-			p->q[qq].rx_seq = seq + 1;
-		} else {
-			p->q[qq].rx_seq++;
-		}
-		if (p->check_dst && memcmp(base + d[i].off, p->expect_dst, 6) != 0)
-			pq->bad_dst++;
-		pq->rx_pkts++;
 		pq->rx_bytes += d[i].len;
-		uint32_t start = rp_ipc_pool_buf_start(p->borrowed, d[i].off);
-		rp_ipc_pool_unborrow(p->borrowed, start);
-		pq->pending[pq->n_pending++] = (struct rp_ipc_desc){.off = start};
+		if ((d[i].flags & RP_IPC_DESC_F_MORE) || pq->in_frame) {
+			/* A segment: gather the frame, check it at its end. */
+			if (pq->frame_len + len <= RP_TESTPKT_JUMBO)
+				memcpy(pq->frame + pq->frame_len, frame, len);
+			/* Too long is too long: saturate, the check fails it. */
+			pq->frame_len = RTE_MIN(pq->frame_len + len, RP_TESTPKT_JUMBO + 1u);
+			pq->in_frame = d[i].flags & RP_IPC_DESC_F_MORE;
+			if (pq->in_frame) {
+				rx_return(p, pq, d[i].off);
+				continue;
+			}
+			frame = pq->frame;
+			len = pq->frame_len;
+			pq->frame_len = 0;
+		}
+		rx_check(p, pq, frame, len);
+		rx_return(p, pq, d[i].off);
 	}
 	flush_returns(p, q);
 	return got;

@@ -24,6 +24,7 @@
 #define RP_TESTPKT_MAGIC 0x52505054u /* "RPPT" */
 #define RP_TESTPKT_MIN 60
 #define RP_TESTPKT_MAX 1514
+#define RP_TESTPKT_JUMBO 9018 /* longest frame, across buffers (DESC_F_MORE) */
 
 struct rp_testpkt_hdr {
 	uint8_t dst[6];
@@ -51,12 +52,11 @@ rp_now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/** Frame length for sequence number @seq: varies from 60 to 1514 bytes. */
+/** Frame length for sequence number @seq: varies from 60 to @max bytes. */
 static inline uint16_t
 rp_testpkt_len(uint64_t seq, uint16_t max)
 {
-	uint16_t l = (uint16_t)(RP_TESTPKT_MIN + (seq * 37) % 1455);
-	return l > max ? max : l;
+	return (uint16_t)(RP_TESTPKT_MIN + (seq * 37) % (max - RP_TESTPKT_MIN + 1u));
 }
 
 struct rp_peer_q {
@@ -69,13 +69,18 @@ struct rp_peer_q {
 	uint64_t ring_full;   /* tx attempts the ring refused */
 	unsigned int n_pending; /* returns waiting for room on the free ring */
 	struct rp_ipc_desc *pending;
+	uint8_t *frame;         /* a multi-buffer frame being put together */
+	uint32_t frame_len;
+	bool in_frame;          /* its first segment came, its last not yet */
 };
 
 struct rp_peer {
 	struct rp_ipc_region *r;
 	bool server;
 	uint16_t n_qpairs;
-	uint16_t max_len;
+	uint16_t max_len;            /* longest frame sent; see rp_peer_set_max_len */
+	uint32_t buf_size;
+	uint8_t *scratch;            /* a multi-buffer frame, built whole */
 	struct rp_ipc_pool *own;      /* the pool we lend from */
 	struct rp_ipc_pool *borrowed; /* the peer's pool, as we hold it */
 	enum rp_ipc_ring_kind tx_ring, tx_free, rx_ring, rx_free;
@@ -88,6 +93,9 @@ struct rp_peer {
 
 /** Set up over an attached/created region; 0 or -ENOMEM. */
 int rp_peer_init(struct rp_peer *p, struct rp_ipc_region *r, bool server);
+/** Send frames of up to @max bytes (default: one buffer, at most 1514);
+ * above one buffer needs RP_IPC_F_MULTISEG. 0 or -EINVAL. */
+int rp_peer_set_max_len(struct rp_peer *p, unsigned int max);
 /** Frees the pools and pending arrays (not the region). */
 void rp_peer_fini(struct rp_peer *p);
 
