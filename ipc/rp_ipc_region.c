@@ -79,10 +79,7 @@ rp_ipc_ring_check(const struct rp_ipc_region *r, unsigned int qp, enum rp_ipc_ri
 	 * but cannot close the window (see ipc/README.md). */
 	if (__atomic_load_n(&ring->size, __ATOMIC_RELAXED) != n ||
 		__atomic_load_n(&ring->mask, __ATOMIC_RELAXED) != n - 1 ||
-		__atomic_load_n(&ring->capacity, __ATOMIC_RELAXED) != n - 1 ||
-		/* single producer, single consumer (the peek API relies on it) */
-		__atomic_load_n(&ring->prod.sync_type, __ATOMIC_RELAXED) != RTE_RING_SYNC_ST ||
-		__atomic_load_n(&ring->cons.sync_type, __ATOMIC_RELAXED) != RTE_RING_SYNC_ST)
+		__atomic_load_n(&ring->capacity, __ATOMIC_RELAXED) != n - 1)
 		return -EPROTO;
 	return 0;
 }

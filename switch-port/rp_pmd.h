@@ -38,12 +38,33 @@ extern int rp_pmd_logtype;
 #define PMD_LOG(level, fmt, ...) \
 	rte_log(RTE_LOG_##level, rp_pmd_logtype, "net_ringport: " fmt "\n", ##__VA_ARGS__)
 
+/*
+ * Freed rx mbufs, per lcore. The extbuf free callback runs on whatever
+ * thread frees the mbuf (in OVS, nearly always the PMD thread that received
+ * it): it stacks the buffer here, with no atomic operation, and flushes the
+ * stack to the owning rings' free_back in one bulk enqueue when it is full
+ * or when that lcore next runs a burst of the port. `freed` counts mbufs
+ * this lcore has finished freeing; each callback's last access to the
+ * session is its release store of it, so once the counts add up to what
+ * rx attached, no callback can touch the session any more.
+ */
+#define RP_PMD_FREE_CACHE 32
+struct rp_free_cache {
+	uint64_t freed;                /* writer: the lcore; readers: acquire */
+	uint32_t n;
+	uint32_t off[RP_PMD_FREE_CACHE];
+} __rte_cache_aligned;
+
+struct rp_ring_ctr {
+	uint64_t attached;             /* writer: the ring's rx queue (release) */
+} __rte_cache_aligned;
+
 /* One session: a connection, its region, and our view of its buffers. */
 struct rp_sess {
 	struct rp_ipc_region *r;
+	uint8_t *base;                 /* the region's mapping */
 	int sock;
 	uint16_t n_qpairs;
-	uint32_t refcnt;               /* port's + one per mbuf out; atomic */
 	struct rp_ipc_pool *own;       /* TO_GUEST pool: we lend it */
 	struct rp_ipc_pool *borrowed;  /* TO_SWITCH pool: the peer's */
 	struct rte_mbuf_ext_shared_info *shinfo; /* per TO_SWITCH buffer, private */
@@ -57,6 +78,10 @@ struct rp_sess {
 	 * owns ring q drains it into the shared free ring (SP). */
 	struct rte_ring *free_back[RP_IPC_MAX_QPAIRS];
 	rte_spinlock_t tx_lock[RP_IPC_MAX_QPAIRS]; /* when txqs share a ring */
+	/* RTE_MAX_LCORE caches, then one for non-EAL threads (any_lock). */
+	struct rp_free_cache *lc;
+	rte_spinlock_t any_lock;
+	struct rp_ring_ctr ctr[RP_IPC_MAX_QPAIRS];
 	bool dead;                     /* peer gone: stop returning buffers */
 	bool broken;                   /* data path saw the peer corrupt a ring */
 	struct rp_sess *next_retired;
@@ -122,7 +147,20 @@ rp_queue_exit(struct rp_queue *q)
 
 uint16_t rp_pmd_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n);
 uint16_t rp_pmd_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n);
-void rp_sess_put(struct rp_sess *s);
+void rp_sess_free(struct rp_sess *s);
+/** No rx mbuf of @s is out any more (its free callbacks are all done). */
+bool rp_sess_idle(const struct rp_sess *s);
+void rp_sess_flush_cache(struct rp_sess *s, struct rp_free_cache *c);
+
+/* At a burst's start: hand on what this lcore freed since. */
+static inline void
+rp_sess_flush_mine(struct rp_sess *s)
+{
+	unsigned int lc = rte_lcore_id();
+
+	if (lc < RTE_MAX_LCORE && s->lc[lc].n != 0)
+		rp_sess_flush_cache(s, &s->lc[lc]);
+}
 void rp_pmd_extbuf_free(void *addr, void *opaque);
 
 #endif /* RP_PMD_H */

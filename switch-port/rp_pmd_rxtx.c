@@ -25,12 +25,11 @@
 #include "rp_pmd_ol.h"
 
 void
-rp_sess_put(struct rp_sess *s)
+rp_sess_free(struct rp_sess *s)
 {
-	if (__atomic_sub_fetch(&s->refcnt, 1, __ATOMIC_ACQ_REL) != 0)
-		return;
 	for (unsigned int q = 0; q < RP_IPC_MAX_QPAIRS; q++)
 		rte_free(s->free_back[q]);
+	rte_free(s->lc);
 	rte_free(s->shinfo);
 	rte_free(s->origin);
 	rp_ipc_pool_free(s->own);
@@ -39,17 +38,69 @@ rp_sess_put(struct rp_sess *s)
 	rte_free(s);
 }
 
-/* The mbuf free callback: any thread, any time, even after the session. */
+bool
+rp_sess_idle(const struct rp_sess *s)
+{
+	uint64_t attached = 0, freed = 0;
+
+	/* Retired: no rx runs on @s, so attached is final; read it first. */
+	for (unsigned int q = 0; q < RP_IPC_MAX_QPAIRS; q++)
+		attached += __atomic_load_n(&s->ctr[q].attached, __ATOMIC_ACQUIRE);
+	for (unsigned int i = 0; i <= RTE_MAX_LCORE; i++)
+		freed += __atomic_load_n(&s->lc[i].freed, __ATOMIC_ACQUIRE);
+	return freed == attached;
+}
+
+void
+rp_sess_flush_cache(struct rp_sess *s, struct rp_free_cache *c)
+{
+	if (!__atomic_load_n(&s->dead, __ATOMIC_ACQUIRE)) {
+		/* Runs of one origin ring go in one enqueue. */
+		for (uint32_t i = 0, j; i < c->n; i = j) {
+			uint8_t ring = s->origin[(c->off[i] - s->bufs_off) >> s->buf_shift];
+
+			for (j = i + 1; j < c->n &&
+				s->origin[(c->off[j] - s->bufs_off) >> s->buf_shift] == ring; j++)
+				;
+			/* free_back holds every buffer: never full. */
+			rte_ring_mp_enqueue_bulk_elem(s->free_back[ring], &c->off[i],
+				sizeof(c->off[0]), j - i, NULL);
+		}
+	}
+	c->n = 0;
+}
+
+static inline void
+cache_put(struct rp_sess *s, struct rp_free_cache *c, uint32_t off)
+{
+	c->off[c->n++] = off;
+	if (c->n == RP_PMD_FREE_CACHE)
+		rp_sess_flush_cache(s, c);
+}
+
+/* The mbuf free callback: any thread, any time, even after the session.
+ * Counting the free is its last access to @s: after it the session may
+ * be freed (rp_sess_idle). */
 void
 rp_pmd_extbuf_free(void *addr, void *opaque)
 {
 	struct rp_sess *s = opaque;
-	uint32_t off = (uint32_t)((uint8_t *)addr - rp_ipc_region_base(s->r));
-	unsigned int ring = s->origin[(off - s->bufs_off) >> s->buf_shift];
+	uint32_t off = (uint32_t)((uint8_t *)addr - s->base);
+	unsigned int lc = rte_lcore_id();
+	struct rp_free_cache *c;
 
-	if (!__atomic_load_n(&s->dead, __ATOMIC_ACQUIRE))
-		rte_ring_mp_enqueue_elem(s->free_back[ring], &off, sizeof(off));
-	rp_sess_put(s);
+	if (likely(lc < RTE_MAX_LCORE)) {
+		c = &s->lc[lc];
+		cache_put(s, c, off);
+		/* Only this lcore writes it: a plain store with release. */
+		__atomic_store_n(&c->freed, c->freed + 1, __ATOMIC_RELEASE);
+	} else {
+		c = &s->lc[RTE_MAX_LCORE];
+		rte_spinlock_lock(&s->any_lock);
+		cache_put(s, c, off);
+		rte_spinlock_unlock(&s->any_lock);
+		__atomic_fetch_add(&c->freed, 1, __ATOMIC_RELEASE);
+	}
 }
 
 /* Give back what OVS has freed from ring @ring, as far as the shared free
@@ -108,7 +159,7 @@ attach(struct rp_sess *s, unsigned int ring, struct rte_mbuf *m, const struct rp
 
 	rte_mbuf_ext_refcnt_set(sh, 1);
 	s->origin[idx] = (uint8_t)ring;
-	rte_pktmbuf_attach_extbuf(m, rp_ipc_region_base(s->r) + start, RTE_BAD_IOVA,
+	rte_pktmbuf_attach_extbuf(m, s->base + start, RTE_BAD_IOVA,
 		(uint16_t)(1u << s->buf_shift), sh);
 	m->data_off = (uint16_t)(d->off - start);
 	m->data_len = d->len;
@@ -123,7 +174,7 @@ static int
 linearize(struct rp_sess *s, unsigned int ring, struct rte_mbuf *m, const struct rp_ipc_desc *d,
 	unsigned int n)
 {
-	const uint8_t *base = rp_ipc_region_base(s->r);
+	const uint8_t *base = s->base;
 	uint32_t total = 0;
 	int rc = 0;
 
@@ -149,10 +200,15 @@ rx_ring(struct rp_queue *q, struct rp_sess *s, unsigned int ring, struct rte_mbu
 {
 	struct rte_ring *r = rp_ipc_region_ring(s->r, ring, RP_IPC_RING_TO_SWITCH);
 	struct rp_ipc_desc d[RP_PMD_RX_DESCS];
-	unsigned int k, take, ok, frames = 0, out = 0;
+	unsigned int k, take, ok, frames = 0, out = 0, attached = 0;
 
+	/* The peek API dispatches on the consumer's sync type (a field on our
+	 * own cache line): single-thread, as rte_ring_init() set it. A peer
+	 * that changed it gets no traffic, never an access out of bounds
+	 * (indices are masked with the checked mask either way). */
 	if (unlikely(rp_ipc_ring_check(s->r, ring, RP_IPC_RING_TO_SWITCH) < 0 ||
-		rp_ipc_ring_check(s->r, ring, RP_IPC_RING_TO_SWITCH_FREE) < 0)) {
+		rp_ipc_ring_check(s->r, ring, RP_IPC_RING_TO_SWITCH_FREE) < 0 ||
+		r->cons.sync_type != RTE_RING_SYNC_ST)) {
 		/* Clearly broken: the alarm thread ends the session. */
 		q->rej.rejects[RP_IPC_REJ_RING]++;
 		__atomic_store_n(&s->broken, true, __ATOMIC_RELEASE);
@@ -179,6 +235,10 @@ rx_ring(struct rp_queue *q, struct rp_sess *s, unsigned int ring, struct rte_mbu
 		return 0;
 	ok = rp_ipc_pool_borrow_burst(s->borrowed, d, take, &q->rej);
 	q->st[RP_QS_INVALID] += take - ok;
+	/* The peer wrote the frames on another core: start pulling their
+	 * headers in now, for OVS's parser, while the mbufs are set up. */
+	for (unsigned int i = 0; i < ok; i++)
+		rte_prefetch0(s->base + d[i].off);
 	/* A rejected descriptor inside a frame shortens it; the frame ends
 	 * at the next one without MORE (or at the last accepted one). */
 	for (unsigned int i = 0; i < ok; i++)
@@ -197,7 +257,7 @@ rx_ring(struct rp_queue *q, struct rp_sess *s, unsigned int ring, struct rte_mbu
 		while (j < ok - 1 && (d[j].flags & RP_IPC_DESC_F_MORE))
 			j++;
 		if (likely(j == i)) {
-			__atomic_fetch_add(&s->refcnt, 1, __ATOMIC_RELAXED);
+			attached++;
 			attach(s, ring, m, &d[i]);
 		} else if (unlikely(linearize(s, ring, m, &d[i], j - i + 1) < 0)) {
 			q->st[RP_QS_TOO_BIG]++;
@@ -222,6 +282,9 @@ rx_ring(struct rp_queue *q, struct rp_sess *s, unsigned int ring, struct rte_mbu
 		pkts[out++] = m;
 		i = j + 1;
 	}
+	/* Before OVS can free any of them: pairs with rp_sess_idle(). */
+	__atomic_store_n(&s->ctr[ring].attached, s->ctr[ring].attached + attached,
+		__ATOMIC_RELEASE);
 	q->st[RP_QS_PKTS] += out;
 	return (uint16_t)out;
 }
@@ -237,6 +300,7 @@ rp_pmd_rx_burst(void *arg, struct rte_mbuf **pkts, uint16_t n)
 	rp_queue_enter(q);
 	s = __atomic_load_n(&port->sess, __ATOMIC_SEQ_CST);
 	if (likely(s != NULL)) {
+		rp_sess_flush_mine(s);
 		/* rxq i serves rings i, i + n_rxq, ...: every ring is polled
 		 * whatever n_rxq OVS chose. */
 		for (unsigned int ring = q->qid; ring < s->n_qpairs && got < n;
@@ -278,29 +342,62 @@ tx_segs(const struct rp_sess *s, uint32_t len)
 	return segs;
 }
 
+/*
+ * Copy a frame into a region buffer the peer last read on its own core.
+ * Ordinary stores would first pull each line over (read for ownership);
+ * streaming stores do not, and the peer reads the frame from the shared
+ * cache. 16-byte units: @dst is buffer-aligned, and the source may be read
+ * up to 15 bytes past @len when its mbuf has that much tailroom. The
+ * caller fences (rte_wmb) before publishing the descriptors.
+ */
+static inline void
+copy_stream(uint8_t *dst, const uint8_t *src, uint32_t len, uint32_t tailroom)
+{
+#ifdef RTE_ARCH_X86
+	uint32_t n = RTE_ALIGN_CEIL(len, 16u);
+
+	if (likely(n - len <= tailroom && ((uintptr_t)dst & 15) == 0)) {
+		for (uint32_t i = 0; i < n; i += 16)
+			_mm_stream_si128((__m128i *)(void *)(dst + i),
+				_mm_loadu_si128((const __m128i *)(const void *)(src + i)));
+		return;
+	}
+#else
+	RTE_SET_USED(tailroom);
+#endif
+	rte_memcpy(dst, src, len);
+}
+
 /* Copy @m into the buffers @offs (as many as it needs) and describe it in
  * @d; returns the descriptors written, 0 if dropped for bad offload data. */
 static unsigned int
 tx_one(struct rp_queue *q, struct rp_sess *s, struct rte_mbuf *m, const uint32_t *offs,
 	struct rp_ipc_desc *d)
 {
-	uint8_t *base = rp_ipc_region_base(s->r);
+	uint8_t *base = s->base;
 	uint32_t buf_size = 1u << s->buf_shift, len = m->pkt_len, off = 0;
 	unsigned int k = 0;
 	int ol = 0;
 
-	for (; off < len; k++) {
-		uint32_t chunk = RTE_MIN(buf_size, len - off);
-		uint8_t *dst = base + offs[k];
-		const void *src = rte_pktmbuf_read(m, off, chunk, dst);
+	if (likely(m->nb_segs == 1 && len <= buf_size)) {
+		copy_stream(base + offs[0], rte_pktmbuf_mtod(m, const uint8_t *), len,
+			rte_pktmbuf_tailroom(m));
+		d[0] = (struct rp_ipc_desc){.off = offs[0], .len = (uint16_t)len};
+		k = 1;
+	} else {
+		for (; off < len; k++) {
+			uint32_t chunk = RTE_MIN(buf_size, len - off);
+			uint8_t *dst = base + offs[k];
+			const void *src = rte_pktmbuf_read(m, off, chunk, dst);
 
-		if (src != dst)
-			rte_memcpy(dst, src, chunk);
-		d[k] = (struct rp_ipc_desc){.off = offs[k], .len = (uint16_t)chunk,
-			.flags = RP_IPC_DESC_F_MORE};
-		off += chunk;
+			if (src != dst)
+				rte_memcpy(dst, src, chunk);
+			d[k] = (struct rp_ipc_desc){.off = offs[k], .len = (uint16_t)chunk,
+				.flags = RP_IPC_DESC_F_MORE};
+			off += chunk;
+		}
+		d[k - 1].flags = 0;
 	}
-	d[k - 1].flags = 0;
 	/* Hash and offload state ride on the first segment. */
 	if (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH) {
 		d[0].hash = m->hash.rss;
@@ -333,6 +430,7 @@ rp_pmd_tx_burst(void *arg, struct rte_mbuf **pkts, uint16_t n)
 	s = __atomic_load_n(&port->sess, __ATOMIC_SEQ_CST);
 	if (unlikely(s == NULL))
 		goto out; /* link down: OVS drops and counts */
+	rp_sess_flush_mine(s);
 	ring = q->qid % s->n_qpairs;
 	shared = port->n_txq > s->n_qpairs;
 	if (shared)
@@ -390,6 +488,7 @@ rp_pmd_tx_burst(void *arg, struct rte_mbuf **pkts, uint16_t n)
 	}
 	if (have > used)
 		rp_ipc_pool_put(s->own, offs + used, have - used);
+	rte_wmb(); /* streaming stores are weakly ordered: land them first */
 	sent = rte_ring_sp_enqueue_burst_elem(r, d, sizeof(d[0]), k, NULL);
 	if (unlikely(sent < k)) {
 		/* Only if the peer moved the ring's indices under us: not

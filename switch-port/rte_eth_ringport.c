@@ -57,9 +57,10 @@ sess_build(struct rp_port *port, int sock, struct rp_ipc_region *r)
 	if (s == NULL)
 		return NULL;
 	s->r = r;
+	s->base = rp_ipc_region_base(r);
 	s->sock = sock;
 	s->n_qpairs = l->n_qpairs;
-	s->refcnt = 1;
+	rte_spinlock_init(&s->any_lock);
 	s->bufs_off = (uint32_t)l->bufs_off[RP_IPC_DIR_TO_SWITCH];
 	s->buf_shift = l->buf_shift;
 	s->multiseg = l->features & RP_IPC_F_MULTISEG;
@@ -69,7 +70,10 @@ sess_build(struct rp_port *port, int sock, struct rp_ipc_region *r)
 	s->borrowed = rp_ipc_pool_create(r, RP_IPC_DIR_TO_SWITCH, false);
 	s->shinfo = rte_zmalloc("rp_shinfo", sizeof(*s->shinfo) * n, RTE_CACHE_LINE_SIZE);
 	s->origin = rte_zmalloc("rp_origin", n, 0);
-	if (s->own == NULL || s->borrowed == NULL || s->shinfo == NULL || s->origin == NULL)
+	s->lc = rte_zmalloc("rp_free_cache", sizeof(*s->lc) * (RTE_MAX_LCORE + 1),
+		RTE_CACHE_LINE_SIZE);
+	if (s->own == NULL || s->borrowed == NULL || s->shinfo == NULL || s->origin == NULL ||
+		s->lc == NULL)
 		goto fail;
 	for (uint32_t i = 0; i < n; i++) {
 		s->shinfo[i].free_cb = rp_pmd_extbuf_free;
@@ -88,9 +92,8 @@ sess_build(struct rp_port *port, int sock, struct rp_ipc_region *r)
 	RTE_SET_USED(port);
 	return s;
 fail:
-	s->refcnt = 1;
 	s->r = NULL; /* the caller still owns it */
-	rp_sess_put(s);
+	rp_sess_free(s);
 	return NULL;
 }
 
@@ -176,6 +179,47 @@ queue_past(const struct rp_queue *q, uint64_t snap)
 	return q == NULL || (snap & 1) == 0 || __atomic_load_n(&q->seq, __ATOMIC_ACQUIRE) != snap;
 }
 
+/*
+ * Sessions of closed ports whose rx mbufs are still out in OVS: checked
+ * every RP_PMD_POLL_US until the last is freed, then the region goes.
+ */
+static struct rp_sess *orphans;
+static rte_spinlock_t orphan_lock = RTE_SPINLOCK_INITIALIZER;
+static bool orphan_alarm_set;
+
+static void
+orphan_alarm(void *arg)
+{
+	struct rp_sess **pp;
+
+	RTE_SET_USED(arg);
+	rte_spinlock_lock(&orphan_lock);
+	for (pp = &orphans; *pp != NULL;) {
+		struct rp_sess *s = *pp;
+
+		if (rp_sess_idle(s)) {
+			*pp = s->next_retired;
+			rp_sess_free(s);
+		} else {
+			pp = &s->next_retired;
+		}
+	}
+	orphan_alarm_set = orphans != NULL &&
+		rte_eal_alarm_set(RP_PMD_POLL_US, orphan_alarm, NULL) == 0;
+	rte_spinlock_unlock(&orphan_lock);
+}
+
+static void
+orphan_add(struct rp_sess *s)
+{
+	rte_spinlock_lock(&orphan_lock);
+	s->next_retired = orphans;
+	orphans = s;
+	if (!orphan_alarm_set)
+		orphan_alarm_set = rte_eal_alarm_set(RP_PMD_POLL_US, orphan_alarm, NULL) == 0;
+	rte_spinlock_unlock(&orphan_lock);
+}
+
 static void
 reap_retired(struct rp_port *port, bool force)
 {
@@ -190,9 +234,14 @@ reap_retired(struct rp_port *port, bool force)
 			past &= queue_past(port->rxq[q], s->retire_seq[i++]);
 		for (unsigned int q = 0; q < port->n_txq; q++)
 			past &= queue_past(port->txq[q], s->retire_seq[i++]);
-		if (past || force) {
+		/* force: the port is closed, no burst runs any more. */
+		if ((past || force) && rp_sess_idle(s)) {
 			*pp = s->next_retired;
-			rp_sess_put(s); /* mbufs still out keep it alive */
+			rp_sess_free(s);
+		} else if (force) {
+			/* The port goes, mbufs into the region are still out. */
+			*pp = s->next_retired;
+			orphan_add(s);
 		} else {
 			pp = &s->next_retired;
 		}
@@ -240,6 +289,13 @@ rp_alarm(void *arg)
 	char why[256];
 
 	if (port->sess != NULL) {
+		struct rp_sess *s = port->sess;
+
+		/* What non-EAL threads freed waits in a locked cache. */
+		rte_spinlock_lock(&s->any_lock);
+		if (s->lc[RTE_MAX_LCORE].n != 0)
+			rp_sess_flush_cache(s, &s->lc[RTE_MAX_LCORE]);
+		rte_spinlock_unlock(&s->any_lock);
 		if (__atomic_load_n(&port->sess->broken, __ATOMIC_ACQUIRE)) {
 			sess_close(port, "peer corrupted the metadata of a shared ring");
 			link_changed(dev);

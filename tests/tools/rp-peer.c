@@ -51,6 +51,7 @@ struct opts {
 	bool corrupt_ring; /* once the counts are met, corrupt a ring's mask */
 	bool check_dst;
 	uint8_t expect_dst[6];
+	unsigned int frame_min; /* shortest frame sent; 0: 60 */
 	unsigned int frame_max; /* longest frame sent; 0: one buffer, <= 1514 */
 	unsigned int mtu;       /* the region's MTU (server) */
 	uint8_t mac[6];         /* the region's MAC (server) */
@@ -92,13 +93,14 @@ usage(FILE *f)
 		"                   a switch drops what a slow receiver cannot take\n"
 		"  --frame-max N    send frames of 60..N bytes (default 1514; up to %d,\n"
 		"                   spanning buffers)\n"
+		"  --frame-size N   send frames of exactly N bytes (60..%d)\n"
 		"  --mtu N          the MTU the region announces (server; default 1500)\n"
 		"  --mac MAC        the MAC the region announces (server; default\n"
 		"                   02:52:50:00:00:01)\n"
 		"  -h, --help       this text\n"
 		"Prints one JSON object per session; exit 0 if all were clean, 1 if not,\n"
 		"2 on bad usage.\n",
-		RP_IPC_MAX_QPAIRS, RP_TESTPKT_JUMBO);
+		RP_IPC_MAX_QPAIRS, RP_TESTPKT_JUMBO, RP_TESTPKT_JUMBO);
 }
 
 static int
@@ -153,6 +155,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{"hostile", required_argument, NULL, 'H'},
 		{"corrupt-ring", no_argument, NULL, 'C'},
 		{"frame-max", required_argument, NULL, 'F'},
+		{"frame-size", required_argument, NULL, 'S'},
 		{"mtu", required_argument, NULL, 'M'},
 		{"mac", required_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'h'},
@@ -228,15 +231,20 @@ parse_opts(int argc, char **argv, struct opts *o)
 				return -1;
 			break;
 		case 'F':
-			if (parse_u64("--frame-max", optarg, RP_TESTPKT_JUMBO, &v) < 0)
+		case 'S': {
+			const char *flag = c == 'F' ? "--frame-max" : "--frame-size";
+
+			if (parse_u64(flag, optarg, RP_TESTPKT_JUMBO, &v) < 0)
 				return -1;
 			if (v < RP_TESTPKT_MIN) {
-				fprintf(stderr, "rp-peer: --frame-max '%s' is below %d\n", optarg,
+				fprintf(stderr, "rp-peer: %s '%s' is below %d\n", flag, optarg,
 					RP_TESTPKT_MIN);
 				return -1;
 			}
 			o->frame_max = (unsigned int)v;
+			o->frame_min = c == 'S' ? (unsigned int)v : 0;
 			break;
+		}
 		case 'M':
 			if (parse_u64("--mtu", optarg, UINT16_MAX, &v) < 0)
 				return -1;
@@ -481,8 +489,9 @@ main(int argc, char **argv)
 			fprintf(stderr, "rp-peer: out of memory\n");
 			return 1;
 		}
-		if (o.frame_max != 0 && rp_peer_set_max_len(&p, o.frame_max) < 0) {
-			fprintf(stderr, "rp-peer: --frame-max %u does not fit the session's %u-byte "
+		if (o.frame_max != 0 && rp_peer_set_len(&p, o.frame_min ? o.frame_min : RP_TESTPKT_MIN,
+			o.frame_max) < 0) {
+			fprintf(stderr, "rp-peer: frames of %u bytes do not fit the session's %u-byte "
 				"buffers (no multi-buffer frames)\n", o.frame_max, p.buf_size);
 			rp_peer_fini(&p);
 			rp_ipc_region_put(r);

@@ -85,6 +85,7 @@ rp_peer_init(struct rp_peer *p, struct rp_ipc_region *r, bool server)
 	p->server = server;
 	p->n_qpairs = l->n_qpairs;
 	p->buf_size = 1u << l->buf_shift;
+	p->min_len = RP_TESTPKT_MIN;
 	p->max_len = p->buf_size < RP_TESTPKT_MAX ? (uint16_t)p->buf_size : RP_TESTPKT_MAX;
 	p->scratch = malloc(RP_TESTPKT_JUMBO);
 	if (p->scratch == NULL)
@@ -126,12 +127,14 @@ rp_peer_fini(struct rp_peer *p)
 }
 
 int
-rp_peer_set_max_len(struct rp_peer *p, unsigned int max)
+rp_peer_set_len(struct rp_peer *p, unsigned int min, unsigned int max)
 {
 	bool multiseg = rp_ipc_region_layout(p->r)->features & RP_IPC_F_MULTISEG;
 
-	if (max < RP_TESTPKT_MIN || max > RP_TESTPKT_JUMBO || (max > p->buf_size && !multiseg))
+	if (min < RP_TESTPKT_MIN || min > max || max > RP_TESTPKT_JUMBO ||
+		(max > p->buf_size && !multiseg))
 		return -EINVAL;
+	p->min_len = (uint16_t)min;
 	p->max_len = (uint16_t)max;
 	return 0;
 }
@@ -181,7 +184,8 @@ rp_peer_tx(struct rp_peer *p, unsigned int q, unsigned int n)
 	 * everything we allocate fits and nothing is lent and taken back. */
 	unsigned int room = RTE_MIN(rte_ring_free_count(ring), (unsigned int)BURST_SEGS);
 	for (; frames < n; frames++) {
-		uint16_t len = rp_testpkt_len(pq->tx_seq + frames, p->max_len);
+		uint16_t len = (uint16_t)(p->min_len +
+			(pq->tx_seq + frames) * 37 % (p->max_len - p->min_len + 1u));
 		unsigned int segs = (len + p->buf_size - 1) / p->buf_size, got;
 
 		if (k + segs > room) {

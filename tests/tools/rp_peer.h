@@ -78,7 +78,7 @@ struct rp_peer {
 	struct rp_ipc_region *r;
 	bool server;
 	uint16_t n_qpairs;
-	uint16_t max_len;            /* longest frame sent; see rp_peer_set_max_len */
+	uint16_t min_len, max_len;   /* frames sent; see rp_peer_set_len */
 	uint32_t buf_size;
 	uint8_t *scratch;            /* a multi-buffer frame, built whole */
 	struct rp_ipc_pool *own;      /* the pool we lend from */
@@ -93,9 +93,9 @@ struct rp_peer {
 
 /** Set up over an attached/created region; 0 or -ENOMEM. */
 int rp_peer_init(struct rp_peer *p, struct rp_ipc_region *r, bool server);
-/** Send frames of up to @max bytes (default: one buffer, at most 1514);
+/** Send frames of @min..@max bytes (default 60..one buffer, at most 1514);
  * above one buffer needs RP_IPC_F_MULTISEG. 0 or -EINVAL. */
-int rp_peer_set_max_len(struct rp_peer *p, unsigned int max);
+int rp_peer_set_len(struct rp_peer *p, unsigned int min, unsigned int max);
 /** Frees the pools and pending arrays (not the region). */
 void rp_peer_fini(struct rp_peer *p);
 

@@ -1,0 +1,232 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# OVS PMD cost of a ringport port beside OVS's own ports, in one run on one
+# sandboxed OVS-DPDK whose single PMD thread is pinned to --pmd-cpu:
+#
+#   rx-null      net_null rx -> drop                   (the OVS floor)
+#   rx-ringport  rp-peer -> ringport rx -> drop
+#   rx-vhost     testpmd virtio-user txonly -> dpdkvhostuserclient rx -> drop
+#   tx-null      net_null rx -> net_null tx            (the tx floor)
+#   tx-ringport  net_null rx -> ringport tx -> rp-peer
+#   tx-vhost     net_null rx -> dpdkvhostuserclient tx -> testpmd rxonly
+#
+# For each case it clears dpif-netdev/pmd-stats, lets traffic run for
+# --seconds, and reads processing cycles and packets back: cycles per
+# packet (processing cycles / packets received by the PMD) and Mpps. The
+# generators (rp-peer, testpmd) run on --gen-cpu. Frames are 64 bytes.
+#
+# Prints one JSON object per case, then a table with the ratios the
+# switch-port issue targets (ringport rx <= 1.25 x floor; ringport tx <=
+# 0.8 x native vhost tx). A benchmark, never a test: nothing is asserted.
+#
+#   perf/ovs-port-bench.sh [--seconds S] [--pmd-cpu N] [--gen-cpu N]
+#                          [--cases LIST] [--out DIR]
+set -euo pipefail
+. "$(dirname "$0")/../tests/lib/common.sh"
+. "$rp_top/tests/lib/ovs-sandbox.sh"
+
+secs=10
+pmd_cpu=1
+gen_cpu=0
+cases="rx-null rx-ringport rx-vhost tx-null tx-ringport tx-vhost"
+out=""
+usage() {
+	sed -n '3,24p' "$0" | sed 's/^# \{0,1\}//'
+}
+while [ $# -gt 0 ]; do
+	case $1 in
+	--seconds) secs=$2; shift 2 ;;
+	--pmd-cpu) pmd_cpu=$2; shift 2 ;;
+	--gen-cpu) gen_cpu=$2; shift 2 ;;
+	--cases) cases=$2; shift 2 ;;
+	--out) out=$2; shift 2 ;;
+	-h | --help) usage; exit 0 ;;
+	*) echo "ovs-port-bench: unknown option '$1' (see --help)" >&2; exit 2 ;;
+	esac
+done
+for v in "$secs" "$pmd_cpu" "$gen_cpu"; do
+	[[ $v =~ ^[0-9]+$ ]] || { echo "ovs-port-bench: '$v' is not a number" >&2; exit 2; }
+done
+for c in $cases; do
+	case $c in
+	rx-null | rx-ringport | rx-vhost | tx-null | tx-ringport | tx-vhost) ;;
+	*) echo "ovs-port-bench: unknown case '$c'" >&2; exit 2 ;;
+	esac
+done
+
+rp_need_root
+rp_need_hugepages 768
+rp_need_ringport_bins
+testpmd=$(command -v dpdk-testpmd) || rp_fail "dpdk-testpmd not found (package dpdk-dev)"
+
+ovs_sb_start sb --plugin "$pmd" --pmd-mask "$(printf '0x%x' $((1 << pmd_cpu)))"
+ovs_sb_add_bridge "$sb" br0
+[ -n "$out" ] || out=$(mktemp -d "${TMPDIR:-/tmp}/ringport-bench.XXXXXX")
+mkdir -p "$out"
+gen=(taskset -c "$gen_cpu")
+
+rx_live() { # PORT: its rx packets, live from the datapath
+	ovs_sb_appctl "$sb" dpctl/show -s | awk -v p="$1" '
+		$0 ~ "port [0-9]+: " p " " { f = 1; next }
+		f && /RX packets/ { sub(/.*RX packets:/, ""); sub(/ .*/, ""); print; exit }'
+}
+tx_live() {
+	ovs_sb_appctl "$sb" dpctl/show -s | awk -v p="$1" '
+		$0 ~ "port [0-9]+: " p " " { f = 1; next }
+		f && /TX packets/ { sub(/.*TX packets:/, ""); sub(/ .*/, ""); print; exit }'
+}
+flowing() { # PORT rx|tx
+	local n
+	n=$("${2}_live" "$1") && [ -n "$n" ] && [ "$n" -gt 10000 ]
+}
+
+# measure CASE: clear the PMD stats, let traffic run, read them back.
+measure() {
+	local name=$1 pkts cycles
+	ovs_sb_appctl "$sb" dpif-netdev/pmd-stats-clear >/dev/null
+	sleep "$secs" # the measurement window, not synchronisation
+	ovs_sb_pmd_stats "$sb" >"$out/$name.stats"
+	ovs_sb_appctl "$sb" dpif-netdev/pmd-perf-show >"$out/$name.perf" 2>&1 || true
+	pkts=$(awk '$1 == "packets_received" { print $2 }' "$out/$name.stats")
+	cycles=$(awk '$1 == "processing_cycles" { print $2 }' "$out/$name.stats")
+	if [ -z "$pkts" ] || [ "$pkts" -eq 0 ]; then
+		rp_fail "$name: the PMD received no packets (see $out/$name.stats)"
+	fi
+	python3 -c 'import json, sys
+n, p, c, s = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+print(json.dumps({"case": n, "packets": p, "processing_cycles": c,
+    "cycles_per_packet": round(c / p, 1), "mpps": round(p / s / 1e6, 3)}))' \
+		"$name" "$pkts" "$cycles" "$secs" | tee -a "$out/results.jsonl"
+}
+
+add_vhu() { # OFPORT SOCK: OVS's native vhost-user port, client of testpmd
+	ovs_sb_vsctl "$sb" add-port br0 vhu0 -- set Interface vhu0 type=dpdkvhostuserclient \
+		"options:vhost-server-path=$2" "ofport_request=$1" || rp_fail "vhu0 not added"
+}
+
+flow() { # IN ACTIONS
+	ovs_sb_ofctl "$sb" del-flows br0
+	ovs_sb_ofctl "$sb" add-flow br0 "in_port=$1,actions=$2"
+}
+
+start_peer() { # VAR ARGS...: an rp-peer server on the generator CPU
+	local var=$1 _p
+	shift
+	"${gen[@]}" "$peer" --role server --timeout $((secs + 120)) --ring-size 4096 --bufs 8192 \
+		"$@" >"$out/peer.json" 2>"$out/peer.err" &
+	_p=$!
+	rp_on_exit rp_kill_pid $_p
+	printf -v "$var" '%s' "$_p"
+}
+
+start_testpmd() { # VAR MODE SOCK
+	local var=$1 mode=$2 sock=$3 _p
+	# Two lcores on one CPU (DESIGN §8); the guest memory must be one file.
+	"${gen[@]}" "$testpmd" --lcores "0@$gen_cpu,1@$gen_cpu" --no-pci -m 512 \
+		--single-file-segments --file-prefix "rpbench$$" \
+		--vdev "net_virtio_user0,path=$sock,server=1,queues=1" -- \
+		--forward-mode="$mode" --txpkts=64 --auto-start --stats-period 5 \
+		>"$out/testpmd-$mode.log" 2>&1 &
+	_p=$!
+	rp_on_exit rp_kill_pid $_p
+	rp_wait_for 20 "testpmd listening on $sock" test -S "$sock" ||
+		{ tail -n 20 "$out/testpmd-$mode.log" >&2; rp_fail "testpmd did not start"; }
+	printf -v "$var" '%s' "$_p"
+}
+
+run_case() {
+	local c=$1 pid
+	rp_log "$c: ${secs}s"
+	case $c in
+	rx-null)
+		ovs_sb_add_port "$sb" br0 null0 net_null0 ofport_request=1 || rp_fail "null0"
+		flow 1 drop
+		rp_wait_for 20 "traffic" flowing null0 rx || rp_fail "$c: no traffic"
+		measure "$c"
+		ovs_sb_del_port "$sb" br0 null0
+		;;
+	rx-ringport)
+		start_peer pid --path "$out/rp.sock" --send 1000000000000 --frame-size 64
+		rp_wait_for 10 "peer socket" test -S "$out/rp.sock" || rp_fail "peer did not start"
+		flow 1 drop
+		ovs_sb_add_port "$sb" br0 rp0 "net_ringport0,path=$out/rp.sock" ofport_request=1 ||
+			rp_fail "rp0"
+		rp_wait_for 20 "traffic" flowing rp0 rx || rp_fail "$c: no traffic"
+		measure "$c"
+		ovs_sb_del_port "$sb" br0 rp0
+		rp_kill_pid "$pid"
+		;;
+	rx-vhost)
+		start_testpmd pid txonly "$out/vhu.sock"
+		flow 1 drop
+		add_vhu 1 "$out/vhu.sock"
+		rp_wait_for 30 "traffic" flowing vhu0 rx || rp_fail "$c: no traffic"
+		measure "$c"
+		ovs_sb_del_port "$sb" br0 vhu0
+		rp_kill_pid "$pid"
+		;;
+	tx-null)
+		ovs_sb_add_port "$sb" br0 null1 net_null1 ofport_request=2 || rp_fail "null1"
+		ovs_sb_add_port "$sb" br0 null0 net_null0 ofport_request=1 || rp_fail "null0"
+		flow 1 output:2
+		rp_wait_for 20 "traffic" flowing null1 tx || rp_fail "$c: no traffic"
+		measure "$c"
+		ovs_sb_del_port "$sb" br0 null0
+		ovs_sb_del_port "$sb" br0 null1
+		;;
+	tx-ringport)
+		start_peer pid --path "$out/rp.sock" --expect 1000000000000 --linger
+		rp_wait_for 10 "peer socket" test -S "$out/rp.sock" || rp_fail "peer did not start"
+		ovs_sb_add_port "$sb" br0 rp0 "net_ringport0,path=$out/rp.sock" ofport_request=2 ||
+			rp_fail "rp0"
+		ovs_sb_add_port "$sb" br0 null0 net_null0 ofport_request=1 || rp_fail "null0"
+		flow 1 output:2
+		rp_wait_for 20 "traffic" flowing rp0 tx || rp_fail "$c: no traffic"
+		measure "$c"
+		ovs_sb_del_port "$sb" br0 null0
+		ovs_sb_del_port "$sb" br0 rp0
+		rp_kill_pid "$pid"
+		;;
+	tx-vhost)
+		start_testpmd pid rxonly "$out/vhu.sock"
+		add_vhu 2 "$out/vhu.sock"
+		rp_wait_for 30 "vhu0 link up" bash -c \
+			"[ \"\$(ovs-vsctl --db=unix:$sb/db.sock get Interface vhu0 link_state)\" = up ]" ||
+			rp_fail "vhu0 link down"
+		ovs_sb_add_port "$sb" br0 null0 net_null0 ofport_request=1 || rp_fail "null0"
+		flow 1 output:2
+		rp_wait_for 20 "traffic" flowing vhu0 tx || rp_fail "$c: no traffic"
+		measure "$c"
+		ovs_sb_del_port "$sb" br0 null0
+		ovs_sb_del_port "$sb" br0 vhu0
+		rp_kill_pid "$pid"
+		;;
+	esac
+}
+
+: >"$out/results.jsonl"
+for c in $cases; do
+	run_case "$c"
+done
+
+python3 - "$out/results.jsonl" <<'PY'
+import json, sys
+r = {j["case"]: j for j in map(json.loads, open(sys.argv[1]))}
+print("\n| case | Mpps (OVS PMD) | cycles/packet |")
+print("|---|---:|---:|")
+for c, j in r.items():
+    print(f"| {c} | {j['mpps']:.2f} | {j['cycles_per_packet']:.1f} |")
+def ratio(a, b, what, target=None):
+    if a in r and b in r:
+        x = r[a]["cycles_per_packet"] / r[b]["cycles_per_packet"]
+        t = f" (target {target})" if target else ""
+        print(f"{what}: {x:.2f}{t}")
+print()
+ratio("rx-ringport", "rx-null", "ringport rx / net_null floor", "<= 1.25")
+ratio("rx-vhost", "rx-null", "native vhost rx / net_null floor")
+ratio("rx-ringport", "rx-vhost", "ringport rx / native vhost rx")
+ratio("tx-ringport", "tx-vhost", "ringport tx / native vhost tx", "<= 0.8")
+ratio("tx-ringport", "tx-null", "ringport tx / net_null tx floor")
+PY
+echo "results: $out/results.jsonl"
