@@ -7,8 +7,9 @@
  * attached as an external buffer. Its rte_mbuf_ext_shared_info lives in
  * private memory (never in the region, where the peer could forge the
  * free callback). When OVS frees the mbuf, on any thread, the buffer goes
- * to a private MP ring; the rx queue that owns the ring it came from hands
- * it back to the peer (the shared rings stay single-producer).
+ * to that lcore's cache in the session (struct rp_free_cache), then in
+ * bulk to a private MP ring; the rx queue that owns the ring it came from
+ * hands it back to the peer (the shared rings stay single-producer).
  *
  * A frame that spans several buffers (DESC_F_MORE) is copied into one
  * mbuf instead: OVS 3.1 has no chained-mbuf support (see linearize()).
