@@ -123,6 +123,7 @@ struct rp_port {
 	bool alarm_set;
 	uint64_t reconnects;
 	uint64_t connect_failures;
+	enum rp_ipc_reject last_refusal; /* the last handshake refusal logged */
 	uint16_t n_rxq, n_txq;
 	unsigned int ol_conf;       /* RP_OL_CONF_*: Tx offloads OVS enabled */
 	struct rp_queue *rxq[RP_PMD_MAX_RXQ];

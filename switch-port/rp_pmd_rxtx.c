@@ -126,21 +126,6 @@ drain_free_back(struct rp_sess *s, unsigned int ring)
 	rte_ring_sp_enqueue_burst_elem(shared, d, sizeof(d[0]), k, NULL);
 }
 
-/* How many of the @k peeked descriptors make up at most @n whole frames. */
-static unsigned int
-whole_frames(const struct rp_ipc_desc *d, unsigned int k, unsigned int n)
-{
-	unsigned int take = 0, frames = 0;
-
-	for (unsigned int i = 0; i < k && frames < n; i++) {
-		if (!(d[i].flags & RP_IPC_DESC_F_MORE)) {
-			take = i + 1;
-			frames++;
-		}
-	}
-	return take;
-}
-
 /* A buffer we will not hand to OVS goes back to the peer. */
 static inline void
 give_back(struct rp_sess *s, unsigned int ring, uint32_t off)
@@ -148,6 +133,55 @@ give_back(struct rp_sess *s, unsigned int ring, uint32_t off)
 	uint32_t start = rp_ipc_pool_buf_start(s->borrowed, off);
 
 	rte_ring_mp_enqueue_elem(s->free_back[ring], &start, sizeof(start));
+}
+
+/* How many of the @k peeked descriptors make up at most @n whole frames;
+ * @multi: whether any of those frames spans buffers. */
+static unsigned int
+whole_frames(const struct rp_ipc_desc *d, unsigned int k, unsigned int n, bool *multi)
+{
+	unsigned int take = 0, frames = 0;
+	uint16_t more = 0;
+
+	for (unsigned int i = 0; i < k && frames < n; i++) {
+		if (!(d[i].flags & RP_IPC_DESC_F_MORE)) {
+			take = i + 1;
+			frames++;
+		}
+	}
+	for (unsigned int i = 0; i < take; i++)
+		more |= d[i].flags;
+	*multi = more & RP_IPC_DESC_F_MORE;
+	return take;
+}
+
+/* Ownership checks frame by frame: a frame that loses any segment to a
+ * rejection is dropped whole (its accepted segments go back), so a bad
+ * descriptor never splices one frame onto the next. Returns how many
+ * descriptors, whole frames only, are left at the front of @d. */
+static unsigned int
+borrow_frames(struct rp_queue *q, struct rp_sess *s, unsigned int ring, struct rp_ipc_desc *d,
+	unsigned int n)
+{
+	unsigned int out = 0;
+
+	for (unsigned int i = 0, j; i < n; i = j + 1) {
+		unsigned int segs, ok;
+
+		for (j = i; j < n - 1 && (d[j].flags & RP_IPC_DESC_F_MORE); j++)
+			;
+		segs = j - i + 1;
+		memmove(&d[out], &d[i], segs * sizeof(d[0]));
+		ok = rp_ipc_pool_borrow_burst(s->borrowed, &d[out], segs, &q->rej);
+		if (likely(ok == segs)) {
+			out += segs;
+			continue;
+		}
+		q->st[RP_QS_INVALID] += segs - ok;
+		for (unsigned int x = 0; x < ok; x++)
+			give_back(s, ring, d[out + x].off);
+	}
+	return out;
 }
 
 /* Zero-copy: the region buffer becomes @m's external buffer. */
@@ -202,6 +236,7 @@ rx_ring(struct rp_queue *q, struct rp_sess *s, unsigned int ring, struct rte_mbu
 	struct rte_ring *r = rp_ipc_region_ring(s->r, ring, RP_IPC_RING_TO_SWITCH);
 	struct rp_ipc_desc d[RP_PMD_RX_DESCS];
 	unsigned int k, take, ok, frames = 0, out = 0, attached = 0;
+	bool multi;
 
 	/* The peek API dispatches on the consumer's sync type (a field on our
 	 * own cache line): single-thread, as rte_ring_init() set it. A peer
@@ -219,7 +254,7 @@ rx_ring(struct rp_queue *q, struct rp_sess *s, unsigned int ring, struct rte_mbu
 	/* Peek, then take whole frames only: the peer publishes a frame in
 	 * one enqueue, but a burst may end inside it. */
 	k = rte_ring_dequeue_burst_elem_start(r, d, sizeof(d[0]), RP_PMD_RX_DESCS, NULL);
-	take = whole_frames(d, k, RTE_MIN(n, RP_PMD_BURST));
+	take = whole_frames(d, k, RTE_MIN(n, RP_PMD_BURST), &multi);
 	if (unlikely(take == 0 && k == RP_PMD_RX_DESCS)) {
 		/* A frame longer than any the ABI allows: the peer is broken.
 		 * Take it, so the ring moves on, and drop it. */
@@ -234,14 +269,17 @@ rx_ring(struct rp_queue *q, struct rp_sess *s, unsigned int ring, struct rte_mbu
 	rte_ring_dequeue_elem_finish(r, take);
 	if (take == 0)
 		return 0;
-	ok = rp_ipc_pool_borrow_burst(s->borrowed, d, take, &q->rej);
-	q->st[RP_QS_INVALID] += take - ok;
+	if (likely(!multi)) {
+		ok = rp_ipc_pool_borrow_burst(s->borrowed, d, take, &q->rej);
+		q->st[RP_QS_INVALID] += take - ok;
+	} else {
+		ok = borrow_frames(q, s, ring, d, take);
+	}
 	/* The peer wrote the frames on another core: start pulling their
 	 * headers in now, for OVS's parser, while the mbufs are set up. */
 	for (unsigned int i = 0; i < ok; i++)
 		rte_prefetch0(s->base + d[i].off);
-	/* A rejected descriptor inside a frame shortens it; the frame ends
-	 * at the next one without MORE (or at the last accepted one). */
+	/* Whole frames only from here: every frame ends without MORE. */
 	for (unsigned int i = 0; i < ok; i++)
 		frames += !(d[i].flags & RP_IPC_DESC_F_MORE) || i == ok - 1;
 	if (unlikely(rte_pktmbuf_alloc_bulk(q->mp, pkts, frames) != 0)) {

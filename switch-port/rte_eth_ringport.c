@@ -114,7 +114,14 @@ sess_open(struct rp_port *port)
 	rc = rp_ipc_client_handshake(sock, port->name, RP_IPC_F_OFFLOAD | RP_IPC_F_MULTISEG,
 		RP_PMD_HANDSHAKE_MS, &r, wake, &n_wake, &peer, NULL, &rej, why, sizeof(why));
 	if (rc < 0) {
-		PMD_LOG(ERR, "%s: %s refused: %s", port->name, port->path, why);
+		/* Retried every 100 ms: say it once per new reason. */
+		if (rej != port->last_refusal) {
+			PMD_LOG(ERR, "%s: %s refused (%s): %s (retrying)", port->name, port->path,
+				rp_ipc_reject_name(rej), why);
+			port->last_refusal = rej;
+		} else {
+			PMD_LOG(DEBUG, "%s: %s refused: %s", port->name, port->path, why);
+		}
 		close(sock);
 		return rc;
 	}
@@ -131,6 +138,7 @@ sess_open(struct rp_port *port)
 	PMD_LOG(INFO, "%s: session with '%s' on %s: %u queue pairs, %u+%u buffers of %u bytes%s",
 		port->name, peer.name, port->path, l->n_qpairs, l->n_bufs[0], l->n_bufs[1],
 		1u << l->buf_shift, rp_ipc_region_hugetlb(r) ? ", hugepages" : "");
+	port->last_refusal = RP_IPC_REJ_NONE;
 	/* The region names the port's MAC (the guest side chose it); before
 	 * the first session the one derived from the path stands in. */
 	struct rte_ether_addr mac;

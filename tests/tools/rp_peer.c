@@ -392,7 +392,25 @@ rp_peer_inject_bad(struct rp_peer *p, unsigned int q, unsigned int n)
 		struct rp_ipc_desc d = {.len = 64};
 		uint64_t i = p->bad_seq; /* kinds stay in turn across calls */
 
-		switch (i % 4) {
+		if (i % RP_PEER_BAD_KINDS == 4) {
+			/* dup: one of our buffers twice in one two-segment frame;
+			 * the receiver must drop the frame and give it back once. */
+			uint32_t off;
+			struct rp_ipc_desc pair[2];
+
+			if (rte_ring_free_count(ring) < 2 || rp_ipc_pool_alloc(p->own, &off, 1) != 1)
+				break;
+			rp_testpkt_build(rp_ipc_region_base(p->r) + off, 64, (uint16_t)q, UINT64_MAX);
+			rp_ipc_pool_lend(p->own, off);
+			pair[0] = (struct rp_ipc_desc){.off = off, .len = 64,
+				.flags = RP_IPC_DESC_F_MORE};
+			pair[1] = (struct rp_ipc_desc){.off = off, .len = 64};
+			rte_ring_sp_enqueue_bulk_elem(ring, pair, sizeof(pair[0]), 2, NULL);
+			p->bad_seq++;
+			done++;
+			continue;
+		}
+		switch (i % RP_PEER_BAD_KINDS) {
 		case 0: /* range */
 			d.off = end + (uint32_t)(i % 1024) * 64;
 			break;
@@ -403,10 +421,24 @@ rp_peer_inject_bad(struct rp_peer *p, unsigned int q, unsigned int n)
 			d.off = (uint32_t)l->bufs_off[mine];
 			d.len = 0;
 			break;
-		default: /* flags */
+		case 3: /* flags */
 			d.off = (uint32_t)l->bufs_off[mine];
 			d.flags = 0x8000;
 			break;
+		default: { /* random: every field from a fixed-seed generator */
+			uint64_t x = (i + 1) * 0x9e3779b97f4a7c15ull;
+
+			x ^= x >> 29;
+			x *= 0xbf58476d1ce4e5b9ull;
+			x ^= x >> 32;
+			memcpy(&d, &x, sizeof(x));
+			x = x * 0x94d049bb133111ebull + i;
+			memcpy((uint8_t *)&d + sizeof(x), &x, sizeof(x));
+			/* MORE would make the next (valid) frame its continuation,
+			 * which the receiver must then drop too. */
+			d.flags &= (uint16_t)~RP_IPC_DESC_F_MORE;
+			break;
+		}
 		}
 		if (rte_ring_sp_enqueue_elem(ring, &d, sizeof(d)) != 0)
 			break;

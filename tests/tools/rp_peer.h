@@ -105,11 +105,16 @@ unsigned int rp_peer_tx(struct rp_peer *p, unsigned int q, unsigned int n);
  * descriptors were taken from the ring (valid or not). */
 unsigned int rp_peer_rx(struct rp_peer *p, unsigned int q, unsigned int n);
 /**
- * Hostile: publish @n invalid descriptors on @q's data ring, cycling through
- * four kinds the receiver must reject and count: past the region (range),
- * in the receiver's own pool (foreign), zero length (len) and a reserved
- * flag bit (flags). Returns how many were published (ring room permitting).
+ * Hostile: publish @n invalid items on @q's data ring, cycling through
+ * RP_PEER_BAD_KINDS kinds the receiver must reject and count: past the
+ * region (range), in the receiver's own pool (foreign), zero length (len),
+ * a reserved flag bit (flags), one of our buffers twice in one frame (dup:
+ * two descriptors, one rejected, the frame dropped and the buffer given
+ * back) and 16 bytes from a fixed-seed generator, MORE clear (random;
+ * with MORE, the next valid frame would be dropped as its continuation). Each item is
+ * rejected exactly once. Returns how many were published (room permitting).
  */
+#define RP_PEER_BAD_KINDS 6
 unsigned int rp_peer_inject_bad(struct rp_peer *p, unsigned int q, unsigned int n);
 /** Take our returned buffers back from @q's free ring; returns how many. */
 unsigned int rp_peer_reap(struct rp_peer *p, unsigned int q);
