@@ -77,7 +77,7 @@ struct rp_sess {
 	/* Freed mbufs come back here from any thread (MP); the rx queue that
 	 * owns ring q drains it into the shared free ring (SP). */
 	struct rte_ring *free_back[RP_IPC_MAX_QPAIRS];
-	rte_spinlock_t tx_lock[RP_IPC_MAX_QPAIRS]; /* when txqs share a ring */
+	rte_spinlock_t tx_lock[RP_IPC_MAX_QPAIRS]; /* tx bursts and the alarm's reap */
 	/* RTE_MAX_LCORE caches, then one for non-EAL threads (any_lock). */
 	struct rp_free_cache *lc;
 	rte_spinlock_t any_lock;
@@ -123,6 +123,7 @@ struct rp_port {
 	bool alarm_set;
 	uint64_t reconnects;
 	uint64_t connect_failures;
+	struct rp_ipc_stats alarm_rej; /* rejected by the alarm's reap */
 	enum rp_ipc_reject last_refusal; /* the last handshake refusal logged */
 	uint16_t n_rxq, n_txq;
 	unsigned int ol_conf;       /* RP_OL_CONF_*: Tx offloads OVS enabled */
@@ -149,6 +150,7 @@ rp_queue_exit(struct rp_queue *q)
 uint16_t rp_pmd_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n);
 uint16_t rp_pmd_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n);
 void rp_sess_free(struct rp_sess *s);
+void rp_pmd_reap_idle(struct rp_sess *s, struct rp_ipc_stats *rej);
 /** No rx mbuf of @s is out any more (its free callbacks are all done). */
 bool rp_sess_idle(const struct rp_sess *s);
 void rp_sess_flush_cache(struct rp_sess *s, struct rp_free_cache *c);

@@ -357,7 +357,7 @@ rp_pmd_rx_burst(void *arg, struct rte_mbuf **pkts, uint16_t n)
  * ring's worth per call, so a peer that keeps refilling it with garbage
  * cannot hold the PMD thread here. */
 static void
-reap_to_guest_free(struct rp_queue *q, struct rp_sess *s, struct rte_ring *fr,
+reap_to_guest_free(struct rp_ipc_stats *rej, struct rp_sess *s, struct rte_ring *fr,
 	struct rp_ipc_desc *d)
 {
 	unsigned int left = rp_ipc_region_layout(s->r)->ring_size, back;
@@ -365,7 +365,7 @@ reap_to_guest_free(struct rp_queue *q, struct rp_sess *s, struct rte_ring *fr,
 	do {
 		back = rte_ring_sc_dequeue_burst_elem(fr, d, sizeof(d[0]),
 			RTE_MIN(left, (unsigned int)RP_PMD_BURST), NULL);
-		rp_ipc_pool_return_burst(s->own, d, back, &q->rej);
+		rp_ipc_pool_return_burst(s->own, d, back, rej);
 		left -= back;
 	} while (back == RP_PMD_BURST && left > 0);
 }
@@ -463,7 +463,6 @@ rp_pmd_tx_burst(void *arg, struct rte_mbuf **pkts, uint16_t n)
 	uint32_t offs[RP_PMD_TX_SEGS];
 	struct rp_sess *s;
 	unsigned int ring, np, nseg = 0, have, k = 0, used = 0, sent = 0, room;
-	bool shared;
 
 	rp_queue_enter(q);
 	s = __atomic_load_n(&port->sess, __ATOMIC_SEQ_CST);
@@ -471,9 +470,10 @@ rp_pmd_tx_burst(void *arg, struct rte_mbuf **pkts, uint16_t n)
 		goto out; /* link down: OVS drops and counts */
 	rp_sess_flush_mine(s);
 	ring = q->qid % s->n_qpairs;
-	shared = port->n_txq > s->n_qpairs;
-	if (shared)
-		rte_spinlock_lock(&s->tx_lock[ring]);
+	/* Taken whether or not tx queues share the ring: the alarm thread
+	 * also reaps returns while tx is idle (rp_pmd_reap_idle). One
+	 * uncontended atomic per burst. */
+	rte_spinlock_lock(&s->tx_lock[ring]);
 
 	struct rte_ring *r = rp_ipc_region_ring(s->r, ring, RP_IPC_RING_TO_GUEST);
 	struct rte_ring *fr = rp_ipc_region_ring(s->r, ring, RP_IPC_RING_TO_GUEST_FREE);
@@ -484,7 +484,7 @@ rp_pmd_tx_burst(void *arg, struct rte_mbuf **pkts, uint16_t n)
 		n = 0;
 		goto unlock;
 	}
-	reap_to_guest_free(q, s, fr, d);
+	reap_to_guest_free(&q->rej, s, fr, d);
 
 	/* Whole packets only: as many as the ring has slots for. */
 	room = RTE_MIN(rte_ring_free_count(r), (unsigned int)RP_PMD_TX_SEGS);
@@ -544,11 +544,27 @@ rp_pmd_tx_burst(void *arg, struct rte_mbuf **pkts, uint16_t n)
 	rte_pktmbuf_free_bulk(pkts, np);
 	n = (uint16_t)np;
 unlock:
-	if (shared)
-		rte_spinlock_unlock(&s->tx_lock[ring]);
+	rte_spinlock_unlock(&s->tx_lock[ring]);
 	rp_queue_exit(q);
 	return n;
 out:
 	rp_queue_exit(q);
 	return 0;
+}
+
+/* Alarm thread: take back returns on rings no tx burst is using, so a
+ * peer's returns never wait for the next packet to the guest. */
+void
+rp_pmd_reap_idle(struct rp_sess *s, struct rp_ipc_stats *rej)
+{
+	struct rp_ipc_desc d[RP_PMD_BURST];
+
+	for (unsigned int ring = 0; ring < s->n_qpairs; ring++) {
+		if (!rte_spinlock_trylock(&s->tx_lock[ring]))
+			continue; /* a burst is at it */
+		if (rp_ipc_ring_check(s->r, ring, RP_IPC_RING_TO_GUEST_FREE) == 0)
+			reap_to_guest_free(rej, s, rp_ipc_region_ring(s->r, ring,
+				RP_IPC_RING_TO_GUEST_FREE), d);
+		rte_spinlock_unlock(&s->tx_lock[ring]);
+	}
 }

@@ -116,8 +116,14 @@ sess_open(struct rp_port *port)
 	if (rc < 0) {
 		/* Retried every 100 ms: say it once per new reason. */
 		if (rej != port->last_refusal) {
-			PMD_LOG(ERR, "%s: %s refused (%s): %s (retrying)", port->name, port->path,
-				rp_ipc_reject_name(rej), why);
+			/* A peer going away mid-handshake (it is restarting) is
+			 * not an error; a peer breaking the protocol is. */
+			if (rej == RP_IPC_REJ_IO)
+				PMD_LOG(WARNING, "%s: %s: handshake cut short (%s): %s (retrying)",
+					port->name, port->path, rp_ipc_reject_name(rej), why);
+			else
+				PMD_LOG(ERR, "%s: %s refused (%s): %s (retrying)", port->name,
+					port->path, rp_ipc_reject_name(rej), why);
 			port->last_refusal = rej;
 		} else {
 			PMD_LOG(DEBUG, "%s: %s refused: %s", port->name, port->path, why);
@@ -299,6 +305,7 @@ rp_alarm(void *arg)
 	if (port->sess != NULL) {
 		struct rp_sess *s = port->sess;
 
+		rp_pmd_reap_idle(s, &port->alarm_rej);
 		/* What non-EAL threads freed waits in a locked cache. */
 		rte_spinlock_lock(&s->any_lock);
 		if (s->lc[RTE_MAX_LCORE].n != 0)
@@ -564,6 +571,7 @@ rp_stats_reset(struct rte_eth_dev *dev)
 		}
 	port->reconnects = 0;
 	port->connect_failures = 0;
+	memset(&port->alarm_rej, 0, sizeof(port->alarm_rej));
 	return 0;
 }
 
@@ -637,7 +645,7 @@ rp_xstats_get(struct rte_eth_dev *dev, struct rte_eth_xstat *xs, unsigned int si
 			rej[r] += tq->rej.rejects[r];
 	}
 	for (int r = 1; r < RP_IPC_REJ_MAX; r++, k++)
-		xs[k] = (struct rte_eth_xstat){k, rej[r]};
+		xs[k] = (struct rte_eth_xstat){k, rej[r] + port->alarm_rej.rejects[r]};
 	xs[k] = (struct rte_eth_xstat){k, port->reconnects};
 	k++;
 	xs[k] = (struct rte_eth_xstat){k, port->connect_failures};

@@ -203,8 +203,9 @@ kill -0 "$(ovs_sb_pid "$sb")" || rp_fail "ovs-vswitchd died"
 ovs_sb_del_port "$sb" br0 pA
 kill -0 "$ovs_pid" || rp_fail "ovs-vswitchd died"
 # A garbage handshake: a server that answers every connection with 128
-# random bytes. The PMD must refuse each session (link stays down), keep
-# retrying from its alarm, and OVS must stay up.
+# bytes that are not a ringport message (the same each time, so the PMD has
+# one reason to log). The PMD must refuse each session (link stays down),
+# keep retrying from its alarm, log the refusal once, and OVS stay up.
 rp_log "garbage handshake"
 d=$sb/garbage
 mkdir -p "$d"
@@ -217,9 +218,10 @@ while True:
     c, _ = s.accept()
     n += 1
     try:
-        c.recv(4096)               # the PMD's HELLO
-        c.send(os.urandom(128))    # not a ringport message
-        c.recv(4096)               # its DISCONNECT or EOF
+        c.send(b"\xa5" * 128)      # where the server's HELLO belongs
+        c.settimeout(2)
+        while c.recv(4096):        # the PMD's HELLO, DISCONNECT, EOF
+            pass
     except OSError:
         pass
     c.close()
