@@ -67,19 +67,9 @@ ovs_sb_add_bridge "$sb" br0
 mkdir -p "$out"
 gen=(taskset -c "$gen_cpu")
 
-rx_live() { # PORT: its rx packets, live from the datapath
-	ovs_sb_appctl "$sb" dpctl/show -s | awk -v p="$1" '
-		$0 ~ "port [0-9]+: " p " " { f = 1; next }
-		f && /RX packets/ { sub(/.*RX packets:/, ""); sub(/ .*/, ""); print; exit }'
-}
-tx_live() {
-	ovs_sb_appctl "$sb" dpctl/show -s | awk -v p="$1" '
-		$0 ~ "port [0-9]+: " p " " { f = 1; next }
-		f && /TX packets/ { sub(/.*TX packets:/, ""); sub(/ .*/, ""); print; exit }'
-}
-flowing() { # PORT rx|tx
+flowing() { # PORT RX|TX
 	local n
-	n=$("${2}_live" "$1") && [ -n "$n" ] && [ "$n" -gt 10000 ]
+	n=$(ovs_sb_port_packets "$sb" "$1" "$2") && [ -n "$n" ] && [ "$n" -gt 10000 ]
 }
 
 # measure CASE: clear the PMD stats, let traffic run, read them back.
@@ -140,7 +130,7 @@ start_testpmd() { # VAR MODE SOCK
 feed_and_measure() {
 	ovs_sb_add_port "$sb" br0 null0 net_null0 ofport_request=1 || rp_fail "null0"
 	flow 1 output:2
-	rp_wait_for 20 "traffic" flowing "$2" tx || rp_fail "$1: no traffic"
+	rp_wait_for 20 "traffic" flowing "$2" TX || rp_fail "$1: no traffic"
 	measure "$1"
 	ovs_sb_del_port "$sb" br0 null0
 }
@@ -152,7 +142,7 @@ run_case() {
 	rx-null)
 		ovs_sb_add_port "$sb" br0 null0 net_null0 ofport_request=1 || rp_fail "null0"
 		flow 1 drop
-		rp_wait_for 20 "traffic" flowing null0 rx || rp_fail "$c: no traffic"
+		rp_wait_for 20 "traffic" flowing null0 RX || rp_fail "$c: no traffic"
 		measure "$c"
 		ovs_sb_del_port "$sb" br0 null0
 		;;
@@ -162,7 +152,7 @@ run_case() {
 		flow 1 drop
 		ovs_sb_add_port "$sb" br0 rp0 "net_ringport0,path=$out/rp.sock" ofport_request=1 ||
 			rp_fail "rp0"
-		rp_wait_for 20 "traffic" flowing rp0 rx || rp_fail "$c: no traffic"
+		rp_wait_for 20 "traffic" flowing rp0 RX || rp_fail "$c: no traffic"
 		measure "$c"
 		ovs_sb_del_port "$sb" br0 rp0
 		rp_kill_pid "$pid"
@@ -171,7 +161,7 @@ run_case() {
 		start_testpmd pid txonly "$out/vhu.sock"
 		flow 1 drop
 		add_vhu 1 "$out/vhu.sock"
-		rp_wait_for 30 "traffic" flowing vhu0 rx || rp_fail "$c: no traffic"
+		rp_wait_for 30 "traffic" flowing vhu0 RX || rp_fail "$c: no traffic"
 		measure "$c"
 		ovs_sb_del_port "$sb" br0 vhu0
 		rp_kill_pid "$pid"

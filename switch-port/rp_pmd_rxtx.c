@@ -141,17 +141,16 @@ static unsigned int
 whole_frames(const struct rp_ipc_desc *d, unsigned int k, unsigned int n, bool *multi)
 {
 	unsigned int take = 0, frames = 0;
-	uint16_t more = 0;
 
+	*multi = false;
 	for (unsigned int i = 0; i < k && frames < n; i++) {
-		if (!(d[i].flags & RP_IPC_DESC_F_MORE)) {
+		if (d[i].flags & RP_IPC_DESC_F_MORE) {
+			*multi = true;
+		} else {
 			take = i + 1;
 			frames++;
 		}
 	}
-	for (unsigned int i = 0; i < take; i++)
-		more |= d[i].flags;
-	*multi = more & RP_IPC_DESC_F_MORE;
 	return take;
 }
 
@@ -463,6 +462,7 @@ rp_pmd_tx_burst(void *arg, struct rte_mbuf **pkts, uint16_t n)
 	uint32_t offs[RP_PMD_TX_SEGS];
 	struct rp_sess *s;
 	unsigned int ring, np, nseg = 0, have, k = 0, used = 0, sent = 0, room;
+	uint8_t segs[RP_PMD_TX_SEGS]; /* buffers each packet takes; 0: too big */
 
 	rp_queue_enter(q);
 	s = __atomic_load_n(&port->sess, __ATOMIC_SEQ_CST);
@@ -488,42 +488,34 @@ rp_pmd_tx_burst(void *arg, struct rte_mbuf **pkts, uint16_t n)
 
 	/* Whole packets only: as many as the ring has slots for. */
 	room = RTE_MIN(rte_ring_free_count(r), (unsigned int)RP_PMD_TX_SEGS);
+	n = RTE_MIN(n, (uint16_t)RP_PMD_TX_SEGS);
 	for (np = 0; np < n; np++) {
-		unsigned int segs = tx_segs(s, pkts[np]->pkt_len);
-
-		if (nseg + segs > room)
+		segs[np] = (uint8_t)tx_segs(s, pkts[np]->pkt_len);
+		if (nseg + segs[np] > room)
 			break;
-		nseg += segs;
+		nseg += segs[np];
 	}
 	have = rp_ipc_pool_alloc(s->own, offs, nseg);
-	if (unlikely(have < nseg)) {
-		/* Pool short: fewer whole packets. */
-		for (nseg = 0, np = 0; np < n; np++) {
-			unsigned int segs = tx_segs(s, pkts[np]->pkt_len);
-
-			if (nseg + segs > have)
-				break;
-			nseg += segs;
-		}
-	}
+	while (unlikely(have < nseg))
+		nseg -= segs[--np]; /* pool short: fewer whole packets */
 	for (unsigned int i = 0; i < np; i++) {
-		unsigned int segs = tx_segs(s, pkts[i]->pkt_len), w;
+		unsigned int w;
 
-		if (unlikely(segs == 0)) {
+		if (unlikely(segs[i] == 0)) {
 			q->st[RP_QS_TOO_BIG]++; /* consumed and dropped */
 			continue;
 		}
 		w = tx_one(q, s, pkts[i], offs + used, d + k);
 		if (w == 0) {
 			/* Dropped: its buffers go back unused. */
-			rp_ipc_pool_put(s->own, offs + used, segs);
+			rp_ipc_pool_put(s->own, offs + used, segs[i]);
 		} else {
 			for (unsigned int j = 0; j < w; j++)
 				rp_ipc_pool_lend(s->own, d[k + j].off);
 			k += w;
 			q->st[RP_QS_PKTS]++;
 		}
-		used += segs;
+		used += segs[i];
 	}
 	if (have > used)
 		rp_ipc_pool_put(s->own, offs + used, have - used);

@@ -446,6 +446,19 @@ queue_new(struct rte_eth_dev *dev, uint16_t qid, bool is_tx, unsigned int socket
 	return q;
 }
 
+/* (Re)create queue @qid in @slot and publish it to ethdev in @data_slot. */
+static int
+queue_replace(struct rte_eth_dev *dev, struct rp_queue **slot, void **data_slot, uint16_t qid,
+	bool is_tx, unsigned int socket)
+{
+	queue_release(slot);
+	*slot = queue_new(dev, qid, is_tx, socket);
+	if (*slot == NULL)
+		return -ENOMEM;
+	*data_slot = *slot;
+	return 0;
+}
+
 static int
 rp_rx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned int socket,
 	const struct rte_eth_rxconf *conf, struct rte_mempool *mp)
@@ -454,12 +467,10 @@ rp_rx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsig
 
 	RTE_SET_USED(nb_desc);
 	RTE_SET_USED(conf);
-	queue_release(&port->rxq[qid]);
-	port->rxq[qid] = queue_new(dev, qid, false, socket);
-	if (port->rxq[qid] == NULL)
+	if (queue_replace(dev, &port->rxq[qid], &dev->data->rx_queues[qid], qid, false,
+		socket) < 0)
 		return -ENOMEM;
 	port->rxq[qid]->mp = mp;
-	dev->data->rx_queues[qid] = port->rxq[qid];
 	return 0;
 }
 
@@ -471,12 +482,7 @@ rp_tx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsig
 
 	RTE_SET_USED(nb_desc);
 	RTE_SET_USED(conf);
-	queue_release(&port->txq[qid]);
-	port->txq[qid] = queue_new(dev, qid, true, socket);
-	if (port->txq[qid] == NULL)
-		return -ENOMEM;
-	dev->data->tx_queues[qid] = port->txq[qid];
-	return 0;
+	return queue_replace(dev, &port->txq[qid], &dev->data->tx_queues[qid], qid, true, socket);
 }
 
 static int

@@ -30,12 +30,7 @@ mkdir -p "$d"
 link_up() { [ "$(ovs_sb_vsctl "$sb" get Interface "$1" link_state)" = "up" ]; }
 link_down() { ! link_up "$1"; }
 regions() { grep -c 'ringport-region' "/proc/$ovs_pid/maps" || true; }
-# pA's rx counter, live from the datapath (the database lags seconds).
-rx_live() {
-	ovs_sb_appctl "$sb" dpctl/show -s | awk '
-		/port [0-9]+: pA / { f = 1; next }
-		f && /RX packets/ { sub(/.*RX packets:/, ""); sub(/ .*/, ""); print; exit }'
-}
+rx_live() { ovs_sb_port_packets "$sb" pA RX; }
 rx_above() { local n; n=$(rx_live) && [ -n "$n" ] && [ "$n" -gt "$1" ]; }
 
 start_a() {

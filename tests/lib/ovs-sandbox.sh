@@ -23,6 +23,7 @@
 #   ovs_sb_iface_stat DIR PORT NAME     one Interface statistics counter
 #   ovs_sb_pmd_stats DIR                dpif-netdev/pmd-stats-show summed over
 #                                       PMD threads, as "key value" lines
+#   ovs_sb_port_packets DIR PORT RX|TX  live packet count from dpctl/show -s
 #   ovs_sb_pid DIR                      ovs-vswitchd's pid
 #   ovs_sb_log_tail DIR [N]             last N lines of the vswitchd log
 
@@ -181,6 +182,14 @@ ovs_sb_iface_stat() {
 # turned into underscores: "packets received: 12" -> "packets_received 12".
 # Averages ("avg. ...") are not summable and are left out: derive them from
 # the sums (processing_cycles / packets_received).
+# ovs_sb_port_packets DIR PORT RX|TX: the port's packet count, live from the
+# datapath (the database's statistics lag by seconds).
+ovs_sb_port_packets() {
+	ovs_sb_appctl "$1" dpctl/show -s | awk -v p="$2" -v d="$3" '
+		$0 ~ "port [0-9]+: " p " " { f = 1; next }
+		f && $0 ~ d " packets" { sub(".*" d " packets:", ""); sub(/ .*/, ""); print; exit }'
+}
+
 ovs_sb_pmd_stats() {
 	ovs_sb_appctl "$1" dpif-netdev/pmd-stats-show | awk '
 		/^pmd thread/ { pmd = 1; next }

@@ -184,8 +184,7 @@ rp_peer_tx(struct rp_peer *p, unsigned int q, unsigned int n)
 	 * everything we allocate fits and nothing is lent and taken back. */
 	unsigned int room = RTE_MIN(rte_ring_free_count(ring), (unsigned int)BURST_SEGS);
 	for (; frames < n; frames++) {
-		uint16_t len = (uint16_t)(p->min_len +
-			(pq->tx_seq + frames) * 37 % (p->max_len - p->min_len + 1u));
+		uint16_t len = rp_testpkt_len(pq->tx_seq + frames, p->min_len, p->max_len);
 		unsigned int segs = (len + p->buf_size - 1) / p->buf_size, got;
 
 		if (k + segs > room) {

@@ -52,11 +52,11 @@ rp_now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/** Frame length for sequence number @seq: varies from 60 to @max bytes. */
+/** Frame length for sequence number @seq: varies from @min to @max bytes. */
 static inline uint16_t
-rp_testpkt_len(uint64_t seq, uint16_t max)
+rp_testpkt_len(uint64_t seq, uint16_t min, uint16_t max)
 {
-	return (uint16_t)(RP_TESTPKT_MIN + (seq * 37) % (max - RP_TESTPKT_MIN + 1u));
+	return (uint16_t)(min + (seq * 37) % (max - min + 1u));
 }
 
 struct rp_peer_q {

@@ -312,7 +312,7 @@ child_hostile(int sock)
 		uint32_t off;
 		while (rp_ipc_pool_alloc(p.own, &off, 1) != 1)
 			sched_yield();
-		uint16_t len = rp_testpkt_len(p.q[0].tx_seq, p.max_len);
+		uint16_t len = rp_testpkt_len(p.q[0].tx_seq, p.min_len, p.max_len);
 		rp_testpkt_build(rp_ipc_region_base(r) + off, len, 0, p.q[0].tx_seq++);
 		p.q[0].tx_pkts++;
 		rp_ipc_pool_lend(p.own, off);
