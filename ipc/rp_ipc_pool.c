@@ -19,11 +19,12 @@ struct rp_ipc_pool {
 	uint32_t other_end;
 	bool owner;
 	uint8_t *state;     /* per buffer: 1 = lent (owner) / held (borrower) */
-	struct rte_ring *free_list; /* owner: MP/MC ring of buffer offsets */
+	struct rte_ring *free_list; /* owner: MP/MC ring of buffer offsets;
+				     * NULL for a tracker (list elsewhere) */
 };
 
-struct rp_ipc_pool *
-rp_ipc_pool_create(const struct rp_ipc_region *r, enum rp_ipc_dir dir, bool owner)
+static struct rp_ipc_pool *
+pool_create(const struct rp_ipc_region *r, enum rp_ipc_dir dir, bool owner, bool free_list)
 {
 	const struct rp_ipc_layout *l = rp_ipc_region_layout(r);
 	enum rp_ipc_dir other = dir == RP_IPC_DIR_TO_SWITCH ? RP_IPC_DIR_TO_GUEST
@@ -42,7 +43,7 @@ rp_ipc_pool_create(const struct rp_ipc_region *r, enum rp_ipc_dir dir, bool owne
 	p->state = calloc(p->n, 1);
 	if (p->state == NULL)
 		goto nomem;
-	if (owner) {
+	if (owner && free_list) {
 		uint32_t slots = rte_align32pow2(p->n + 1);
 		ssize_t sz = rte_ring_get_memsize_elem(sizeof(uint32_t), slots);
 
@@ -62,6 +63,18 @@ nomem:
 	rp_ipc_pool_free(p);
 	errno = ENOMEM;
 	return NULL;
+}
+
+struct rp_ipc_pool *
+rp_ipc_pool_create(const struct rp_ipc_region *r, enum rp_ipc_dir dir, bool owner)
+{
+	return pool_create(r, dir, owner, true);
+}
+
+struct rp_ipc_pool *
+rp_ipc_pool_create_tracker(const struct rp_ipc_region *r, enum rp_ipc_dir dir)
+{
+	return pool_create(r, dir, true, false);
 }
 
 void
@@ -148,24 +161,32 @@ rp_ipc_pool_return(struct rp_ipc_pool *p, const struct rp_ipc_desc *d)
 }
 
 unsigned int
+rp_ipc_pool_take_back_burst(struct rp_ipc_pool *p, const struct rp_ipc_desc *d, unsigned int n,
+	struct rp_ipc_stats *st, uint32_t *offs)
+{
+	unsigned int ok = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		enum rp_ipc_reject rej = pool_take_back(p, &d[i]);
+
+		if (likely(rej == RP_IPC_REJ_NONE))
+			offs[ok++] = d[i].off;
+		else
+			st->rejects[rej]++;
+	}
+	return ok;
+}
+
+unsigned int
 rp_ipc_pool_return_burst(struct rp_ipc_pool *p, const struct rp_ipc_desc *d, unsigned int n,
 	struct rp_ipc_stats *st)
 {
 	uint32_t offs[RP_IPC_POOL_MAX_BURST];
-	unsigned int done = 0, ok;
 
-	while (done < n) {
+	for (unsigned int done = 0; done < n;) {
 		unsigned int k = RTE_MIN(n - done, (unsigned int)RP_IPC_POOL_MAX_BURST);
+		unsigned int ok = rp_ipc_pool_take_back_burst(p, d + done, k, st, offs);
 
-		ok = 0;
-		for (unsigned int i = done; i < done + k; i++) {
-			enum rp_ipc_reject rej = pool_take_back(p, &d[i]);
-
-			if (likely(rej == RP_IPC_REJ_NONE))
-				offs[ok++] = d[i].off;
-			else
-				st->rejects[rej]++;
-		}
 		/* One MP operation per burst; never full (it holds every buffer). */
 		rte_ring_mp_enqueue_bulk_elem(p->free_list, offs, sizeof(offs[0]), ok, NULL);
 		done += k;
@@ -217,22 +238,29 @@ rp_ipc_pool_unborrow(struct rp_ipc_pool *p, uint32_t off)
 }
 
 unsigned int
-rp_ipc_pool_reclaim(struct rp_ipc_pool *p)
+rp_ipc_pool_reclaim_each(struct rp_ipc_pool *p, void (*fn)(uint32_t off, void *arg), void *arg)
 {
 	unsigned int n = 0;
 
 	for (uint32_t i = 0; i < p->n; i++) {
+		uint32_t o = p->off + (i << p->shift);
+
 		if (__atomic_load_n(&p->state[i], __ATOMIC_RELAXED) == 0)
 			continue;
 		p->state[i] = 0;
-		if (p->owner) {
-			uint32_t o = p->off + (i << p->shift);
-
+		if (p->free_list != NULL)
 			rte_ring_mp_enqueue_elem(p->free_list, &o, sizeof(o));
-		}
+		if (fn != NULL)
+			fn(o, arg);
 		n++;
 	}
 	return n;
+}
+
+unsigned int
+rp_ipc_pool_reclaim(struct rp_ipc_pool *p)
+{
+	return rp_ipc_pool_reclaim_each(p, NULL, NULL);
 }
 
 unsigned int
@@ -240,12 +268,12 @@ rp_ipc_pool_count(const struct rp_ipc_pool *p)
 {
 	unsigned int n = 0;
 
-	if (p->owner)
+	if (p->free_list != NULL)
 		return rte_ring_count(p->free_list);
 	/* Not on the fast path: a scan beats a shared counter per packet. */
 	for (uint32_t i = 0; i < p->n; i++)
 		n += __atomic_load_n(&p->state[i], __ATOMIC_RELAXED);
-	return n;
+	return p->owner ? p->n - n : n;
 }
 
 unsigned int

@@ -191,6 +191,13 @@ struct rp_ipc_pool;
 /** @owner: build the free list, full. NULL and errno (ENOMEM). */
 struct rp_ipc_pool *rp_ipc_pool_create(const struct rp_ipc_region *r, enum rp_ipc_dir dir,
 	bool owner);
+/**
+ * An owner whose free list lives elsewhere (the iothread's rte_mempool
+ * over the TO_SWITCH buffers): lend and take-back tracking only;
+ * rp_ipc_pool_alloc/put/return/return_burst must not be used on it.
+ */
+struct rp_ipc_pool *rp_ipc_pool_create_tracker(const struct rp_ipc_region *r,
+	enum rp_ipc_dir dir);
 void rp_ipc_pool_free(struct rp_ipc_pool *p);
 
 /** Owner: take up to @n buffers; returns how many. @offs get buffer starts. */
@@ -219,6 +226,14 @@ enum rp_ipc_reject rp_ipc_pool_borrow(struct rp_ipc_pool *p, const struct rp_ipc
 unsigned int rp_ipc_pool_return_burst(struct rp_ipc_pool *p, const struct rp_ipc_desc *d,
 	unsigned int n, struct rp_ipc_stats *st);
 /**
+ * Owner (tracker): the checks of rp_ipc_pool_return_burst(), but the
+ * accepted buffer starts go to @offs, in order, for the caller to put on
+ * its own free list. Rejected ones are counted in @st.
+ * @return how many were accepted.
+ */
+unsigned int rp_ipc_pool_take_back_burst(struct rp_ipc_pool *p, const struct rp_ipc_desc *d,
+	unsigned int n, struct rp_ipc_stats *st, uint32_t *offs);
+/**
  * Borrower: rp_ipc_pool_borrow() for @n descriptors. The accepted ones are
  * compacted to the front of @d, in order; rejected ones are counted in @st.
  * A buffer twice in one burst is caught. @return how many were accepted.
@@ -232,8 +247,12 @@ void rp_ipc_pool_unborrow(struct rp_ipc_pool *p, uint32_t off);
  * @return the number reclaimed.
  */
 unsigned int rp_ipc_pool_reclaim(struct rp_ipc_pool *p);
-/** Buffers on the free list (owner) or held (borrower; a scan, not for
- * the fast path). */
+/** rp_ipc_pool_reclaim(), calling @fn (if not NULL) with each buffer start
+ * reclaimed: how a tracker's owner frees what the peer kept. */
+unsigned int rp_ipc_pool_reclaim_each(struct rp_ipc_pool *p,
+	void (*fn)(uint32_t off, void *arg), void *arg);
+/** Buffers on the free list (owner), not lent (tracker) or held
+ * (borrower); trackers and borrowers scan, not for the fast path. */
 unsigned int rp_ipc_pool_count(const struct rp_ipc_pool *p);
 unsigned int rp_ipc_pool_size(const struct rp_ipc_pool *p);
 /** Buffer start of the buffer holding @off (no range check). */
