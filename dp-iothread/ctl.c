@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* `ringportctl status`: one JSON object, read from the workers' counters
+ * without stopping them (each counter has one writer). */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include <jansson.h>
+#include <rte_cycles.h>
+#include <rte_vhost.h>
+
+#include "iothread.h"
+
+static const char *const drop_names[RP_IT_DROP_MAX] = {
+	[RP_IT_DROP_NO_SESSION] = "no_session",
+	[RP_IT_DROP_NO_GUEST] = "no_guest",
+	[RP_IT_DROP_OFFLOAD] = "bad_offload",
+	[RP_IT_DROP_TOO_BIG] = "too_big",
+	[RP_IT_DROP_HANDOFF] = "handoff_full",
+	[RP_IT_DROP_INVALID] = "invalid_frame",
+};
+
+static const char *const dir_names[RP_IT_DIRS] = {"to_switch", "to_guest"};
+
+static json_t *
+rejects_json(const struct rp_ipc_stats *st)
+{
+	json_t *o = json_object();
+
+	for (int i = 1; i < RP_IPC_REJ_MAX; i++)
+		if (st->rejects[i])
+			json_object_set_new(o, rp_ipc_reject_name(i),
+				json_integer((json_int_t)st->rejects[i]));
+	return o;
+}
+
+static json_t *
+cpp(uint64_t cycles, uint64_t pkts)
+{
+	return pkts ? json_real((double)cycles / (double)pkts) : json_null();
+}
+
+static json_t *
+queues_json(struct rp_iothread *it)
+{
+	json_t *qs = json_array();
+
+	for (unsigned int q = 0; q < it->o.queues; q++) {
+		json_t *qo = json_pack("{s:i}", "queue", q);
+
+		for (int d = 0; d < RP_IT_DIRS; d++) {
+			uint64_t pkts = 0, bytes = 0, drops[RP_IT_DROP_MAX] = {0};
+			json_t *dr = json_object();
+
+			for (unsigned int i = 0; i < it->n_workers; i++) {
+				struct rp_it_qstats *s = &it->w[i].q[q];
+
+				pkts += RP_IT_STAT_READ(s->pkts[d]);
+				bytes += RP_IT_STAT_READ(s->bytes[d]);
+				for (int k = 0; k < RP_IT_DROP_MAX; k++)
+					drops[k] += RP_IT_STAT_READ(s->drops[d][k]);
+			}
+			for (int k = 0; k < RP_IT_DROP_MAX; k++)
+				json_object_set_new(dr, drop_names[k], json_integer((json_int_t)drops[k]));
+			json_object_set_new(qo, dir_names[d], json_pack("{s:I,s:I,s:o}", "packets",
+				(json_int_t)pkts, "bytes", (json_int_t)bytes, "drops", dr));
+		}
+		json_array_append_new(qs, qo);
+	}
+	return qs;
+}
+
+char *
+rp_it_status_json(struct rp_iothread *it)
+{
+	struct rp_it_sess *s = __atomic_load_n(&it->sess, __ATOMIC_SEQ_CST);
+	struct rp_it_dev *d = &it->dev;
+	bool running = __atomic_load_n(&d->running, __ATOMIC_ACQUIRE);
+	uint64_t f = d->features, busy[RP_IT_DIRS] = {0}, pkts[RP_IT_DIRS] = {0};
+	struct rp_ipc_stats rej = {0};
+	json_t *ws = json_array(), *o, *port, *vh;
+	char feat[24], *out;
+
+	for (unsigned int i = 0; i < it->n_workers; i++) {
+		struct rp_it_worker *w = &it->w[i];
+		uint64_t b[RP_IT_DIRS], p[RP_IT_DIRS];
+
+		for (int k = 0; k < RP_IPC_REJ_MAX; k++)
+			rej.rejects[k] += RP_IT_STAT_READ(w->st.rejects[k]);
+		for (int dd = 0; dd < RP_IT_DIRS; dd++) {
+			b[dd] = RP_IT_STAT_READ(w->busy_cycles[dd]);
+			p[dd] = RP_IT_STAT_READ(w->stage_pkts[dd]);
+			busy[dd] += b[dd];
+			pkts[dd] += p[dd];
+		}
+		json_array_append_new(ws, json_pack("{s:i,s:i,s:{s:I,s:I},s:{s:I,s:I},s:I,s:I}",
+			"id", i, "cpu", w->cpu, "busy_cycles", "to_switch", (json_int_t)b[0],
+			"to_guest", (json_int_t)b[1], "packets", "to_switch", (json_int_t)p[0],
+			"to_guest", (json_int_t)p[1], "idle_cycles",
+			(json_int_t)RP_IT_STAT_READ(w->idle_cycles), "naps",
+			(json_int_t)RP_IT_STAT_READ(w->naps)));
+	}
+	port = json_pack("{s:s,s:b,s:I,s:I,s:i,s:o,s:o}", "path", it->o.port_path, "session",
+		s != NULL, "sessions", (json_int_t)it->sessions, "refused",
+		(json_int_t)it->sess_refused, "queues", it->o.queues, "rejects", rejects_json(&rej),
+		"handshake_rejects", rejects_json(&it->hs_st));
+	if (s != NULL) {
+		json_object_set_new(port, "peer", json_string(s->peer.name));
+		json_object_set_new(port, "hugepages", json_boolean(rp_ipc_region_hugetlb(s->r)));
+	}
+	snprintf(feat, sizeof(feat), "0x%" PRIx64, running ? f : 0);
+	vh = json_pack("{s:s,s:s,s:b,s:b,s:s,s:b,s:b,s:b,s:b,s:i,s:I}", "path", it->o.vhost_path,
+		"mode", it->o.vhost_client ? "client" : "server", "connected", d->vid >= 0,
+		"running", running, "features", feat, "packed",
+		running && (f & (1ULL << VIRTIO_F_RING_PACKED)), "mrg_rxbuf",
+		running && (f & (1ULL << VIRTIO_NET_F_MRG_RXBUF)), "csum",
+		running && (f & (1ULL << VIRTIO_NET_F_CSUM)), "tso",
+		running && (f & (1ULL << VIRTIO_NET_F_HOST_TSO4)), "rx_queues",
+		(int)__atomic_load_n(&d->n_rxq, __ATOMIC_RELAXED), "connects",
+		(json_int_t)d->connects);
+	o = json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:{s:o,s:o},s:I}", "link",
+		s != NULL && running ? "up" : "down", "poll",
+		it->o.poll == RP_IT_POLL_BUSY ? "busy" : "adaptive", "port", port, "vhost", vh,
+		"queues", queues_json(it), "workers", ws, "cycles_per_packet", "to_switch",
+		cpp(busy[0], pkts[0]), "to_guest", cpp(busy[1], pkts[1]), "tsc_hz",
+		(json_int_t)rte_get_tsc_hz());
+	out = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return out;
+}

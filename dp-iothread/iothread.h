@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * iothread.h: ringport-iothread's shared state.
+ *
+ * Threads:
+ *  - the control thread (EAL main lcore, unpinned): the port socket (one
+ *    switch session at a time), the control socket, signals;
+ *  - rte_vhost's event thread: new_device / destroy_device /
+ *    vring_state_changed callbacks;
+ *  - pinned workers (EAL lcores): the data path, no locks of ours.
+ *
+ * Queue pair q (guest queue pair and region queue pair alike) belongs to
+ * worker q % n_workers. A worker dequeues its guest TX queues and its
+ * TO_GUEST rings, and is the only producer of its TO_SWITCH rings and
+ * TO_GUEST_FREE rings. Steering may send a guest packet to a ring another
+ * worker owns: it is handed over through that ring's private inbox (an
+ * MP/SC rte_ring of mbuf pointers), never enqueued on the shared ring by a
+ * second producer. A packet for the guest may go to any guest RX queue:
+ * rte_vhost_enqueue_burst serialises on the virtqueue's own lock.
+ *
+ * Lifetimes: the session and the vhost device are published to workers by
+ * pointer / flag and retired with QSBR (rte_rcu): the retiring thread
+ * clears them, then waits until every worker has passed a quiescent point,
+ * and workers drop anything they hold from a retired session before they
+ * report one.
+ */
+#ifndef RP_IOTHREAD_H
+#define RP_IOTHREAD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_rcu_qsbr.h>
+
+#include "rp_ipc.h"
+#include "rp_steer.h"
+
+#define RP_IT_BURST 32
+#define RP_IT_STAGE 128          /* packets staged per target */
+#define RP_IT_FRAME_SEGS 64      /* most buffers in one to-guest frame */
+#define RP_IT_RING_SIZE 1024
+#define RP_IT_BUF_SIZE 2048
+#define RP_IT_MAX_QP RP_IPC_MAX_QPAIRS
+#define RP_IT_MAX_WORKERS RP_IT_MAX_QP
+#define RP_IT_HANDSHAKE_MS 2000
+#define RP_IT_IDLE_SPINS 4096    /* adaptive: empty polls before napping */
+#define RP_IT_NAP_MIN_US 16
+#define RP_IT_NAP_MAX_US 1024
+
+enum rp_it_dir { RP_IT_TO_SWITCH = 0, RP_IT_TO_GUEST = 1, RP_IT_DIRS = 2 };
+
+/* Why a packet was dropped; per queue, per direction. */
+enum rp_it_drop {
+	RP_IT_DROP_NO_SESSION, /* to-switch: no switch attached (link down) */
+	RP_IT_DROP_NO_GUEST,   /* to-guest: no guest, or its queue is disabled */
+	RP_IT_DROP_OFFLOAD,    /* offload metadata the other side cannot take */
+	RP_IT_DROP_TOO_BIG,    /* more buffers than a frame may span */
+	RP_IT_DROP_HANDOFF,    /* to-switch: another worker's inbox was full */
+	RP_IT_DROP_INVALID,    /* to-guest: a frame lost a segment to a rejection */
+	RP_IT_DROP_MAX,
+};
+
+struct rp_it_qstats {
+	uint64_t pkts[RP_IT_DIRS];  /* to-switch: by ring; to-guest: by guest queue */
+	uint64_t bytes[RP_IT_DIRS];
+	uint64_t drops[RP_IT_DIRS][RP_IT_DROP_MAX];
+};
+
+/* One switch session: a region, the pools over it, the inboxes. */
+struct rp_it_sess {
+	struct rp_ipc_region *r;
+	uint8_t *base;
+	uint64_t id;
+	uint16_t n_qpairs;
+	uint32_t ring_size;
+	bool offload;
+	bool broken; /* a worker found a ring's metadata rewritten */
+	int sock;
+	struct rp_ipc_peer peer;
+	/* TO_SWITCH: an rte_mempool of pinned external-buffer mbufs whose data
+	 * buffers are the region's buffers (headers and shared info stay in
+	 * private memory), and the tracker of what is lent. */
+	struct rte_mempool *mp;
+	struct rte_mbuf **mbuf_of; /* by TO_SWITCH buffer index */
+	uint32_t ts_off, ts_shift, ts_n;
+	struct rp_ipc_pool *lent;
+	struct rp_ipc_pool *held;  /* TO_GUEST buffers we hold */
+	struct rte_ring *inbox[RP_IT_MAX_QP];
+};
+
+/* What a worker stages for one target between bursts. */
+struct rp_it_stage {
+	uint16_t n;
+	struct rte_mbuf *m[RP_IT_STAGE];
+};
+
+/* A to-guest frame being put together from one ring's segments. */
+struct rp_it_frag {
+	struct rte_mbuf *head, *tail;
+	struct rp_ipc_desc first; /* hash and offload state ride on it */
+	uint16_t segs;
+	bool bad; /* a segment was rejected: drop the frame at its end */
+};
+
+struct rp_it_worker {
+	unsigned int id;
+	unsigned int lcore;
+	int cpu;
+	struct rp_iothread *it;
+	struct rte_mempool *view_mp; /* to-guest: mbufs viewing region buffers */
+	struct rte_mempool *drop_mp; /* guest TX while no switch is attached */
+	struct rp_it_sess *cur;      /* the session our staging belongs to */
+	struct rp_it_stage ts[RP_IT_MAX_QP]; /* to-switch, by (our) ring */
+	struct rp_it_stage tg[RP_IT_MAX_QP]; /* to-guest, by guest queue */
+	struct rp_it_frag frag[RP_IT_MAX_QP]; /* by (our) TO_GUEST ring */
+	uint32_t outstanding[RP_IT_MAX_QP];   /* buffers borrowed from ring, not returned */
+	uint16_t n_ret[RP_IT_MAX_QP];
+	struct rp_ipc_desc *ret[RP_IT_MAX_QP]; /* returns waiting for free-ring room */
+	unsigned int idle_polls;
+	unsigned int nap_us;
+	/* Statistics: this worker writes them, the control thread reads. */
+	struct rp_ipc_stats st;
+	uint64_t busy_cycles[RP_IT_DIRS];
+	uint64_t stage_pkts[RP_IT_DIRS];
+	uint64_t idle_cycles;
+	uint64_t naps;
+	struct rp_it_qstats q[RP_IT_MAX_QP];
+} __rte_cache_aligned;
+
+enum rp_it_poll { RP_IT_POLL_BUSY, RP_IT_POLL_ADAPTIVE };
+
+struct rp_it_opts {
+	const char *vhost_path;
+	const char *port_path;
+	const char *ctl_path;
+	unsigned int queues;
+	bool vhost_client;
+	bool tso;
+	enum rp_it_poll poll;
+	int cpus[RP_IT_MAX_WORKERS];
+	unsigned int n_cpus;
+	const char *steer_prog[RP_IT_DIRS];
+	uint16_t mtu;
+};
+
+struct rp_it_dev {
+	int vid;            /* -1: none */
+	bool running;       /* workers may use vid */
+	uint32_t vrings;    /* enabled vrings, bit per vring */
+	uint64_t features;  /* negotiated */
+	uint32_t n_rxq;     /* guest RX queues enabled from 0 up, for steering */
+	uint64_t connects;
+};
+
+struct rp_iothread {
+	struct rp_it_opts o;
+	uint8_t mac[6];
+	struct rp_it_sess *sess; /* published to workers; NULL: link down */
+	struct rp_it_dev dev;
+	struct rp_rss rss[RP_IT_DIRS];
+	struct rte_rcu_qsbr *qsbr;
+	volatile bool stop;
+	unsigned int n_workers;
+	struct rp_it_worker *w;
+	/* control thread only */
+	uint64_t sessions, sess_refused;
+	struct rp_ipc_stats hs_st; /* handshake refusals */
+	char last_refusal[128];
+};
+
+static inline unsigned int
+rp_it_owner(const struct rp_iothread *it, unsigned int q)
+{
+	return q % it->n_workers;
+}
+
+/* Single-writer statistics, read by the control thread. */
+#define RP_IT_STAT_ADD(x, v) __atomic_store_n(&(x), (x) + (v), __ATOMIC_RELAXED)
+#define RP_IT_STAT_READ(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
+/* worker.c */
+int rp_it_worker_main(void *arg);
+int rp_it_workers_init(struct rp_iothread *it);
+
+/* vhost.c */
+int rp_it_vhost_start(struct rp_iothread *it);
+void rp_it_vhost_stop(struct rp_iothread *it);
+
+/* sess.c */
+struct rp_it_sess *rp_it_sess_open(struct rp_iothread *it, int sock);
+void rp_it_sess_close(struct rp_iothread *it, struct rp_it_sess *s);
+
+/* ctl.c */
+char *rp_it_status_json(struct rp_iothread *it);
+
+#endif /* RP_IOTHREAD_H */

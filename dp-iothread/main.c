@@ -1,0 +1,593 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ringport-iothread: the vhost-user IOThread of one VM NIC.
+ *
+ *   ringport-iothread --vhost PATH --port PATH [--queues N] [--cpus LIST]
+ *       [--ctl PATH] [--vhost-client] [--poll busy|adaptive]
+ *       [--steer-to-switch PROG.o] [--steer-to-guest PROG.o]
+ *
+ * The main thread brings EAL up (its own file prefix, in memory, no PCI:
+ * users never write EAL arguments), starts rte_vhost and one pinned worker
+ * per --cpus entry, and then serves the port socket (switch sessions) and
+ * the control socket until SIGINT/SIGTERM.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+
+#include "iothread.h"
+
+#define PROG "ringport-iothread"
+#define CTL_REQ_MAX 4096
+#define CTL_TIMEOUT_MS 1000
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: " PROG " --vhost PATH --port PATH [options]\n"
+		"  --vhost PATH            vhost-user socket of the guest NIC (created unless\n"
+		"                          --vhost-client)\n"
+		"  --port PATH             port socket the switch's net_ringport PMD connects to\n"
+		"  --queues N              queue pairs, guest and switch side (1..%d, default 1)\n"
+		"  --cpus LIST             CPUs for the pinned workers, one worker each, e.g.\n"
+		"                          2 or 2,3 or 2-5 (default: the last allowed CPU)\n"
+		"  --ctl PATH              control socket for ringportctl (default PORT.ctl)\n"
+		"  --vhost-client          connect to the --vhost socket (QEMU server=on) and\n"
+		"                          reconnect when it goes away\n"
+		"  --poll busy|adaptive    busy: workers always spin (default); adaptive: they\n"
+		"                          nap when idle\n"
+		"  --tso                   offer the guest TSO (HOST/GUEST_TSO4/6); the switch\n"
+		"                          must take 64 KB frames (OVS userspace-tso-enable)\n"
+		"  --mtu N                 MTU announced to the switch (68..9000, default 1500)\n"
+		"  --steer-to-switch PROG.o, --steer-to-guest PROG.o\n"
+		"                          eBPF steering programs (built-in Toeplitz otherwise)\n"
+		"  -h, --help              this text\n"
+		"Exit status: 0 after SIGINT/SIGTERM, 1 on a runtime failure, 2 on bad usage.\n",
+		RP_IT_MAX_QP);
+}
+
+static int
+bad(const char *flag, const char *val, const char *what)
+{
+	fprintf(stderr, PROG ": %s '%s': %s\n", flag, val, what);
+	return -1;
+}
+
+static int
+parse_uint(const char *flag, const char *s, unsigned long min, unsigned long max,
+	unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+	char msg[64];
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *s == '\0' || *end != '\0' || *s == '-' || v < min || v > max) {
+		snprintf(msg, sizeof(msg), "not a number in %lu..%lu", min, max);
+		return bad(flag, s, msg);
+	}
+	*out = v;
+	return 0;
+}
+
+/* "2", "2,3", "2-5": CPUs this process may run on, no repeats. */
+static int
+parse_cpus(const char *s, const cpu_set_t *allowed, struct rp_it_opts *o)
+{
+	char *copy = strdup(s), *save = NULL, *tok;
+	int rc = 0;
+
+	if (copy == NULL)
+		return -1;
+	o->n_cpus = 0;
+	for (tok = strtok_r(copy, ",", &save); tok && rc == 0; tok = strtok_r(NULL, ",", &save)) {
+		unsigned long a, b;
+		char *dash = strchr(tok, '-');
+
+		if (dash != NULL)
+			*dash = '\0';
+		if (parse_uint("--cpus", tok, 0, CPU_SETSIZE - 1, &a) < 0 ||
+			(dash && parse_uint("--cpus", dash + 1, a, CPU_SETSIZE - 1, &b) < 0)) {
+			rc = -1;
+			break;
+		}
+		if (dash == NULL)
+			b = a;
+		for (unsigned long c = a; c <= b && rc == 0; c++) {
+			char v[16];
+
+			snprintf(v, sizeof(v), "%lu", c);
+			if (!CPU_ISSET(c, allowed))
+				rc = bad("--cpus", v, "CPU not online or not allowed for this process");
+			for (unsigned int i = 0; i < o->n_cpus && rc == 0; i++)
+				if (o->cpus[i] == (int)c)
+					rc = bad("--cpus", v, "CPU listed twice");
+			if (rc == 0 && o->n_cpus == RP_IT_MAX_WORKERS)
+				rc = bad("--cpus", s, "more than 16 workers");
+			if (rc == 0)
+				o->cpus[o->n_cpus++] = (int)c;
+		}
+	}
+	if (rc == 0 && o->n_cpus == 0)
+		rc = bad("--cpus", s, "no CPU listed");
+	free(copy);
+	return rc;
+}
+
+static int
+parse_args(int argc, char **argv, struct rp_it_opts *o, const cpu_set_t *allowed)
+{
+	enum { O_VHOST = 256, O_PORT, O_QUEUES, O_CPUS, O_CTL, O_CLIENT, O_POLL, O_TSO, O_MTU,
+		O_STEER_TS, O_STEER_TG };
+	static const struct option lo[] = {
+		{"vhost", required_argument, NULL, O_VHOST},
+		{"port", required_argument, NULL, O_PORT},
+		{"queues", required_argument, NULL, O_QUEUES},
+		{"cpus", required_argument, NULL, O_CPUS},
+		{"ctl", required_argument, NULL, O_CTL},
+		{"vhost-client", no_argument, NULL, O_CLIENT},
+		{"poll", required_argument, NULL, O_POLL},
+		{"tso", no_argument, NULL, O_TSO},
+		{"mtu", required_argument, NULL, O_MTU},
+		{"steer-to-switch", required_argument, NULL, O_STEER_TS},
+		{"steer-to-guest", required_argument, NULL, O_STEER_TG},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	unsigned long v;
+	int c;
+
+	*o = (struct rp_it_opts){.queues = 1, .poll = RP_IT_POLL_BUSY, .mtu = 1500};
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+		switch (c) {
+		case O_VHOST:
+			o->vhost_path = optarg;
+			break;
+		case O_PORT:
+			o->port_path = optarg;
+			break;
+		case O_QUEUES:
+			if (parse_uint("--queues", optarg, 1, RP_IT_MAX_QP, &v) < 0)
+				return -1;
+			o->queues = (unsigned int)v;
+			break;
+		case O_CPUS:
+			if (parse_cpus(optarg, allowed, o) < 0)
+				return -1;
+			break;
+		case O_CTL:
+			o->ctl_path = optarg;
+			break;
+		case O_CLIENT:
+			o->vhost_client = true;
+			break;
+		case O_POLL:
+			if (strcmp(optarg, "busy") == 0)
+				o->poll = RP_IT_POLL_BUSY;
+			else if (strcmp(optarg, "adaptive") == 0)
+				o->poll = RP_IT_POLL_ADAPTIVE;
+			else
+				return bad("--poll", optarg, "must be busy or adaptive");
+			break;
+		case O_TSO:
+			o->tso = true;
+			break;
+		case O_MTU:
+			if (parse_uint("--mtu", optarg, 68, 9000, &v) < 0)
+				return -1;
+			o->mtu = (uint16_t)v;
+			break;
+		case O_STEER_TS:
+		case O_STEER_TG:
+			o->steer_prog[c == O_STEER_TS ? RP_IT_TO_SWITCH : RP_IT_TO_GUEST] = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case ':':
+			fprintf(stderr, PROG ": %s needs a value\n", argv[optind - 1]);
+			return -1;
+		default:
+			fprintf(stderr, PROG ": unknown option '%s' (see --help)\n", argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, PROG ": unexpected argument '%s' (see --help)\n", argv[optind]);
+		return -1;
+	}
+	if (o->vhost_path == NULL || o->port_path == NULL) {
+		fprintf(stderr, PROG ": %s is required (see --help)\n",
+			o->vhost_path == NULL ? "--vhost" : "--port");
+		return -1;
+	}
+	for (int d = 0; d < RP_IT_DIRS; d++)
+		if (o->steer_prog[d] != NULL)
+			return bad(d == RP_IT_TO_SWITCH ? "--steer-to-switch" : "--steer-to-guest",
+				o->steer_prog[d],
+				"eBPF steering is not in this build yet; the built-in Toeplitz "
+				"RSS is used without a program");
+	if (o->n_cpus == 0) {
+		for (int cpu = CPU_SETSIZE - 1; cpu >= 0; cpu--)
+			if (CPU_ISSET(cpu, allowed)) {
+				o->cpus[0] = cpu;
+				o->n_cpus = 1;
+				break;
+			}
+	}
+	return 0;
+}
+
+/* EAL from our options: lcore 0 (control) floats over the allowed CPUs,
+ * lcore i+1 is worker i pinned to its CPU. */
+static int
+eal_up(const char *prog, const struct rp_it_opts *o, const cpu_set_t *allowed)
+{
+	char prefix[64], lcores[1024], *argv[16];
+	int argc = 0, n, rc;
+	bool huge;
+	FILE *f;
+
+	n = snprintf(lcores, sizeof(lcores), "0@(");
+	for (int c = 0; c < CPU_SETSIZE && n < (int)sizeof(lcores) - 16; c++)
+		if (CPU_ISSET(c, allowed))
+			n += snprintf(lcores + n, sizeof(lcores) - (size_t)n, "%s%d",
+				lcores[n - 1] == '(' ? "" : ",", c);
+	n += snprintf(lcores + n, sizeof(lcores) - (size_t)n, ")");
+	for (unsigned int i = 0; i < o->n_cpus && n < (int)sizeof(lcores) - 16; i++)
+		n += snprintf(lcores + n, sizeof(lcores) - (size_t)n, ",%u@%d", i + 1, o->cpus[i]);
+	snprintf(prefix, sizeof(prefix), "--file-prefix=ringport-iothread-%d", (int)getpid());
+	/* Hugepages if there are any free; the region has its own. */
+	huge = false;
+	f = fopen("/proc/meminfo", "r");
+	if (f != NULL) {
+		char line[128];
+		unsigned long free_pages = 0;
+
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "HugePages_Free: %lu", &free_pages) == 1)
+				break;
+		fclose(f);
+		huge = free_pages >= 16;
+	}
+	argv[argc++] = (char *)prog;
+	argv[argc++] = prefix;
+	argv[argc++] = (char *)"--in-memory";
+	argv[argc++] = (char *)"--no-pci";
+	argv[argc++] = (char *)"--no-telemetry";
+	argv[argc++] = (char *)"--lcores";
+	argv[argc++] = lcores;
+	argv[argc++] = (char *)"--log-level=lib.eal:warning";
+	argv[argc++] = (char *)"--log-level=lib.vhost.config:notice";
+	if (!huge) {
+		argv[argc++] = (char *)"--no-huge";
+		argv[argc++] = (char *)"-m";
+		argv[argc++] = (char *)"256";
+	}
+	argv[argc] = NULL;
+	rc = rte_eal_init(argc, argv);
+	if (rc < 0) {
+		fprintf(stderr, PROG ": cannot initialise DPDK EAL (lcores %s): %s\n", lcores,
+			rte_strerror(rte_errno));
+		return -1;
+	}
+	if (!huge)
+		RTE_LOG(WARNING, USER1, "no free hugepages: EAL runs on 4 KiB pages\n");
+	return 0;
+}
+
+static int
+ctl_listen(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		bad("--ctl", path, "path too long for a UNIX socket");
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -1;
+	unlink(path);
+	/* 0600 from birth: no window where others could connect. */
+	mode_t old = umask(0177);
+	int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+
+	umask(old);
+	if (rc < 0 || listen(fd, 8) < 0) {
+		fprintf(stderr, PROG ": --ctl '%s': %s\n", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* One request, one reply, on the control thread. Requests are JSON
+ * objects on one line: {"cmd":"status"}. */
+static void
+ctl_serve(struct rp_iothread *it, int lfd)
+{
+	char req[CTL_REQ_MAX + 1];
+	size_t len = 0;
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	char *reply = NULL;
+	json_t *j = NULL;
+	json_error_t err;
+
+	if (fd < 0)
+		return;
+	while (len < CTL_REQ_MAX && memchr(req, '\n', len) == NULL) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		ssize_t n;
+
+		if (poll(&p, 1, CTL_TIMEOUT_MS) <= 0)
+			break;
+		n = recv(fd, req + len, CTL_REQ_MAX - len, 0);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	req[len] = '\0';
+	j = json_loads(req, JSON_DISABLE_EOF_CHECK, &err);
+	const char *cmd = j ? json_string_value(json_object_get(j, "cmd")) : NULL;
+
+	if (j == NULL || !json_is_object(j)) {
+		json_t *e = json_pack("{s:s}", "error", "request is not a JSON object");
+
+		reply = json_dumps(e, JSON_COMPACT);
+		json_decref(e);
+	} else if (cmd != NULL && strcmp(cmd, "status") == 0) {
+		reply = rp_it_status_json(it);
+	} else {
+		char msg[128];
+		json_t *e;
+
+		snprintf(msg, sizeof(msg), "unknown command '%.64s'", cmd ? cmd : "");
+		e = json_pack("{s:s}", "error", msg);
+		reply = json_dumps(e, JSON_COMPACT);
+		json_decref(e);
+	}
+	if (reply != NULL) {
+		size_t rl = strlen(reply);
+
+		reply[rl] = '\n';
+		if (send(fd, reply, rl + 1, MSG_NOSIGNAL) < 0)
+			RTE_LOG(DEBUG, USER1, "ctl: reply: %s\n", strerror(errno));
+		free(reply);
+	}
+	json_decref(j);
+	close(fd);
+}
+
+static void
+sess_end(struct rp_iothread *it, struct rp_it_sess **cur, uint32_t code, const char *why)
+{
+	if (*cur == NULL)
+		return;
+	if (code != RP_IPC_DISC_NORMAL || why != NULL)
+		rp_ipc_send_disconnect((*cur)->sock, code, why ? why : "");
+	rp_it_sess_close(it, *cur);
+	*cur = NULL;
+}
+
+/* The peer said something or left: after CONNECTED, only DISCONNECT is
+ * legal, so any message or EOF ends the session. */
+static void
+sess_event(struct rp_iothread *it, struct rp_it_sess **cur)
+{
+	struct rp_ipc_msg m;
+	int fds[RP_IPC_MAX_FDS];
+	unsigned int n_fds = 0;
+	char why[256] = "";
+	enum rp_ipc_reject rej = rp_ipc_recv((*cur)->sock, &m, fds, &n_fds, 0, why, sizeof(why));
+
+	for (unsigned int i = 0; i < n_fds; i++)
+		close(fds[i]);
+	if (rej == RP_IPC_REJ_PEER || rej == RP_IPC_REJ_IO ||
+		(rej == RP_IPC_REJ_NONE && m.h.type == RP_IPC_MSG_DISCONNECT)) {
+		sess_end(it, cur, RP_IPC_DISC_NORMAL, NULL);
+	} else {
+		RTE_LOG(ERR, USER1, "switch broke the protocol: %s\n",
+			rej == RP_IPC_REJ_NONE ? "message after CONNECTED" : why);
+		sess_end(it, cur, RP_IPC_DISC_PROTOCOL, "unexpected message");
+	}
+}
+
+static bool
+sock_dead(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN | POLLRDHUP};
+
+	return poll(&p, 1, 0) > 0;
+}
+
+static void
+port_accept(struct rp_iothread *it, int lfd, struct rp_it_sess **cur, int ep)
+{
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (*cur != NULL && sock_dead((*cur)->sock))
+		sess_event(it, cur);
+	if (*cur != NULL) {
+		char msg[RP_IPC_REASON_SIZE];
+
+		snprintf(msg, sizeof(msg), "port already attached to '%.40s'", (*cur)->peer.name);
+		RTE_LOG(WARNING, USER1, "second switch connection refused: %s\n", msg);
+		rp_ipc_send_disconnect(fd, RP_IPC_DISC_REFUSED, msg);
+		close(fd);
+		it->sess_refused++;
+		return;
+	}
+	*cur = rp_it_sess_open(it, fd);
+	if (*cur != NULL) {
+		struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.u32 = 3};
+
+		epoll_ctl(ep, EPOLL_CTL_ADD, (*cur)->sock, &ev);
+	}
+}
+
+static int
+serve(struct rp_iothread *it)
+{
+	int ep, sfd, pfd, cfd;
+	struct rp_it_sess *cur = NULL;
+	sigset_t sigs;
+	struct epoll_event ev;
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	pfd = rp_ipc_listen(it->o.port_path);
+	if (pfd < 0) {
+		fprintf(stderr, PROG ": --port '%s': %s\n", it->o.port_path, strerror(-pfd));
+		return 1;
+	}
+	cfd = ctl_listen(it->o.ctl_path);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (sfd < 0 || cfd < 0 || ep < 0)
+		return 1;
+	ev = (struct epoll_event){.events = EPOLLIN, .data.u32 = 0};
+	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
+	ev.data.u32 = 1;
+	epoll_ctl(ep, EPOLL_CTL_ADD, pfd, &ev);
+	ev.data.u32 = 2;
+	epoll_ctl(ep, EPOLL_CTL_ADD, cfd, &ev);
+	RTE_LOG(INFO, USER1, "serving vhost %s, port %s, control %s, %u queue pairs, "
+		"%u worker(s)\n", it->o.vhost_path, it->o.port_path, it->o.ctl_path, it->o.queues,
+		it->n_workers);
+	for (;;) {
+		struct epoll_event evs[8];
+		int n = epoll_wait(ep, evs, 8, 100);
+		bool quit = false;
+
+		for (int i = 0; i < n; i++) {
+			switch (evs[i].data.u32) {
+			case 0:
+				quit = true;
+				break;
+			case 1:
+				port_accept(it, pfd, &cur, ep);
+				break;
+			case 2:
+				ctl_serve(it, cfd);
+				break;
+			case 3:
+				if (cur != NULL)
+					sess_event(it, &cur);
+				break;
+			}
+		}
+		if (cur != NULL && cur->broken) {
+			RTE_LOG(ERR, USER1, "switch rewrote a ring's metadata: session ended\n");
+			sess_end(it, &cur, RP_IPC_DISC_PROTOCOL, "ring metadata rewritten");
+		}
+		if (quit)
+			break;
+	}
+	RTE_LOG(INFO, USER1, "stopping\n");
+	__atomic_store_n(&it->stop, true, __ATOMIC_RELAXED);
+	rte_eal_mp_wait_lcore();
+	sess_end(it, &cur, RP_IPC_DISC_NORMAL, "iothread stopping");
+	close(pfd);
+	close(cfd);
+	close(ep);
+	close(sfd);
+	unlink(it->o.port_path);
+	unlink(it->o.ctl_path);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct rp_iothread it;
+	char ctl_default[PATH_MAX];
+	cpu_set_t allowed;
+	sigset_t sigs;
+	size_t sz;
+	int rc;
+
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0) {
+		perror(PROG ": sched_getaffinity");
+		return 1;
+	}
+	if (parse_args(argc, argv, &it.o, &allowed) < 0)
+		return 2;
+	if (it.o.ctl_path == NULL) {
+		snprintf(ctl_default, sizeof(ctl_default), "%s.ctl", it.o.port_path);
+		it.o.ctl_path = ctl_default;
+	}
+	/* Signals are read from a signalfd by the control thread; block them
+	 * before EAL starts threads so every thread inherits the mask. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	if (eal_up(argv[0], &it.o, &allowed) < 0)
+		return 1;
+	/* A MAC for the switch side, stable per port path. */
+	uint32_t h = 2166136261u;
+	for (const char *p = it.o.port_path; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	memcpy(it.mac, (uint8_t[6]){0x02, 0x52, 0x50, (uint8_t)(h >> 16), (uint8_t)(h >> 8),
+		(uint8_t)h}, 6);
+	it.n_workers = it.o.n_cpus;
+	it.w = rte_zmalloc("rp-workers", it.n_workers * sizeof(*it.w), RTE_CACHE_LINE_SIZE);
+	sz = rte_rcu_qsbr_get_memsize(it.n_workers);
+	it.qsbr = rte_zmalloc("rp-qsbr", sz, RTE_CACHE_LINE_SIZE);
+	if (it.w == NULL || it.qsbr == NULL || rte_rcu_qsbr_init(it.qsbr, it.n_workers) != 0 ||
+		rp_it_workers_init(&it) < 0) {
+		fprintf(stderr, PROG ": out of memory setting up %u workers\n", it.n_workers);
+		rte_eal_cleanup();
+		return 1;
+	}
+	for (int d = 0; d < RP_IT_DIRS; d++)
+		rp_rss_init(&it.rss[d], it.o.queues);
+	if (rp_it_vhost_start(&it) < 0) {
+		rte_eal_cleanup();
+		return 1;
+	}
+	for (unsigned int i = 0; i < it.n_workers; i++) {
+		it.w[i].lcore = i + 1;
+		it.w[i].cpu = it.o.cpus[i];
+		rte_eal_remote_launch(rp_it_worker_main, &it.w[i], i + 1);
+	}
+	rc = serve(&it);
+	if (rc != 0) {
+		__atomic_store_n(&it.stop, true, __ATOMIC_RELAXED);
+		rte_eal_mp_wait_lcore();
+	}
+	rp_it_vhost_stop(&it);
+	rte_eal_cleanup();
+	return rc;
+}

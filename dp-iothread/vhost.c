@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The vhost-user side: one rte_vhost socket, one guest NIC. The callbacks
+ * run on rte_vhost's event thread; they publish the device to the workers
+ * and retire it with QSBR before rte_vhost tears its queues down.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_log.h>
+#include <rte_vhost.h>
+
+#include "iothread.h"
+
+static struct rp_iothread *vh_it; /* rte_vhost callbacks carry only a vid */
+
+/* Guest RX queues 0..n-1 enabled: where to-guest steering may send. */
+static void
+update_rxq(struct rp_it_dev *d)
+{
+	uint32_t n = 0, v = __atomic_load_n(&d->vrings, __ATOMIC_RELAXED);
+
+	while (n < RP_IT_MAX_QP && (v & (1u << (2 * n))))
+		n++;
+	__atomic_store_n(&d->n_rxq, n, __ATOMIC_RELAXED);
+}
+
+static int
+new_connection(int vid)
+{
+	struct rp_it_dev *d = &vh_it->dev;
+
+	if (d->vid >= 0) {
+		RTE_LOG(ERR, USER1, "vhost: a second front end connected (vid %d); one guest NIC "
+			"per iothread, refused\n", vid);
+		return -1;
+	}
+	d->vid = vid;
+	__atomic_store_n(&d->vrings, 0, __ATOMIC_RELAXED);
+	update_rxq(d);
+	d->connects++;
+	RTE_LOG(INFO, USER1, "vhost: front end connected (vid %d)\n", vid);
+	return 0;
+}
+
+static void
+destroy_connection(int vid)
+{
+	struct rp_it_dev *d = &vh_it->dev;
+
+	if (vid != d->vid)
+		return;
+	__atomic_store_n(&d->vrings, 0, __ATOMIC_RELAXED);
+	update_rxq(d);
+	d->vid = -1;
+	RTE_LOG(INFO, USER1, "vhost: front end disconnected (vid %d)\n", vid);
+}
+
+static int
+new_device(int vid)
+{
+	struct rp_it_dev *d = &vh_it->dev;
+	uint64_t f = 0;
+
+	if (vid != d->vid)
+		return -1;
+	rte_vhost_get_negotiated_features(vid, &f);
+	d->features = f;
+	/* Workers poll with notifications off. */
+	for (uint16_t q = 0; q < 2 * RP_IT_MAX_QP; q++)
+		rte_vhost_enable_guest_notification(vid, q, 0);
+	__atomic_store_n(&d->running, true, __ATOMIC_RELEASE);
+	RTE_LOG(INFO, USER1, "vhost: device ready (vid %d, features 0x%" PRIx64 ")\n", vid, f);
+	return 0;
+}
+
+static void
+destroy_device(int vid)
+{
+	struct rp_it_dev *d = &vh_it->dev;
+
+	if (vid != d->vid)
+		return;
+	__atomic_store_n(&d->running, false, __ATOMIC_RELEASE);
+	/* rte_vhost frees the queues when we return: wait out the workers. */
+	rte_rcu_qsbr_synchronize(vh_it->qsbr, RTE_QSBR_THRID_INVALID);
+	RTE_LOG(INFO, USER1, "vhost: device stopped (vid %d)\n", vid);
+}
+
+static int
+vring_state_changed(int vid, uint16_t vring, int enable)
+{
+	struct rp_it_dev *d = &vh_it->dev;
+
+	if (vid != d->vid)
+		return 0;
+	if (vring >= 2 * RP_IT_MAX_QP) {
+		if (enable)
+			RTE_LOG(WARNING, USER1, "vhost: vring %u is beyond the %u queue pairs "
+				"served; it is not polled\n", vring, RP_IT_MAX_QP);
+		return 0;
+	}
+	if (enable)
+		__atomic_fetch_or(&d->vrings, 1u << vring, __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_and(&d->vrings, ~(1u << vring), __ATOMIC_RELAXED);
+	update_rxq(d);
+	return 0;
+}
+
+static const struct rte_vhost_device_ops ops = {
+	.new_device = new_device,
+	.destroy_device = destroy_device,
+	.vring_state_changed = vring_state_changed,
+	.new_connection = new_connection,
+	.destroy_connection = destroy_connection,
+};
+
+int
+rp_it_vhost_start(struct rp_iothread *it)
+{
+	const char *path = it->o.vhost_path;
+	uint64_t flags = it->o.vhost_client ? RTE_VHOST_USER_CLIENT : 0;
+	/* Not offered: what neither side of the port can do. UFO and ECN
+	 * have no descriptor metadata; TSO needs the switch to take or make
+	 * 64 KB frames (OVS userspace-tso-enable), so it is opt-in. */
+	uint64_t off = (1ULL << VIRTIO_NET_F_HOST_UFO) | (1ULL << VIRTIO_NET_F_GUEST_UFO) |
+		(1ULL << VIRTIO_NET_F_HOST_ECN) | (1ULL << VIRTIO_NET_F_GUEST_ECN) |
+		(1ULL << VIRTIO_NET_F_GSO);
+
+	if (!it->o.tso)
+		off |= (1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6) |
+			(1ULL << VIRTIO_NET_F_GUEST_TSO4) | (1ULL << VIRTIO_NET_F_GUEST_TSO6);
+	vh_it = it;
+	it->dev.vid = -1;
+	if (rte_vhost_driver_register(path, flags) != 0) {
+		RTE_LOG(ERR, USER1, "--vhost %s: cannot register the vhost-user socket\n", path);
+		return -1;
+	}
+	if (rte_vhost_driver_disable_features(path, off) != 0 ||
+		rte_vhost_driver_callback_register(path, &ops) != 0 ||
+		rte_vhost_driver_start(path) != 0) {
+		RTE_LOG(ERR, USER1, "--vhost %s: cannot start the vhost-user socket\n", path);
+		rte_vhost_driver_unregister(path);
+		return -1;
+	}
+	return 0;
+}
+
+void
+rp_it_vhost_stop(struct rp_iothread *it)
+{
+	rte_vhost_driver_unregister(it->o.vhost_path);
+}

@@ -1,0 +1,578 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The data path: pinned workers moving packets between the guest's
+ * virtqueues and the port's region. See iothread.h for who owns what.
+ *
+ * To the switch: rte_vhost_dequeue_burst() copies guest packets straight
+ * into region buffers (the session's mempool lives there), steering picks
+ * a ring and a hash, and the buffers are lent on the ring; they come back
+ * on the free ring and go back to the mempool. One copy, done by rte_vhost.
+ *
+ * To the guest: descriptors the switch lent are checked (range, length,
+ * flags, not already held), wrapped in private "view" mbufs that point at
+ * the region buffers, steered to a guest queue and copied into the guest by
+ * rte_vhost_enqueue_burst(), which never keeps the mbufs; then the buffers
+ * go back on the free ring.
+ *
+ * Nothing is dropped for lack of room: a full ring or a full guest queue
+ * leaves packets staged, and a worker with staged packets stops taking
+ * more from their source, so the pressure reaches the sender.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_cycles.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+#include <rte_vhost.h>
+
+#include "iothread.h"
+#include "rp_pmd_ol.h"
+
+#define RP_IT_DESCS 256 /* descriptors built in one to-switch flush */
+
+static inline struct rp_it_sess *
+sess_load(struct rp_iothread *it)
+{
+	return __atomic_load_n(&it->sess, __ATOMIC_SEQ_CST);
+}
+
+static inline uint32_t
+buf_off(const struct rp_it_sess *s, const struct rte_mbuf *m)
+{
+	return (uint32_t)((uint8_t *)m->buf_addr - s->base);
+}
+
+static void
+view_put_chain(struct rp_it_worker *w, struct rte_mbuf *m)
+{
+	while (m != NULL) {
+		struct rte_mbuf *next = m->next;
+
+		m->next = NULL;
+		rte_mempool_put(w->view_mp, m);
+		m = next;
+	}
+}
+
+/* True while the worker holds anything of its session: it must not go
+ * offline (nap) then, or the session could be retired under it. */
+static bool
+worker_holds(const struct rp_it_worker *w)
+{
+	for (unsigned int q = 0; q < RP_IT_MAX_QP; q++)
+		if (w->ts[q].n || w->tg[q].n || w->frag[q].head || w->n_ret[q] ||
+			w->outstanding[q])
+			return true;
+	return false;
+}
+
+/* The session we staged for is gone: drop everything of it without
+ * touching its region (the control thread reclaims the buffers). */
+static void
+drop_session_state(struct rp_it_worker *w)
+{
+	for (unsigned int q = 0; q < RP_IT_MAX_QP; q++) {
+		rte_pktmbuf_free_bulk(w->ts[q].m, w->ts[q].n);
+		w->ts[q].n = 0;
+		for (unsigned int i = 0; i < w->tg[q].n; i++)
+			view_put_chain(w, w->tg[q].m[i]);
+		w->tg[q].n = 0;
+		view_put_chain(w, w->frag[q].head);
+		memset(&w->frag[q], 0, sizeof(w->frag[q]));
+		w->outstanding[q] = 0;
+		w->n_ret[q] = 0;
+	}
+}
+
+/* ---- to the switch ----------------------------------------------------- */
+
+/* Publish what is staged for our ring q, whole packets, as room allows. */
+static void
+ts_flush(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q)
+{
+	struct rp_it_stage *st = &w->ts[q];
+	struct rte_ring *ring = rp_ipc_region_ring(s->r, q, RP_IPC_RING_TO_SWITCH);
+	struct rp_it_qstats *qs = &w->q[q];
+	struct rp_ipc_desc d[RP_IT_DESCS];
+	struct rte_mbuf *segs[RP_IT_DESCS];
+	unsigned int k = 0, i, room, sent, pkts = 0;
+	uint64_t bytes = 0;
+
+	if (st->n == 0)
+		return;
+	if (unlikely(rp_ipc_ring_check(s->r, q, RP_IPC_RING_TO_SWITCH) < 0)) {
+		w->st.rejects[RP_IPC_REJ_RING]++;
+		s->broken = true;
+		return;
+	}
+	room = RTE_MIN(rte_ring_free_count(ring), (unsigned int)RP_IT_DESCS);
+	for (i = 0; i < st->n; i++) {
+		struct rte_mbuf *m = st->m[i], *seg, *next;
+		struct rp_ipc_desc first = {0};
+		int ol = 0;
+
+		if (k + m->nb_segs > room)
+			break;
+		if (s->offload && (m->ol_flags & (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG))) {
+			ol = rp_ol_from_mbuf(m, rte_pktmbuf_mtod(m, uint8_t *), m->data_len, &first);
+			if (unlikely(ol < 0)) {
+				RP_IT_STAT_ADD(qs->drops[RP_IT_TO_SWITCH][RP_IT_DROP_OFFLOAD], 1);
+				rte_pktmbuf_free(m);
+				continue;
+			}
+		}
+		pkts++;
+		bytes += m->pkt_len;
+		first.flags = (uint16_t)ol;
+		if (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH) {
+			first.hash = m->hash.rss;
+			first.flags |= RP_IPC_DESC_F_HASH;
+		}
+		/* Each segment is a buffer of its own from here on: unchain. */
+		for (seg = m; seg != NULL; seg = next) {
+			next = seg->next;
+			d[k] = seg == m ? first : (struct rp_ipc_desc){0};
+			d[k].off = buf_off(s, seg) + seg->data_off;
+			d[k].len = seg->data_len;
+			if (next != NULL)
+				d[k].flags |= RP_IPC_DESC_F_MORE;
+			seg->next = NULL;
+			seg->nb_segs = 1;
+			segs[k] = seg;
+			rp_ipc_pool_lend(s->lent, buf_off(s, seg));
+			k++;
+		}
+	}
+	memmove(st->m, st->m + i, (st->n - i) * sizeof(st->m[0]));
+	st->n = (uint16_t)(st->n - i);
+	if (k == 0)
+		return;
+	sent = rte_ring_sp_enqueue_burst_elem(ring, d, sizeof(d[0]), k, NULL);
+	if (unlikely(sent < k)) {
+		/* Only if the peer rewrote the ring's indices: take them back. */
+		w->st.rejects[RP_IPC_REJ_RING]++;
+		s->broken = true;
+		for (unsigned int j = sent; j < k; j++) {
+			struct rp_ipc_desc back = {.off = buf_off(s, segs[j])};
+			uint32_t off;
+
+			rp_ipc_pool_take_back_burst(s->lent, &back, 1, &w->st, &off);
+			rte_pktmbuf_free_seg(segs[j]);
+		}
+	}
+	RP_IT_STAT_ADD(qs->pkts[RP_IT_TO_SWITCH], pkts);
+	RP_IT_STAT_ADD(qs->bytes[RP_IT_TO_SWITCH], bytes);
+}
+
+/* Buffers the switch gave back on our ring q's free ring. */
+static void
+ts_reap(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q)
+{
+	struct rte_ring *ring = rp_ipc_region_ring(s->r, q, RP_IPC_RING_TO_SWITCH_FREE);
+	struct rp_ipc_desc d[RP_IT_BURST * 2];
+	struct rte_mbuf *ms[RP_IT_BURST * 2];
+	uint32_t offs[RP_IT_BURST * 2];
+	unsigned int got, ok, total = 0;
+
+	if (unlikely(rp_ipc_ring_check(s->r, q, RP_IPC_RING_TO_SWITCH_FREE) < 0)) {
+		w->st.rejects[RP_IPC_REJ_RING]++;
+		s->broken = true;
+		return;
+	}
+	/* Bounded by the ring's size: a peer cannot keep us here. */
+	do {
+		got = rte_ring_sc_dequeue_burst_elem(ring, d, sizeof(d[0]), RTE_DIM(d), NULL);
+		ok = rp_ipc_pool_take_back_burst(s->lent, d, got, &w->st, offs);
+		for (unsigned int i = 0; i < ok; i++)
+			ms[i] = s->mbuf_of[(offs[i] - s->ts_off) >> s->ts_shift];
+		rte_pktmbuf_free_bulk(ms, ok);
+		total += got;
+	} while (got == RTE_DIM(d) && total < s->ring_size);
+}
+
+static bool
+ts_stages_full(const struct rp_it_worker *w, const struct rp_it_sess *s)
+{
+	for (unsigned int q = w->id; q < s->n_qpairs; q += w->it->n_workers)
+		if (w->ts[q].n > RP_IT_STAGE - RP_IT_BURST)
+			return true;
+	return false;
+}
+
+/* Guest TX queue pair g: dequeue, steer, stage. Returns packets taken. */
+static unsigned int
+ts_poll_guest(struct rp_it_worker *w, struct rp_it_sess *s, int vid, unsigned int g)
+{
+	struct rp_iothread *it = w->it;
+	const struct rp_rss *rss = &it->rss[RP_IT_TO_SWITCH];
+	struct rte_mbuf *pkts[RP_IT_BURST];
+	unsigned int n;
+
+	if (s == NULL) {
+		/* Link down: the guest's packets have nowhere to go. */
+		n = rte_vhost_dequeue_burst(vid, (uint16_t)(2 * g + 1), w->drop_mp, pkts, RP_IT_BURST);
+		rte_pktmbuf_free_bulk(pkts, n);
+		RP_IT_STAT_ADD(w->q[g].drops[RP_IT_TO_SWITCH][RP_IT_DROP_NO_SESSION], n);
+		return n;
+	}
+	if (ts_stages_full(w, s))
+		return 0;
+	n = rte_vhost_dequeue_burst(vid, (uint16_t)(2 * g + 1), s->mp, pkts, RP_IT_BURST);
+	for (unsigned int i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		uint32_t h;
+		unsigned int r = rss->default_queue;
+
+		if (rp_rss_hash(rss, rte_pktmbuf_mtod(m, uint8_t *), m->data_len, &h)) {
+			r = rp_rss_queue(rss, h);
+			m->hash.rss = h;
+			m->ol_flags |= RTE_MBUF_F_RX_RSS_HASH;
+		}
+		if (unlikely(r >= s->n_qpairs))
+			r %= s->n_qpairs;
+		if (rp_it_owner(it, r) == w->id) {
+			w->ts[r].m[w->ts[r].n++] = m;
+		} else if (rte_ring_mp_enqueue(s->inbox[r], m) != 0) {
+			RP_IT_STAT_ADD(w->q[r].drops[RP_IT_TO_SWITCH][RP_IT_DROP_HANDOFF], 1);
+			rte_pktmbuf_free(m);
+		}
+	}
+	return n;
+}
+
+/* ---- to the guest ------------------------------------------------------ */
+
+/* Done with a view chain: queue its buffers' return, free the views. */
+static void
+tg_return(struct rp_it_worker *w, struct rp_it_sess *s, struct rte_mbuf *m)
+{
+	while (m != NULL) {
+		struct rte_mbuf *next = m->next;
+		uint16_t r = m->port;
+
+		rp_ipc_pool_unborrow(s->held, m->hash.usr);
+		w->ret[r][w->n_ret[r]++] = (struct rp_ipc_desc){.off = m->hash.usr};
+		m->next = NULL;
+		rte_mempool_put(w->view_mp, m);
+		m = next;
+	}
+}
+
+static void
+tg_drop(struct rp_it_worker *w, struct rp_it_sess *s, struct rte_mbuf *m, unsigned int q,
+	enum rp_it_drop why)
+{
+	RP_IT_STAT_ADD(w->q[q].drops[RP_IT_TO_GUEST][why], 1);
+	tg_return(w, s, m);
+}
+
+static void
+ret_flush(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q)
+{
+	struct rte_ring *ring;
+	unsigned int n;
+
+	if (w->n_ret[q] == 0)
+		return;
+	if (unlikely(rp_ipc_ring_check(s->r, q, RP_IPC_RING_TO_GUEST_FREE) < 0)) {
+		w->st.rejects[RP_IPC_REJ_RING]++;
+		s->broken = true;
+		return;
+	}
+	ring = rp_ipc_region_ring(s->r, q, RP_IPC_RING_TO_GUEST_FREE);
+	n = rte_ring_sp_enqueue_burst_elem(ring, w->ret[q], sizeof(w->ret[q][0]), w->n_ret[q],
+		NULL);
+	memmove(w->ret[q], w->ret[q] + n, (w->n_ret[q] - n) * sizeof(w->ret[q][0]));
+	w->n_ret[q] = (uint16_t)(w->n_ret[q] - n);
+	w->outstanding[q] -= n;
+}
+
+/* A whole frame from ring q: offloads, steering, staging. */
+static void
+tg_deliver(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q, struct rte_mbuf *m,
+	const struct rp_ipc_desc *first, bool dev_ok)
+{
+	struct rp_iothread *it = w->it;
+	const struct rp_rss *rss = &it->rss[RP_IT_TO_GUEST];
+	uint32_t n_rxq = __atomic_load_n(&it->dev.n_rxq, __ATOMIC_RELAXED), h;
+	unsigned int g = rss->default_queue;
+
+	if (!dev_ok || n_rxq == 0) {
+		tg_drop(w, s, m, q, RP_IT_DROP_NO_GUEST);
+		return;
+	}
+	if (first->flags & (RP_IPC_DESC_F_CSUM_PARTIAL | RP_IPC_DESC_F_CSUM_VALID |
+			(3u << RP_IPC_DESC_GSO_SHIFT))) {
+		uint64_t f = it->dev.features;
+		unsigned int conf = 0;
+
+		if (f & (1ULL << VIRTIO_NET_F_GUEST_CSUM))
+			conf |= RP_OL_CONF_CKSUM;
+		if ((f & (1ULL << VIRTIO_NET_F_GUEST_TSO4)) && (f & (1ULL << VIRTIO_NET_F_GUEST_TSO6)))
+			conf |= RP_OL_CONF_TSO;
+		if (!s->offload || rp_ol_to_mbuf(m, first, conf) < 0) {
+			tg_drop(w, s, m, q, RP_IT_DROP_OFFLOAD);
+			return;
+		}
+	}
+	if (rp_rss_hash(rss, rte_pktmbuf_mtod(m, uint8_t *), m->data_len, &h))
+		g = rp_rss_queue(rss, h);
+	if (unlikely(g >= n_rxq))
+		g %= n_rxq;
+	w->tg[g].m[w->tg[g].n++] = m;
+}
+
+static bool
+tg_stages_full(const struct rp_it_worker *w)
+{
+	for (unsigned int g = 0; g < RP_IT_MAX_QP; g++)
+		if (w->tg[g].n > RP_IT_STAGE - RP_IT_BURST)
+			return true;
+	return false;
+}
+
+/* TO_GUEST ring q: check, assemble frames, deliver. Returns descriptors. */
+static unsigned int
+tg_poll_ring(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q, bool dev_ok)
+{
+	struct rte_ring *ring = rp_ipc_region_ring(s->r, q, RP_IPC_RING_TO_GUEST);
+	struct rp_it_frag *fr = &w->frag[q];
+	struct rp_ipc_desc d[RP_IT_BURST];
+	struct rte_mbuf *views[RP_IT_BURST];
+	unsigned int n, got;
+	uint32_t mask = ~((UINT32_C(1) << s->ts_shift) - 1);
+
+	if (tg_stages_full(w))
+		return 0;
+	/* Never hold more than the free ring can take back. */
+	n = RTE_MIN((unsigned int)RP_IT_BURST, s->ring_size - 1 - w->outstanding[q]);
+	if (unlikely(rp_ipc_ring_check(s->r, q, RP_IPC_RING_TO_GUEST) < 0)) {
+		w->st.rejects[RP_IPC_REJ_RING]++;
+		s->broken = true;
+		return 0;
+	}
+	got = rte_ring_sc_dequeue_burst_elem(ring, d, sizeof(d[0]), n, NULL);
+	if (got == 0)
+		return 0;
+	if (unlikely(rte_mempool_get_bulk(w->view_mp, (void **)views, got) != 0)) {
+		/* Sized for every buffer we may hold: cannot happen. */
+		RTE_LOG(ERR, USER1, "worker %u: out of view mbufs\n", w->id);
+		rte_exit(1, "view pool exhausted");
+	}
+	for (unsigned int i = 0; i < got; i++) {
+		enum rp_ipc_reject rej = rp_ipc_pool_borrow(s->held, &d[i]);
+		struct rte_mbuf *m = views[i];
+		bool more = d[i].flags & RP_IPC_DESC_F_MORE;
+
+		if (unlikely(rej != RP_IPC_REJ_NONE)) {
+			/* Not ours to give back; the frame it belongs to is lost. */
+			w->st.rejects[rej]++;
+			rte_mempool_put(w->view_mp, m);
+			fr->bad = true;
+		} else {
+			uint32_t start = d[i].off & mask;
+
+			w->outstanding[q]++;
+			m->buf_addr = s->base + start;
+			rte_mbuf_iova_set(m, RTE_BAD_IOVA);
+			m->buf_len = (uint16_t)(1u << s->ts_shift);
+			m->data_off = (uint16_t)(d[i].off - start);
+			m->data_len = d[i].len;
+			m->pkt_len = d[i].len;
+			m->nb_segs = 1;
+			m->next = NULL;
+			m->ol_flags = 0;
+			m->tx_offload = 0;
+			m->packet_type = 0;
+			m->port = (uint16_t)q;
+			m->hash.usr = start;
+			if (fr->head == NULL) {
+				fr->head = fr->tail = m;
+				/* Hash and offload state ride on the first segment. */
+				fr->segs = 1;
+				fr->first = d[i];
+			} else {
+				fr->tail->next = m;
+				fr->tail = m;
+				fr->head->nb_segs++;
+				fr->head->pkt_len += d[i].len;
+				if (++fr->segs > RP_IT_FRAME_SEGS)
+					fr->bad = true;
+			}
+		}
+		if (more)
+			continue;
+		/* The frame ends here. */
+		if (fr->head != NULL) {
+			if (fr->bad)
+				tg_drop(w, s, fr->head, q,
+					fr->segs > RP_IT_FRAME_SEGS ? RP_IT_DROP_TOO_BIG
+								    : RP_IT_DROP_INVALID);
+			else
+				tg_deliver(w, s, q, fr->head, &fr->first, dev_ok);
+		}
+		memset(fr, 0, sizeof(*fr));
+	}
+	return got;
+}
+
+/* Guest RX queue g: copy staged frames into the guest. */
+static void
+tg_flush(struct rp_it_worker *w, struct rp_it_sess *s, int vid, unsigned int g, bool dev_ok)
+{
+	struct rp_it_stage *st = &w->tg[g];
+	struct rp_it_qstats *qs = &w->q[g];
+	unsigned int n = 0;
+	uint64_t bytes = 0;
+
+	if (st->n == 0)
+		return;
+	if (dev_ok && (__atomic_load_n(&w->it->dev.vrings, __ATOMIC_RELAXED) & (1u << (2 * g))))
+		n = rte_vhost_enqueue_burst(vid, (uint16_t)(2 * g), st->m, st->n);
+	else {
+		/* The guest went away or disabled the queue: nothing will
+		 * ever take these. */
+		for (unsigned int i = 0; i < st->n; i++)
+			tg_drop(w, s, st->m[i], st->m[i]->port, RP_IT_DROP_NO_GUEST);
+		st->n = 0;
+		return;
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		bytes += st->m[i]->pkt_len;
+		tg_return(w, s, st->m[i]);
+	}
+	memmove(st->m, st->m + n, (st->n - n) * sizeof(st->m[0]));
+	st->n = (uint16_t)(st->n - n);
+	RP_IT_STAT_ADD(qs->pkts[RP_IT_TO_GUEST], n);
+	RP_IT_STAT_ADD(qs->bytes[RP_IT_TO_GUEST], bytes);
+}
+
+/* ---- the loop ---------------------------------------------------------- */
+
+static void
+nap(struct rp_it_worker *w)
+{
+	struct timespec ts = {.tv_nsec = (long)w->nap_us * 1000};
+
+	rte_rcu_qsbr_thread_offline(w->it->qsbr, w->id);
+	nanosleep(&ts, NULL);
+	rte_rcu_qsbr_thread_online(w->it->qsbr, w->id);
+	w->nap_us = RTE_MIN(w->nap_us * 2, (unsigned int)RP_IT_NAP_MAX_US);
+	RP_IT_STAT_ADD(w->naps, 1);
+}
+
+int
+rp_it_worker_main(void *arg)
+{
+	struct rp_it_worker *w = arg;
+	struct rp_iothread *it = w->it;
+	unsigned int nw = it->n_workers;
+
+	rte_rcu_qsbr_thread_register(it->qsbr, w->id);
+	rte_rcu_qsbr_thread_online(it->qsbr, w->id);
+	w->nap_us = RP_IT_NAP_MIN_US;
+	while (!__atomic_load_n(&it->stop, __ATOMIC_RELAXED)) {
+		uint64_t t0 = rte_rdtsc(), t1, t2;
+		struct rp_it_sess *s = sess_load(it);
+		bool dev_ok = __atomic_load_n(&it->dev.running, __ATOMIC_ACQUIRE);
+		int vid = it->dev.vid;
+		uint32_t vrings = __atomic_load_n(&it->dev.vrings, __ATOMIC_RELAXED);
+		unsigned int n_ts = 0, n_tg = 0;
+
+		if (s != w->cur) {
+			drop_session_state(w);
+			w->cur = s;
+		}
+		/* To the switch. */
+		if (dev_ok)
+			for (unsigned int g = w->id; g < RP_IT_MAX_QP; g += nw)
+				if (vrings & (1u << (2 * g + 1)))
+					n_ts += ts_poll_guest(w, s, vid, g);
+		if (s != NULL)
+			for (unsigned int q = w->id; q < s->n_qpairs; q += nw) {
+				struct rp_it_stage *st = &w->ts[q];
+
+				st->n = (uint16_t)(st->n + rte_ring_sc_dequeue_burst(s->inbox[q],
+					(void **)&st->m[st->n], RP_IT_STAGE - st->n, NULL));
+				ts_flush(w, s, q);
+				ts_reap(w, s, q);
+			}
+		t1 = rte_rdtsc();
+		if (n_ts) {
+			RP_IT_STAT_ADD(w->busy_cycles[RP_IT_TO_SWITCH], t1 - t0);
+			RP_IT_STAT_ADD(w->stage_pkts[RP_IT_TO_SWITCH], n_ts);
+		}
+		/* To the guest. */
+		if (s != NULL) {
+			for (unsigned int q = w->id; q < s->n_qpairs; q += nw)
+				n_tg += tg_poll_ring(w, s, q, dev_ok);
+			for (unsigned int g = 0; g < RP_IT_MAX_QP; g++)
+				tg_flush(w, s, vid, g, dev_ok);
+			for (unsigned int q = w->id; q < s->n_qpairs; q += nw)
+				ret_flush(w, s, q);
+		}
+		t2 = rte_rdtsc();
+		if (n_tg) {
+			RP_IT_STAT_ADD(w->busy_cycles[RP_IT_TO_GUEST], t2 - t1);
+			RP_IT_STAT_ADD(w->stage_pkts[RP_IT_TO_GUEST], n_tg);
+		}
+		if (n_ts == 0 && n_tg == 0) {
+			RP_IT_STAT_ADD(w->idle_cycles, t2 - t0);
+			if (it->o.poll == RP_IT_POLL_ADAPTIVE && ++w->idle_polls > RP_IT_IDLE_SPINS &&
+				!worker_holds(w)) {
+				/* Offline while asleep: hold nothing of a session. */
+				w->cur = NULL;
+				nap(w);
+				continue;
+			}
+		} else {
+			w->idle_polls = 0;
+			w->nap_us = RP_IT_NAP_MIN_US;
+		}
+		/* Anything we hold of a retired session goes before we say we
+		 * hold nothing we loaded before (see iothread.h). */
+		s = sess_load(it);
+		if (s != w->cur) {
+			drop_session_state(w);
+			w->cur = s;
+		}
+		rte_rcu_qsbr_quiescent(it->qsbr, w->id);
+	}
+	drop_session_state(w);
+	rte_rcu_qsbr_thread_offline(it->qsbr, w->id);
+	rte_rcu_qsbr_thread_unregister(it->qsbr, w->id);
+	return 0;
+}
+
+int
+rp_it_workers_init(struct rp_iothread *it)
+{
+	for (unsigned int i = 0; i < it->n_workers; i++) {
+		struct rp_it_worker *w = &it->w[i];
+		unsigned int owned = (it->o.queues + it->n_workers - 1 - i) / it->n_workers;
+		char name[RTE_MEMPOOL_NAMESIZE];
+
+		w->id = i;
+		w->it = it;
+		/* A view per buffer this worker may hold: each owned ring's
+		 * free-ring worth, plus one burst being put together. */
+		snprintf(name, sizeof(name), "rp-view-%u", i);
+		w->view_mp = rte_pktmbuf_pool_create(name, owned * RP_IT_RING_SIZE + RP_IT_BURST * 2,
+			0, 0, 0, (int)rte_socket_id());
+		snprintf(name, sizeof(name), "rp-drop-%u", i);
+		w->drop_mp = rte_pktmbuf_pool_create(name, 1024, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+			(int)rte_socket_id());
+		if (w->view_mp == NULL || w->drop_mp == NULL)
+			return -ENOMEM;
+		for (unsigned int q = i; q < RP_IT_MAX_QP; q += it->n_workers) {
+			w->ret[q] = rte_zmalloc("rp-ret", RP_IT_RING_SIZE * sizeof(struct rp_ipc_desc),
+				RTE_CACHE_LINE_SIZE);
+			if (w->ret[q] == NULL)
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
