@@ -10,6 +10,8 @@
 #   rp_fail MSG            print and exit 1
 #   rp_need_root           skip unless root
 #   rp_need_ringport_bins  set pmd and peer to the built PMD and rp-peer
+#   rp_need_iothread_bins  set iot, vguest and ctl to the built iothread,
+#                          test guest and ringportctl
 
 rp_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 rp_exit_cmds=()
@@ -62,6 +64,18 @@ rp_need_ringport_bins() {
 	peer=${RP_PEER:-$rp_top/build/tests/rp-peer}
 	[ -f "$pmd" ] || rp_fail "PMD not built at $pmd"
 	[ -x "$peer" ] || rp_fail "rp-peer not built at $peer"
+}
+
+# Sets iot, vguest and ctl to the built iothread, test guest and
+# ringportctl (meson passes RINGPORT_IOTHREAD, RP_VGUEST, RINGPORTCTL).
+rp_need_iothread_bins() {
+	iot=${RINGPORT_IOTHREAD:-$rp_top/build/dp-iothread/ringport-iothread}
+	vguest=${RP_VGUEST:-$rp_top/build/tests/rp-vguest}
+	ctl=${RINGPORTCTL:-$rp_top/build/policy/ringportctl}
+	local b
+	for b in "$iot" "$vguest" "$ctl"; do
+		[ -x "$b" ] || rp_fail "not built: $b"
+	done
 }
 
 rp_kill_pid() {

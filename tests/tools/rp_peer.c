@@ -13,9 +13,11 @@
 
 /* CRC32C with the CPU's crc32 instruction, fed through memcpy so no load
  * is misaligned (frames put the checked range at odd offsets). */
-static uint32_t
-crc_bytes(const uint8_t *b, size_t n, uint32_t c)
+uint32_t
+rp_crc32c(const void *buf, size_t n, uint32_t c)
 {
+	const uint8_t *b = buf;
+
 	for (; n >= 8; b += 8, n -= 8) {
 		uint64_t v;
 
@@ -34,8 +36,8 @@ testpkt_crc(const uint8_t *buf, uint16_t len)
 	const size_t crc_at = offsetof(struct rp_testpkt_hdr, crc);
 	uint32_t c;
 
-	c = crc_bytes(buf + from, crc_at - from, 0xffffffff);
-	return crc_bytes(buf + sizeof(struct rp_testpkt_hdr), len - sizeof(struct rp_testpkt_hdr), c);
+	c = rp_crc32c(buf + from, crc_at - from, 0xffffffff);
+	return rp_crc32c(buf + sizeof(struct rp_testpkt_hdr), len - sizeof(struct rp_testpkt_hdr), c);
 }
 
 void

@@ -13,6 +13,7 @@
 #define RP_PEER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -36,6 +37,9 @@ struct rp_testpkt_hdr {
 	uint64_t seq;       /* per sending queue, from 0 */
 	uint32_t crc;       /* CRC32C from magic to the end, crc excluded */
 } __attribute__((packed));
+
+/** CRC32C of @n bytes at any alignment, continuing from @c. */
+uint32_t rp_crc32c(const void *buf, size_t n, uint32_t c);
 
 /** Write a test frame of @len bytes into @buf. */
 void rp_testpkt_build(uint8_t *buf, uint16_t len, uint16_t queue, uint64_t seq);

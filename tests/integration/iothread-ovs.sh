@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# The whole path with real parts: two virtio-user guests (DPDK's
+# net_virtio_user driver), two ringport-iothreads, stock OVS-DPDK:
+#   guest A -> iothread A -> pA -> OVS -> pB -> iothread B -> guest B
+# and back at the same time. Every frame must arrive intact and in order
+# per flow, with exact counts at the guests, the iothreads and OVS, and each
+# flow on the queue the Toeplitz reference picks, in both directions. OVS
+# must never map guest memory.
+set -euo pipefail
+. "$(dirname "$0")/../lib/common.sh"
+. "$rp_top/tests/lib/ovs-sandbox.sh"
+
+rp_need_root
+rp_need_hugepages 768
+rp_need_ringport_bins
+rp_need_iothread_bins
+N=${RINGPORT_IT_FRAMES:-40000}
+RATE=${RINGPORT_IT_RATE:-20000}
+
+ovs_sb_start sb --plugin "$pmd"
+ovs_sb_add_bridge "$sb" br0
+ovs_pid=$(ovs_sb_pid "$sb")
+
+link_up() { [ "$(ovs_sb_vsctl "$sb" get Interface "$1" link_state)" = "up" ]; }
+stat_is() { [ "$(ovs_sb_iface_stat "$sb" "$1" "$2" 2>/dev/null)" = "$3" ]; }
+
+# (device, inode) of every shared file mapping of process $1.
+shared_inodes() {
+	awk '$4 != "00:00" && $5 != 0 && $6 ~ /^\/(memfd:|dev\/hugepages)/ {print $4":"$5}' \
+		"/proc/$1/maps" | sort -u
+}
+
+# Guest memory (the virtio-user guests' EAL memory) is mapped by the
+# iothreads (they must, to copy) and never by OVS.
+check_guest_memory() {
+	local g=$1 it=$2 gi n_it n_ovs
+	gi=$(shared_inodes "$g")
+	[ -n "$gi" ] || rp_fail "found no shared memory in guest pid $g"
+	n_it=$(comm -12 <(echo "$gi") <(shared_inodes "$it") | wc -l)
+	n_ovs=$(comm -12 <(echo "$gi") <(shared_inodes "$ovs_pid") | wc -l)
+	[ "$n_it" -gt 0 ] || rp_fail "the iothread does not map its guest's memory (check broken?)"
+	[ "$n_ovs" -eq 0 ] || rp_fail "ovs-vswitchd maps $n_ovs of the guest's memory files"
+	rp_log "  guest memory: mapped by its iothread ($n_it files), not by OVS"
+}
+
+# ready CTL Q: the guest is running with Q RX queues and the switch is up.
+ready() {
+	"$ctl" --ctl "$1" status | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+sys.exit(0 if s["link"] == "up" and s["vhost"]["rx_queues"] == int(sys.argv[1]) else 1)' "$2"
+}
+
+# run_case QUEUES NAME [rp-vguest options...]
+run_case() {
+	local q=$1 name=$2 k=$((next_id++)) ia ib ga gb ga_rc gb_rc
+	shift 2
+	local d=$sb/$name
+	mkdir -p "$d"
+	rp_log "$name: $q queue pair(s), $N frames each way, guest A <-> OVS <-> guest B"
+	"$iot" --vhost "$d/va.sock" --port "$d/pa.sock" --queues "$q" --cpus 0 \
+		--poll adaptive >"$d/ia.log" 2>&1 &
+	ia=$!
+	rp_on_exit rp_kill_pid $ia
+	"$iot" --vhost "$d/vb.sock" --port "$d/pb.sock" --queues "$q" --cpus 1 \
+		--poll adaptive >"$d/ib.log" 2>&1 &
+	ib=$!
+	rp_on_exit rp_kill_pid $ib
+	rp_wait_for 20 "iothread sockets" test -S "$d/pa.sock.ctl" -a -S "$d/pb.sock.ctl" ||
+		{ cat "$d/ia.log" "$d/ib.log" >&2; rp_fail "iothreads did not start"; }
+
+	ovs_sb_ofctl "$sb" del-flows br0
+	ovs_sb_ofctl "$sb" add-flow br0 "in_port=100,actions=output:200"
+	ovs_sb_ofctl "$sb" add-flow br0 "in_port=200,actions=output:100"
+	ovs_sb_add_port "$sb" br0 pA "net_ringport${k}0,path=$d/pa.sock" "options:n_rxq=$q" \
+		ofport_request=100 || rp_fail "pA not added"
+	ovs_sb_add_port "$sb" br0 pB "net_ringport${k}1,path=$d/pb.sock" "options:n_rxq=$q" \
+		ofport_request=200 || rp_fail "pB not added"
+
+	"$vguest" --vhost "$d/vb.sock" --queues "$q" --send "$N" --expect "$N" --flows 61 \
+		--rate "$RATE" --check-steer --go-file "$d/go" --timeout 150 "$@" \
+		>"$d/gb.json" 2>"$d/gb.err" &
+	gb=$!
+	rp_on_exit rp_kill_pid $gb
+	"$vguest" --vhost "$d/va.sock" --queues "$q" --send "$N" --expect "$N" --flows 67 \
+		--rate "$RATE" --check-steer --go-file "$d/go" --timeout 150 "$@" \
+		>"$d/ga.json" 2>"$d/ga.err" &
+	ga=$!
+	rp_on_exit rp_kill_pid $ga
+	rp_wait_for 30 "guest A and pA ready" ready "$d/pa.sock.ctl" "$q" &&
+		rp_wait_for 30 "guest B and pB ready" ready "$d/pb.sock.ctl" "$q" || {
+		cat "$d/ia.log" "$d/ib.log" "$d/ga.err" "$d/gb.err" >&2
+		"$ctl" --ctl "$d/pa.sock.ctl" status >&2 || true
+		rp_fail "$name: not ready"
+	}
+	[ "$name" = fwd-1q ] && { check_guest_memory $ga $ia; check_guest_memory $gb $ib; }
+	touch "$d/go"
+	wait $ga && ga_rc=0 || ga_rc=$?
+	wait $gb && gb_rc=0 || gb_rc=$?
+	"$ctl" --ctl "$d/pa.sock.ctl" status >"$d/sa.json" || rp_fail "status A failed"
+	"$ctl" --ctl "$d/pb.sock.ctl" status >"$d/sb.json" || rp_fail "status B failed"
+	if [ $ga_rc -ne 0 ] || [ $gb_rc -ne 0 ]; then
+		ovs_sb_log_tail "$sb" 20
+		ovs_sb_appctl "$sb" dpctl/show -s >&2 || true
+		tail -n 20 "$d/ia.log" "$d/ib.log" "$d/ga.err" "$d/gb.err" >&2
+		for p in pA pB; do
+			echo "$p: $(ovs_sb_vsctl "$sb" get Interface $p statistics)" >&2
+		done
+		echo "iothread A: $(cat "$d/sa.json")" >&2
+		echo "iothread B: $(cat "$d/sb.json")" >&2
+		echo "guest A: $(cat "$d/ga.json")" >&2
+		echo "guest B: $(cat "$d/gb.json")" >&2
+		rp_fail "$name: guests not clean (A rc $ga_rc, B rc $gb_rc)"
+	fi
+	python3 - "$d" "$N" "$q" <<'PY' || rp_fail "$name: counts wrong"
+import json, sys
+d, n, q = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+ld = lambda f: json.loads(open(f"{d}/{f}").readline())
+ga, gb, sa, sb = ld("ga.json"), ld("gb.json"), ld("sa.json"), ld("sb.json")
+for g, name in ((ga, "A"), (gb, "B")):
+    assert g["clean"] and g["sent"] == n and g["received"] == n, (name, g)
+    assert g["bad_payload"] == g["bad_order"] == g["bad_queue"] == 0, (name, g)
+for s, g, other, name in ((sa, ga, gb, "A"), (sb, gb, ga, "B")):
+    ts = [x["to_switch"]["packets"] for x in s["queues"]]
+    tg = [x["to_guest"]["packets"] for x in s["queues"]]
+    # to-switch: each of its guest's flows on the ring Toeplitz picks, as
+    # the guest predicted
+    assert ts == g["steer_expect"], (name, "to-switch rings", ts, g["steer_expect"])
+    # to-guest: by guest queue, what its guest saw on each queue, and what
+    # the other guest predicted for its flows
+    assert tg == g["rx_queues"] == other["steer_expect"], (name, "to-guest queues", tg,
+        g["rx_queues"], other["steer_expect"])
+    for x in s["queues"]:
+        for dirn in ("to_switch", "to_guest"):
+            assert not any(x[dirn]["drops"].values()), (name, x)
+    assert s["port"]["rejects"] == {}, (name, s["port"])
+    assert s["cycles_per_packet"]["to_switch"] and s["cycles_per_packet"]["to_guest"], s
+print(f"  guests: {n} frames each way, intact, in order, each flow on its Toeplitz queue;"
+      f" iothread A rings {[x['to_switch']['packets'] for x in sa['queues']]}")
+print(f"  iothread cycles/packet: A to-switch {sa['cycles_per_packet']['to_switch']:.0f},"
+      f" B to-guest {sb['cycles_per_packet']['to_guest']:.0f} (shared CPUs: not a benchmark)")
+PY
+	rp_wait_for 30 "pA rx_packets=$N" stat_is pA rx_packets "$N" ||
+		rp_fail "OVS counted rx_packets=$(ovs_sb_iface_stat "$sb" pA rx_packets) on pA, sent $N"
+	rp_wait_for 30 "pB tx_packets=$N" stat_is pB tx_packets "$N" ||
+		rp_fail "OVS counted tx_packets=$(ovs_sb_iface_stat "$sb" pB tx_packets) on pB, want $N"
+	rp_log "  OVS: pA rx_packets=$N, pB tx_packets=$N"
+	ovs_sb_del_port "$sb" br0 pA
+	ovs_sb_del_port "$sb" br0 pB
+	rp_kill_pid $ia
+	rp_kill_pid $ib
+	grep -E "ERR|EMER" "$d/ia.log" "$d/ib.log" >&2 && rp_fail "$name: an iothread logged errors"
+	return 0
+}
+
+next_id=0
+run_case 1 fwd-1q
+run_case 4 fwd-4q
+run_case 2 packed-2q --packed
+echo "PASS: guest to guest through two iothreads and OVS-DPDK, nothing lost, every flow steered"

@@ -1,0 +1,506 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * rp-vguest: a test guest on DPDK's net_virtio_user, a real virtio-net
+ * driver we did not write, for the iothread's tests.
+ *
+ *   rp-vguest --vhost PATH [--queues N] [--packed] [--server] [--send N]
+ *             [--expect N] [--flows F] [--rate PPS] [--check-steer]
+ *
+ * It sends --send UDP/IPv4 frames over --flows flows (flow f has source
+ * port 1024+f and always leaves on TX queue f % N), each carrying its flow,
+ * a per-flow sequence number and a CRC32C over the payload. It receives,
+ * verifies every frame (CRC, length, per-flow order) and, with
+ * --check-steer, that each flow arrived on the RX queue the Toeplitz
+ * reference picks: (hash & 127) % N over the UDP 4-tuple with the standard
+ * key, computed here bit by bit, independently of the iothread's code.
+ * Prints one JSON object; exit 0 only if everything sent went out and
+ * exactly --expect clean frames came in.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <rte_byteorder.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_udp.h>
+
+#include "rp_peer.h"
+
+#define PROG "rp-vguest"
+#define MAX_Q 16
+#define MAX_FLOWS 4096
+#define BURST 32
+#define RATE_DEPTH 256
+#define VG_MAGIC 0x52505647u /* "RPVG" */
+#define VG_HDR_LEN (RTE_ETHER_HDR_LEN + 20 + 8)
+#define LINGER_S 0.3 /* after the counts: catch duplicates */
+
+struct vg_payload {
+	uint32_t magic;
+	uint16_t flow;
+	uint16_t len; /* whole frame */
+	uint64_t seq;
+	uint32_t crc; /* CRC32C of the rest of the payload, then of the above */
+} __attribute__((packed));
+
+struct opts {
+	const char *vhost;
+	unsigned int queues;
+	bool packed, server, check_steer;
+	uint64_t send, expect, rate;
+	unsigned int flows;
+	unsigned int timeout_s;
+	unsigned int frame_min, frame_max;
+	int cpu;
+	const char *go_file;
+};
+
+static const uint8_t std_key[40] = {
+	0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3,
+	0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3,
+	0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
+};
+
+/* Toeplitz, straight from the definition: for each input bit set, XOR in
+ * the 32 key bits starting at that bit. */
+static uint32_t
+toeplitz(const uint8_t *in, size_t n)
+{
+	uint32_t h = 0;
+
+	for (size_t bit = 0; bit < n * 8; bit++) {
+		if (!(in[bit / 8] & (0x80 >> (bit % 8))))
+			continue;
+		uint32_t w = 0;
+
+		for (size_t k = 0; k < 32; k++) {
+			size_t kb = bit + k;
+
+			w = (w << 1) | ((std_key[kb / 8] >> (7 - kb % 8)) & 1u);
+		}
+		h ^= w;
+	}
+	return h;
+}
+
+static const uint8_t ip_src[4] = {10, 0, 0, 1}, ip_dst[4] = {10, 0, 0, 2};
+#define DPORT 5001
+
+static unsigned int
+flow_queue(unsigned int flow, unsigned int nq)
+{
+	uint8_t in[12];
+	uint16_t sport = (uint16_t)(1024 + flow);
+
+	memcpy(in, ip_src, 4);
+	memcpy(in + 4, ip_dst, 4);
+	in[8] = (uint8_t)(sport >> 8), in[9] = (uint8_t)sport;
+	in[10] = DPORT >> 8, in[11] = DPORT & 0xff;
+	return (toeplitz(in, sizeof(in)) & 127) % nq;
+}
+
+static uint32_t
+payload_crc(const uint8_t *pl, uint32_t pl_len)
+{
+	uint32_t c = rp_crc32c(pl + sizeof(struct vg_payload), pl_len - sizeof(struct vg_payload),
+		0xffffffff);
+
+	return rp_crc32c(pl, offsetof(struct vg_payload, crc), c);
+}
+
+static void
+build(uint8_t *f, uint16_t len, unsigned int flow, uint64_t seq)
+{
+	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)f;
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eh + 1);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+	uint8_t *pl = (uint8_t *)(udp + 1);
+	uint32_t pl_len = len - VG_HDR_LEN;
+	struct vg_payload h = {.magic = VG_MAGIC, .flow = (uint16_t)flow, .len = len, .seq = seq};
+
+	memcpy(eh->dst_addr.addr_bytes, (uint8_t[6]){0x02, 0x52, 0x50, 0, 0, 0x02}, 6);
+	memcpy(eh->src_addr.addr_bytes, (uint8_t[6]){0x02, 0x52, 0x50, 0, 0, 0x01}, 6);
+	eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	memset(ip, 0, sizeof(*ip));
+	ip->version_ihl = 0x45;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(len - RTE_ETHER_HDR_LEN));
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_UDP;
+	memcpy(&ip->src_addr, ip_src, 4);
+	memcpy(&ip->dst_addr, ip_dst, 4);
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	udp->src_port = rte_cpu_to_be_16((uint16_t)(1024 + flow));
+	udp->dst_port = rte_cpu_to_be_16(DPORT);
+	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(len - RTE_ETHER_HDR_LEN - 20));
+	udp->dgram_cksum = 0;
+	for (uint32_t i = sizeof(h); i < pl_len; i++)
+		pl[i] = (uint8_t)(seq + i * 13 + flow);
+	memcpy(pl, &h, sizeof(h));
+	h.crc = payload_crc(pl, pl_len);
+	memcpy(pl + offsetof(struct vg_payload, crc), &h.crc, sizeof(h.crc));
+}
+
+/* 0 and the flow/seq, or -1: not one of ours, or damaged. */
+static int
+check(const uint8_t *f, uint32_t len, uint16_t *flow, uint64_t *seq)
+{
+	struct vg_payload h;
+
+	if (len < VG_HDR_LEN + sizeof(h) || f[12] != 0x08 || f[13] != 0x00 || f[23] != IPPROTO_UDP)
+		return -1;
+	memcpy(&h, f + VG_HDR_LEN, sizeof(h));
+	if (h.magic != VG_MAGIC || h.len != len || h.flow >= MAX_FLOWS ||
+		payload_crc(f + VG_HDR_LEN, len - VG_HDR_LEN) != h.crc)
+		return -1;
+	*flow = h.flow;
+	*seq = h.seq;
+	return 0;
+}
+
+static volatile sig_atomic_t stop;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: " PROG " --vhost PATH [options]\n"
+		"  --vhost PATH      vhost-user socket (the iothread's --vhost)\n"
+		"  --queues N        queue pairs (1..%d, default 1)\n"
+		"  --packed          use packed virtqueues (default split)\n"
+		"  --server          be the vhost-user server (the iothread runs --vhost-client)\n"
+		"  --send N          frames to send (default 0)\n"
+		"  --expect N        clean frames to receive (default 0)\n"
+		"  --flows F         flows to spread the frames over (1..%d, default 64)\n"
+		"  --rate PPS        send at most PPS frames per second (default: no limit)\n"
+		"  --frame-size MIN[-MAX]  frame lengths (60..1514, default 64-1514)\n"
+		"  --check-steer     check each flow's RX queue against the Toeplitz reference\n"
+		"  --go-file PATH    hold sending until PATH exists\n"
+		"  --cpu C           the CPU to run on (default: any)\n"
+		"  --timeout S       give up after S seconds (default 30)\n"
+		"  -h, --help        this text\n"
+		"Prints one JSON object; exit 0 if clean, 1 if not, 2 on bad usage.\n",
+		MAX_Q, MAX_FLOWS);
+}
+
+static int
+num(const char *flag, const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *s == '\0' || *end != '\0' || *s == '-' || v < min || v > max) {
+		fprintf(stderr, PROG ": %s '%s' is not a number in %" PRIu64 "..%" PRIu64 "\n",
+			flag, s, min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+parse(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{"vhost", required_argument, NULL, 'v'}, {"queues", required_argument, NULL, 'q'},
+		{"packed", no_argument, NULL, 'P'}, {"server", no_argument, NULL, 'S'},
+		{"send", required_argument, NULL, 's'}, {"expect", required_argument, NULL, 'e'},
+		{"flows", required_argument, NULL, 'f'}, {"rate", required_argument, NULL, 'r'},
+		{"frame-size", required_argument, NULL, 'z'},
+		{"check-steer", no_argument, NULL, 'C'}, {"go-file", required_argument, NULL, 'g'},
+		{"cpu", required_argument, NULL, 'c'}, {"timeout", required_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+	};
+	uint64_t v;
+	int c;
+
+	*o = (struct opts){.queues = 1, .flows = 64, .timeout_s = 30, .frame_min = 64,
+		.frame_max = 1514, .cpu = -1};
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'v': o->vhost = optarg; break;
+		case 'q':
+			if (num("--queues", optarg, 1, MAX_Q, &v) < 0)
+				return -1;
+			o->queues = (unsigned int)v;
+			break;
+		case 'P': o->packed = true; break;
+		case 'S': o->server = true; break;
+		case 'C': o->check_steer = true; break;
+		case 'g': o->go_file = optarg; break;
+		case 's':
+			if (num("--send", optarg, 0, UINT64_MAX, &o->send) < 0)
+				return -1;
+			break;
+		case 'e':
+			if (num("--expect", optarg, 0, UINT64_MAX, &o->expect) < 0)
+				return -1;
+			break;
+		case 'r':
+			if (num("--rate", optarg, 0, UINT64_MAX, &o->rate) < 0)
+				return -1;
+			break;
+		case 'f':
+			if (num("--flows", optarg, 1, MAX_FLOWS, &v) < 0)
+				return -1;
+			o->flows = (unsigned int)v;
+			break;
+		case 'c':
+			if (num("--cpu", optarg, 0, 1023, &v) < 0)
+				return -1;
+			o->cpu = (int)v;
+			break;
+		case 't':
+			if (num("--timeout", optarg, 1, 86400, &v) < 0)
+				return -1;
+			o->timeout_s = (unsigned int)v;
+			break;
+		case 'z': {
+			char *dash = strchr(optarg, '-');
+			uint64_t a, b;
+
+			if (dash)
+				*dash = '\0';
+			if (num("--frame-size", optarg, 60, 1514, &a) < 0 ||
+				(dash && num("--frame-size", dash + 1, a, 1514, &b) < 0))
+				return -1;
+			o->frame_min = (unsigned int)a;
+			o->frame_max = (unsigned int)(dash ? b : a);
+			if (o->frame_min < VG_HDR_LEN + sizeof(struct vg_payload))
+				o->frame_min = VG_HDR_LEN + sizeof(struct vg_payload);
+			if (o->frame_max < o->frame_min)
+				o->frame_max = o->frame_min;
+			break;
+		}
+		case 'h': usage(stdout); exit(0);
+		case ':':
+			fprintf(stderr, PROG ": %s needs a value\n", argv[optind - 1]);
+			return -1;
+		default:
+			fprintf(stderr, PROG ": unknown option '%s'\n", argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (o->vhost == NULL) {
+		fprintf(stderr, PROG ": --vhost is required\n");
+		return -1;
+	}
+	return 0;
+}
+
+struct flow_state {
+	uint64_t tx_seq, rx_seq;
+};
+
+static struct flow_state flows[MAX_FLOWS];
+
+int
+main(int argc, char **argv)
+{
+	struct opts o;
+	char prefix[64], lcores[32], vdev[512];
+	char *eal[16];
+	int n = 0;
+
+	if (parse(argc, argv, &o) < 0)
+		return 2;
+	snprintf(prefix, sizeof(prefix), "--file-prefix=rp-vguest-%d", (int)getpid());
+	if (o.cpu >= 0)
+		snprintf(lcores, sizeof(lcores), "0@%d", o.cpu);
+	else
+		snprintf(lcores, sizeof(lcores), "0");
+	/* --single-file-segments: without it the memory table keeps changing
+	 * and the vhost side never sees a packet (DESIGN.md §8). */
+	snprintf(vdev, sizeof(vdev),
+		"net_virtio_user0,path=%s,queues=%u,packed_vq=%d,server=%d,mrg_rxbuf=1,"
+		"mac=02:52:50:00:00:%02x", o.vhost, o.queues, o.packed, o.server,
+		(unsigned int)(getpid() & 0xff));
+	eal[n++] = argv[0];
+	eal[n++] = prefix;
+	eal[n++] = (char *)"--in-memory";
+	eal[n++] = (char *)"--single-file-segments";
+	eal[n++] = (char *)"--no-pci";
+	eal[n++] = (char *)"--no-telemetry";
+	eal[n++] = (char *)"-m";
+	eal[n++] = (char *)"256";
+	eal[n++] = (char *)"--lcores";
+	eal[n++] = lcores;
+	eal[n++] = (char *)"--vdev";
+	eal[n++] = vdev;
+	eal[n++] = (char *)"--log-level=*:warning";
+	eal[n] = NULL;
+	if (rte_eal_init(n, eal) < 0) {
+		fprintf(stderr, PROG ": EAL: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
+	uint16_t port = 0, nq = (uint16_t)o.queues;
+	struct rte_mempool *mp = rte_pktmbuf_pool_create("vg", 8191, 256, 0,
+		RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	struct rte_eth_conf conf = {0};
+	int rc = 1;
+
+	if (mp == NULL || !rte_eth_dev_is_valid_port(port)) {
+		fprintf(stderr, PROG ": no virtio-user port (is %s there?)\n", o.vhost);
+		goto out;
+	}
+	if (rte_eth_dev_configure(port, nq, nq, &conf) < 0)
+		goto fail;
+	for (uint16_t q = 0; q < nq; q++)
+		if (rte_eth_rx_queue_setup(port, q, 512, (unsigned int)rte_socket_id(), NULL, mp) < 0 ||
+			rte_eth_tx_queue_setup(port, q, 512, (unsigned int)rte_socket_id(), NULL) < 0)
+			goto fail;
+	if (rte_eth_dev_start(port) < 0)
+		goto fail;
+
+	uint64_t sent = 0, received = 0, bad_payload = 0, bad_order = 0, bad_queue = 0;
+	uint64_t tx_q[MAX_Q] = {0}, rx_q[MAX_Q] = {0}, ring_expect[MAX_Q] = {0};
+	double t0 = rp_now_s(), last_rx = t0, done_at = 0, tokens = RATE_DEPTH, t_rate = t0;
+	bool go = o.go_file == NULL, timed_out = false;
+	struct rte_mbuf *pend[MAX_Q][BURST];
+	unsigned int n_pend[MAX_Q] = {0};
+	uint64_t next_flow = 0, made = 0;
+
+	while (!stop) {
+		double now = rp_now_s();
+		unsigned int got_any = 0, sent_now = 0;
+
+		if (now - t0 > o.timeout_s) {
+			timed_out = true;
+			break;
+		}
+		if (!go) {
+			struct stat sb;
+
+			go = stat(o.go_file, &sb) == 0;
+		}
+		if (o.rate) {
+			tokens += (now - t_rate) * (double)o.rate;
+			if (tokens > RATE_DEPTH)
+				tokens = RATE_DEPTH;
+		}
+		t_rate = now;
+		/* Send: one frame per flow in turn; flow f always on queue
+		 * f % nq, each queue in order, so every flow stays in order. */
+		while (go && made < o.send && (!o.rate || tokens >= 1)) {
+			unsigned int f = (unsigned int)(next_flow % o.flows), q = f % nq;
+			struct rte_mbuf *m;
+			uint16_t len;
+
+			if (n_pend[q] == BURST || (m = rte_pktmbuf_alloc(mp)) == NULL)
+				break;
+			len = rp_testpkt_len(flows[f].tx_seq, (uint16_t)o.frame_min,
+				(uint16_t)o.frame_max);
+			build(rte_pktmbuf_mtod(m, uint8_t *), len, f, flows[f].tx_seq++);
+			m->data_len = m->pkt_len = len;
+			pend[q][n_pend[q]++] = m;
+			ring_expect[flow_queue(f, nq)]++;
+			next_flow++;
+			made++;
+			tokens -= 1;
+		}
+		for (uint16_t q = 0; q < nq; q++) {
+			if (n_pend[q] == 0)
+				continue;
+			uint16_t k = rte_eth_tx_burst(port, q, pend[q], (uint16_t)n_pend[q]);
+
+			memmove(pend[q], pend[q] + k, (n_pend[q] - k) * sizeof(pend[q][0]));
+			n_pend[q] -= k;
+			sent += k;
+			sent_now += k;
+			tx_q[q] += k;
+		}
+		/* Receive and verify. */
+		for (uint16_t q = 0; q < nq; q++) {
+			struct rte_mbuf *rx[BURST];
+			uint16_t k = rte_eth_rx_burst(port, q, rx, BURST);
+
+			got_any += k;
+			for (uint16_t i = 0; i < k; i++) {
+				struct rte_mbuf *m = rx[i];
+				uint16_t fl;
+				uint64_t seq;
+
+				if (m->nb_segs != 1 || check(rte_pktmbuf_mtod(m, uint8_t *),
+							 m->pkt_len, &fl, &seq) < 0) {
+					bad_payload++;
+				} else {
+					if (seq != flows[fl].rx_seq)
+						bad_order++;
+					flows[fl].rx_seq = seq + 1;
+					if (o.check_steer && q != flow_queue(fl, nq))
+						bad_queue++;
+					received++;
+				}
+				rx_q[q]++;
+				rte_pktmbuf_free(m);
+			}
+		}
+		if (got_any)
+			last_rx = now;
+		bool counts = sent >= o.send && received + bad_payload >= o.expect;
+
+		if (counts && done_at == 0)
+			done_at = now;
+		if (done_at && now - done_at > LINGER_S && now - last_rx > LINGER_S)
+			break;
+		/* Nothing came and nothing could go (all sent, held, or paced):
+		 * nap, so a paced guest leaves the CPU to the switch. */
+		if (!got_any && !sent_now)
+			usleep(20);
+	}
+
+	json_t *txa = json_array(), *rxa = json_array(), *ra = json_array();
+
+	for (uint16_t q = 0; q < nq; q++) {
+		json_array_append_new(txa, json_integer((json_int_t)tx_q[q]));
+		json_array_append_new(rxa, json_integer((json_int_t)rx_q[q]));
+		json_array_append_new(ra, json_integer((json_int_t)ring_expect[q]));
+	}
+	bool clean = !timed_out && !stop && sent == o.send && received == o.expect &&
+		bad_payload == 0 && bad_order == 0 && bad_queue == 0;
+	json_t *out = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:b}", "end",
+		timed_out ? "timeout" : stop ? "signal" : "done", "sent", (json_int_t)sent,
+		"received", (json_int_t)received, "bad_payload", (json_int_t)bad_payload,
+		"bad_order", (json_int_t)bad_order, "bad_queue", (json_int_t)bad_queue, "tx_queues",
+		txa, "rx_queues", rxa, "steer_expect", ra, "clean", clean);
+	char *s = json_dumps(out, JSON_COMPACT);
+
+	printf("%s\n", s);
+	fflush(stdout);
+	free(s);
+	json_decref(out);
+	rc = clean ? 0 : 1;
+	for (uint16_t q = 0; q < nq; q++)
+		rte_pktmbuf_free_bulk(pend[q], n_pend[q]);
+	rte_eth_dev_stop(port);
+	rte_eth_dev_close(port);
+	goto out;
+fail:
+	fprintf(stderr, PROG ": cannot set up the virtio-user port with %u queues\n", o.queues);
+out:
+	rte_eal_cleanup();
+	return rc;
+}
