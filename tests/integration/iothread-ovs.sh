@@ -121,7 +121,7 @@ ld = lambda f: json.loads(open(f"{d}/{f}").readline())
 ga, gb, sa, sb = ld("ga.json"), ld("gb.json"), ld("sa.json"), ld("sb.json")
 for g, name in ((ga, "A"), (gb, "B")):
     assert g["clean"] and g["sent"] == n and g["received"] == n, (name, g)
-    assert g["bad_payload"] == g["bad_order"] == g["bad_queue"] == 0, (name, g)
+    assert g["bad_payload"] == g["bad_order"] == g["gaps"] == g["bad_queue"] == 0, (name, g)
 for s, g, other, name in ((sa, ga, gb, "A"), (sb, gb, ga, "B")):
     ts = [x["to_switch"]["packets"] for x in s["queues"]]
     tg = [x["to_guest"]["packets"] for x in s["queues"]]

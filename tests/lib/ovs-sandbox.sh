@@ -13,6 +13,7 @@
 #   ovs_sb_start VAR [--plugin SO] [--eal ARGS] [--pmd-mask HEX]
 #                [--timeout S]          start one; its directory goes in VAR
 #   ovs_sb_stop DIR                     stop it (idempotent)
+#   ovs_sb_restart DIR [KILL|TERM]      restart ovs-vswitchd on the same database
 #   ovs_sb_vsctl DIR ARGS...            ovs-vsctl against it
 #   ovs_sb_ofctl DIR ARGS...            ovs-ofctl against its bridges
 #   ovs_sb_appctl DIR ARGS...           ovs-appctl -t <dir>/ovs-vswitchd-dpdk.<pid>.ctl
@@ -64,6 +65,49 @@ ovs_sb_log_tail() {
 	echo "---- last ${2:-30} lines of $1/ovs-vswitchd.log ----" >&2
 	tail -n "${2:-30}" "$1/ovs-vswitchd.log" >&2 2>/dev/null || true
 	echo "----" >&2
+}
+
+# ovs_sb_vswitchd_up DIR [TIMEOUT]: start ovs-vswitchd-dpdk on the
+# sandbox's database and wait until DPDK is up and its control socket is.
+ovs_sb_vswitchd_up() {
+	local dir=$1 timeout=${2:-90} pid
+	rm -f "$dir/ovs-vswitchd.pid"
+	# The netdev datapath creates tap devices (ovs-netdev, one per bridge)
+	# that would clash between sandboxes and outlive a killed daemon: give
+	# ovs-vswitchd a network namespace of its own, gone when it exits.
+	if ! ovs_sb_env "$dir" unshare --net -- "$ovs_sb_vswitchd" "unix:$dir/db.sock" \
+		--pidfile="$dir/ovs-vswitchd.pid" --log-file="$dir/ovs-vswitchd.log" \
+		--detach --no-chdir -vconsole:off 2>>"$dir/start.err"; then
+		cat "$dir/start.err" >&2
+		echo "ovs_sb_start: ovs-vswitchd-dpdk failed to start" >&2
+		ovs_sb_log_tail "$dir"
+		return 1
+	fi
+	pid=$(ovs_sb_pid "$dir")
+	if ! ovs_sb_vsctl "$dir" --timeout="$timeout" wait-until Open_vSwitch . dpdk_initialized=true >/dev/null ||
+		! kill -0 "$pid" 2>/dev/null; then
+		echo "ovs_sb_start: DPDK did not initialise within ${timeout}s (pid $pid)" >&2
+		ovs_sb_log_tail "$dir"
+		return 1
+	fi
+	rp_wait_for 30 "ovs-vswitchd control socket" test -S "$dir/ovs-vswitchd-dpdk.$pid.ctl" ||
+		{ ovs_sb_log_tail "$dir"; return 1; }
+}
+
+# ovs_sb_restart DIR [KILL|TERM]: stop ovs-vswitchd (SIGKILL: a crash) and
+# start it again on the same database; ports and flows come back from it.
+ovs_sb_restart() {
+	local dir=$1 sig=${2:-TERM} pid i
+	pid=$(ovs_sb_pid "$dir")
+	if [ "$sig" = KILL ]; then
+		kill -KILL "$pid" 2>/dev/null || true
+		for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	else
+		rp_kill_pid "$pid" 20
+	fi
+	# The database says DPDK is up until the new daemon says otherwise.
+	ovs_sb_vsctl "$dir" --no-wait set Open_vSwitch . dpdk_initialized=false 2>/dev/null || true
+	ovs_sb_vswitchd_up "$dir"
 }
 
 ovs_sb_stop() {
@@ -126,26 +170,7 @@ ovs_sb_start() {
 		ovs_sb_vsctl "$dir" --no-wait set Open_vSwitch . other_config:pmd-cpu-mask="$pmd_mask" || return 1
 	fi
 
-	# The netdev datapath creates tap devices (ovs-netdev, one per bridge)
-	# that would clash between sandboxes and outlive a killed daemon: give
-	# ovs-vswitchd a network namespace of its own, gone when it exits.
-	if ! ovs_sb_env "$dir" unshare --net -- "$ovs_sb_vswitchd" "unix:$dir/db.sock" \
-		--pidfile="$dir/ovs-vswitchd.pid" --log-file="$dir/ovs-vswitchd.log" \
-		--detach --no-chdir -vconsole:off 2>>"$dir/start.err"; then
-		cat "$dir/start.err" >&2
-		echo "ovs_sb_start: ovs-vswitchd-dpdk failed to start" >&2
-		ovs_sb_log_tail "$dir"
-		return 1
-	fi
-	pid=$(ovs_sb_pid "$dir")
-	if ! ovs_sb_vsctl "$dir" --timeout="$timeout" wait-until Open_vSwitch . dpdk_initialized=true >/dev/null ||
-		! kill -0 "$pid" 2>/dev/null; then
-		echo "ovs_sb_start: DPDK did not initialise within ${timeout}s (pid $pid)" >&2
-		ovs_sb_log_tail "$dir"
-		return 1
-	fi
-	rp_wait_for 30 "ovs-vswitchd control socket" test -S "$dir/ovs-vswitchd-dpdk.$pid.ctl" ||
-		{ ovs_sb_log_tail "$dir"; return 1; }
+	ovs_sb_vswitchd_up "$dir" "$timeout" || return 1
 	printf -v "$var" '%s' "$dir"
 }
 

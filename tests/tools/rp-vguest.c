@@ -14,7 +14,7 @@
  * reference picks: (hash & 127) % N over the UDP 4-tuple with the standard
  * key, computed here bit by bit, independently of the iothread's code.
  * Prints one JSON object; exit 0 only if everything sent went out and
- * exactly --expect clean frames came in.
+ * exactly --expect clean frames came in (--forever: see --help).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -52,13 +52,14 @@ struct vg_payload {
 	uint16_t flow;
 	uint16_t len; /* whole frame */
 	uint64_t seq;
+	uint32_t sender; /* the sending process: a restarted guest starts over */
 	uint32_t crc; /* CRC32C of the rest of the payload, then of the above */
 } __attribute__((packed));
 
 struct opts {
 	const char *vhost;
 	unsigned int queues;
-	bool packed, server, check_steer;
+	bool packed, server, check_steer, forever;
 	uint64_t send, expect, rate;
 	unsigned int flows;
 	unsigned int timeout_s;
@@ -128,7 +129,8 @@ build(uint8_t *f, uint16_t len, unsigned int flow, uint64_t seq)
 	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
 	uint8_t *pl = (uint8_t *)(udp + 1);
 	uint32_t pl_len = len - VG_HDR_LEN;
-	struct vg_payload h = {.magic = VG_MAGIC, .flow = (uint16_t)flow, .len = len, .seq = seq};
+	struct vg_payload h = {.magic = VG_MAGIC, .flow = (uint16_t)flow, .len = len, .seq = seq,
+		.sender = (uint32_t)getpid()};
 
 	memcpy(eh->dst_addr.addr_bytes, (uint8_t[6]){0x02, 0x52, 0x50, 0, 0, 0x02}, 6);
 	memcpy(eh->src_addr.addr_bytes, (uint8_t[6]){0x02, 0x52, 0x50, 0, 0, 0x01}, 6);
@@ -154,7 +156,7 @@ build(uint8_t *f, uint16_t len, unsigned int flow, uint64_t seq)
 
 /* 0 and the flow/seq, or -1: not one of ours, or damaged. */
 static int
-check(const uint8_t *f, uint32_t len, uint16_t *flow, uint64_t *seq)
+check(const uint8_t *f, uint32_t len, uint16_t *flow, uint64_t *seq, uint32_t *sender)
 {
 	struct vg_payload h;
 
@@ -166,6 +168,7 @@ check(const uint8_t *f, uint32_t len, uint16_t *flow, uint64_t *seq)
 		return -1;
 	*flow = h.flow;
 	*seq = h.seq;
+	*sender = h.sender;
 	return 0;
 }
 
@@ -193,6 +196,9 @@ usage(FILE *f)
 		"  --rate PPS        send at most PPS frames per second (default: no limit)\n"
 		"  --frame-size MIN[-MAX]  frame lengths (60..1514, default 64-1514)\n"
 		"  --check-steer     check each flow's RX queue against the Toeplitz reference\n"
+		"  --forever         run until SIGTERM (the counts and --timeout do not end it);\n"
+		"                    clean then means nothing damaged, duplicated or reordered\n"
+		"                    (frames lost while a peer restarts are counted as gaps)\n"
 		"  --go-file PATH    hold sending until PATH exists\n"
 		"  --cpu C           the CPU to run on (default: any)\n"
 		"  --timeout S       give up after S seconds (default 30)\n"
@@ -226,7 +232,7 @@ parse(int argc, char **argv, struct opts *o)
 		{"send", required_argument, NULL, 's'}, {"expect", required_argument, NULL, 'e'},
 		{"flows", required_argument, NULL, 'f'}, {"rate", required_argument, NULL, 'r'},
 		{"frame-size", required_argument, NULL, 'z'},
-		{"check-steer", no_argument, NULL, 'C'}, {"go-file", required_argument, NULL, 'g'},
+		{"check-steer", no_argument, NULL, 'C'}, {"forever", no_argument, NULL, 'F'}, {"go-file", required_argument, NULL, 'g'},
 		{"cpu", required_argument, NULL, 'c'}, {"timeout", required_argument, NULL, 't'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
@@ -247,6 +253,7 @@ parse(int argc, char **argv, struct opts *o)
 		case 'P': o->packed = true; break;
 		case 'S': o->server = true; break;
 		case 'C': o->check_steer = true; break;
+		case 'F': o->forever = true; break;
 		case 'g': o->go_file = optarg; break;
 		case 's':
 			if (num("--send", optarg, 0, UINT64_MAX, &o->send) < 0)
@@ -286,10 +293,6 @@ parse(int argc, char **argv, struct opts *o)
 				return -1;
 			o->frame_min = (unsigned int)a;
 			o->frame_max = (unsigned int)(dash ? b : a);
-			if (o->frame_min < VG_HDR_LEN + sizeof(struct vg_payload))
-				o->frame_min = VG_HDR_LEN + sizeof(struct vg_payload);
-			if (o->frame_max < o->frame_min)
-				o->frame_max = o->frame_min;
 			break;
 		}
 		case 'h': usage(stdout); exit(0);
@@ -305,11 +308,17 @@ parse(int argc, char **argv, struct opts *o)
 		fprintf(stderr, PROG ": --vhost is required\n");
 		return -1;
 	}
+	/* Headers and our payload header always fit. */
+	if (o->frame_min < VG_HDR_LEN + sizeof(struct vg_payload))
+		o->frame_min = VG_HDR_LEN + sizeof(struct vg_payload);
+	if (o->frame_max < o->frame_min)
+		o->frame_max = o->frame_min;
 	return 0;
 }
 
 struct flow_state {
 	uint64_t tx_seq, rx_seq;
+	uint32_t sender;
 };
 
 static struct flow_state flows[MAX_FLOWS];
@@ -362,6 +371,10 @@ main(int argc, char **argv)
 	struct rte_eth_conf conf = {0};
 	int rc = 1;
 
+	/* Server mode re-accepts a backend that went away from the port's
+	 * interrupt handler, armed by the link-state checks below. */
+	conf.intr_conf.lsc = o.server;
+
 	if (mp == NULL || !rte_eth_dev_is_valid_port(port)) {
 		fprintf(stderr, PROG ": no virtio-user port (is %s there?)\n", o.vhost);
 		goto out;
@@ -375,9 +388,10 @@ main(int argc, char **argv)
 	if (rte_eth_dev_start(port) < 0)
 		goto fail;
 
-	uint64_t sent = 0, received = 0, bad_payload = 0, bad_order = 0, bad_queue = 0;
+	uint64_t sent = 0, received = 0, bad_payload = 0, bad_order = 0, bad_queue = 0, gaps = 0;
 	uint64_t tx_q[MAX_Q] = {0}, rx_q[MAX_Q] = {0}, ring_expect[MAX_Q] = {0};
 	double t0 = rp_now_s(), last_rx = t0, done_at = 0, tokens = RATE_DEPTH, t_rate = t0;
+	double t_link = t0;
 	bool go = o.go_file == NULL, timed_out = false;
 	struct rte_mbuf *pend[MAX_Q][BURST];
 	unsigned int n_pend[MAX_Q] = {0};
@@ -387,9 +401,15 @@ main(int argc, char **argv)
 		double now = rp_now_s();
 		unsigned int got_any = 0, sent_now = 0;
 
-		if (now - t0 > o.timeout_s) {
+		if (!o.forever && now - t0 > o.timeout_s) {
 			timed_out = true;
 			break;
+		}
+		if (o.server && now - t_link > 0.1) {
+			struct rte_eth_link link;
+
+			rte_eth_link_get_nowait(port, &link);
+			t_link = now;
 		}
 		if (!go) {
 			struct stat sb;
@@ -442,14 +462,25 @@ main(int argc, char **argv)
 				struct rte_mbuf *m = rx[i];
 				uint16_t fl;
 				uint64_t seq;
+				uint32_t from;
 
 				if (m->nb_segs != 1 || check(rte_pktmbuf_mtod(m, uint8_t *),
-							 m->pkt_len, &fl, &seq) < 0) {
+							 m->pkt_len, &fl, &seq, &from) < 0) {
 					bad_payload++;
 				} else {
-					if (seq != flows[fl].rx_seq)
+					if (from != flows[fl].sender) {
+						/* A new sender: its flow starts over. */
+						flows[fl].sender = from;
+						flows[fl].rx_seq = 0;
+					}
+					/* Behind: a duplicate or a reordering.
+					 * Ahead: frames lost on the way. */
+					if (seq < flows[fl].rx_seq)
 						bad_order++;
-					flows[fl].rx_seq = seq + 1;
+					else if (seq > flows[fl].rx_seq)
+						gaps++;
+					if (seq >= flows[fl].rx_seq)
+						flows[fl].rx_seq = seq + 1;
 					if (o.check_steer && q != flow_queue(fl, nq))
 						bad_queue++;
 					received++;
@@ -462,7 +493,7 @@ main(int argc, char **argv)
 			last_rx = now;
 		bool counts = sent >= o.send && received + bad_payload >= o.expect;
 
-		if (counts && done_at == 0)
+		if (counts && done_at == 0 && !o.forever)
 			done_at = now;
 		if (done_at && now - done_at > LINGER_S && now - last_rx > LINGER_S)
 			break;
@@ -479,12 +510,14 @@ main(int argc, char **argv)
 		json_array_append_new(rxa, json_integer((json_int_t)rx_q[q]));
 		json_array_append_new(ra, json_integer((json_int_t)ring_expect[q]));
 	}
-	bool clean = !timed_out && !stop && sent == o.send && received == o.expect &&
-		bad_payload == 0 && bad_order == 0 && bad_queue == 0;
-	json_t *out = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:b}", "end",
+	bool clean = o.forever ? stop && bad_payload == 0 && bad_order == 0 && bad_queue == 0
+			       : !timed_out && !stop && sent == o.send && received == o.expect &&
+			bad_payload == 0 && bad_order == 0 && bad_queue == 0 && gaps == 0;
+	json_t *out = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:b}", "end",
 		timed_out ? "timeout" : stop ? "signal" : "done", "sent", (json_int_t)sent,
 		"received", (json_int_t)received, "bad_payload", (json_int_t)bad_payload,
-		"bad_order", (json_int_t)bad_order, "bad_queue", (json_int_t)bad_queue, "tx_queues",
+		"bad_order", (json_int_t)bad_order, "gaps", (json_int_t)gaps, "bad_queue",
+		(json_int_t)bad_queue, "tx_queues",
 		txa, "rx_queues", rxa, "steer_expect", ra, "clean", clean);
 	char *s = json_dumps(out, JSON_COMPACT);
 
