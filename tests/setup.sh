@@ -33,6 +33,7 @@ pkgs=(
 	meson ninja-build pkg-config gcc
 	libcmocka-dev libpcap-dev libjansson-dev
 	dpkg-dev xz-utils procps iproute2 util-linux
+	qemu-system-x86 busybox-static cpio kmod
 )
 missing=()
 for p in "${pkgs[@]}"; do
@@ -108,7 +109,49 @@ if [ $have_sdk -eq 0 ]; then
 	changed+=("dpdk-sdk-headers")
 fi
 
-# --- 3. Hugepages --------------------------------------------------------
+# --- 3. A guest kernel for the QEMU end-to-end test ---------------------
+# Debian's own kernel, unpacked (not installed) into .deps/guest/: vmlinuz
+# and the virtio-net modules. The initramfs is built per test run.
+guest_dir="$top/.deps/guest"
+kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+[ -n "$kpkg" ] || { apt_update; kpkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}'); }
+[ -n "$kpkg" ] || die "cannot tell which kernel package linux-image-amd64 depends on"
+guest_fmt=2 # bump when what is unpacked changes
+if [ ! -f "$guest_dir/PACKAGE" ] || [ "$(cat "$guest_dir/PACKAGE")" != "$kpkg $guest_fmt" ]; then
+	apt_update
+	say "fetching the guest kernel ($kpkg) for the QEMU test"
+	work=$(mktemp -d "${TMPDIR:-/tmp}/ringport-kernel.XXXXXX")
+	trap 'rm -rf "$work"' EXIT
+	(cd "$work" && apt-get download -q "$kpkg" >"$work/dl.log" 2>&1) ||
+		{ tail -n 5 "$work/dl.log" >&2; die "apt-get download $kpkg failed"; }
+	dpkg-deb -x "$work"/*.deb "$work/root"
+	rm -rf "$guest_dir"
+	mkdir -p "$guest_dir/modules"
+	kver=${kpkg#linux-image-}
+	install -m 0644 "$work/root/boot/vmlinuz-$kver" "$guest_dir/vmlinuz"
+	# virtio-pci, virtio-net and what they need, in load order, for
+	# busybox insmod (modules.order lists them).
+	depmod -b "$work/root" "$kver" || die "depmod on $kpkg failed"
+	modprobe -d "$work/root" -S "$kver" -a --show-depends virtio_pci virtio_net 2>/dev/null |
+		awk '$1 == "insmod" && !seen[$2]++ {print $2}' >"$work/order"
+	grep -q '/virtio_net\.ko' "$work/order" ||
+		grep -q virtio_net "$work/root/lib/modules/$kver/modules.builtin" ||
+		die "virtio_net is neither a module nor built into $kpkg"
+	while read -r f; do
+		m=$(basename "$f")
+		case $f in
+		*.xz) xz -dc "$f" >"$guest_dir/modules/${m%.xz}"; m=${m%.xz} ;;
+		*) install -m 0644 "$f" "$guest_dir/modules/$m" ;;
+		esac
+		echo "$m" >>"$guest_dir/modules/modules.order"
+	done <"$work/order"
+	echo "$kpkg $guest_fmt" >"$guest_dir/PACKAGE"
+	rm -rf "$work"
+	trap - EXIT
+	changed+=("guest-kernel")
+fi
+
+# --- 4. Hugepages --------------------------------------------------------
 hp=/sys/kernel/mm/hugepages/hugepages-2048kB
 [ -d "$hp" ] || die "this kernel has no 2 MB hugepages ($hp missing)"
 if ! grep -qs ' /dev/hugepages hugetlbfs ' /proc/mounts; then

@@ -12,6 +12,9 @@
 # reordered at either guest (frames lost while a side was down are gaps),
 # no iothread logged an error (a session whose mbufs did not all come home
 # logs one), OVS has every mbuf back and maps only the two live regions.
+# Steering is not checked here (iothread-ovs does): while a guest's driver
+# brings its queues up one by one, frames for a queue not yet enabled go to
+# one that is, as virtio-net's multiqueue rules want.
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 . "$rp_top/tests/lib/ovs-sandbox.sh"
@@ -47,7 +50,7 @@ start_ia() {
 }
 start_gb() {
 	"$vguest" --vhost "$d/vb.sock" --queues 2 --forever --send 1000000000 --rate "$RATE" \
-		--flows 31 --check-steer >"$d/gb.$1.json" 2>>"$d/gb.err" &
+		--flows 31 >"$d/gb.$1.json" 2>>"$d/gb.err" &
 	gb=$!
 	rp_on_exit rp_kill_pid $gb
 }
@@ -71,7 +74,7 @@ both_flowing() {
 
 # Guest A is the vhost-user server, so it comes first.
 "$vguest" --vhost "$d/va.sock" --server --queues 2 --forever --send 1000000000 \
-	--rate "$RATE" --flows 29 --check-steer >"$d/ga.json" 2>"$d/ga.err" &
+	--rate "$RATE" --flows 29 >"$d/ga.json" 2>"$d/ga.err" &
 ga=$!
 rp_on_exit rp_kill_pid $ga
 rp_wait_for 20 "guest A socket" test -S "$d/va.sock" || rp_fail "guest A did not listen"

@@ -50,6 +50,7 @@ struct opts {
 	uint64_t hostile;  /* invalid descriptors to publish before sending */
 	bool corrupt_ring; /* once the counts are met, corrupt a ring's mask */
 	bool check_dst;
+	bool sink;         /* receive and return without checking (benchmarks) */
 	uint8_t expect_dst[6];
 	unsigned int frame_min; /* shortest frame sent; 0: 60 */
 	unsigned int frame_max; /* longest frame sent; 0: one buffer, <= 1514 */
@@ -82,6 +83,8 @@ usage(FILE *f)
 		"  --ring-size N    slots per ring (server; default 512)\n"
 		"  --bufs N         buffers per pool (server; default 4096)\n"
 		"  --linger         after the counts, keep serving until the peer leaves\n"
+		"  --sink           count and return what arrives without checking it\n"
+		"                   (a benchmark's receiver: any frames, not only rp-peer's)\n"
 		"  --expect-dst MAC check every received frame's destination MAC\n"
 		"  --corrupt-ring   once the counts are met, overwrite the mask of queue 0's\n"
 		"                   outgoing ring and wait for the peer to end the session\n"
@@ -149,6 +152,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{"ring-size", required_argument, NULL, 'R'},
 		{"bufs", required_argument, NULL, 'B'},
 		{"linger", no_argument, NULL, 'l'},
+		{"sink", no_argument, NULL, 'K'},
 		{"rate", required_argument, NULL, 'P'},
 		{"go-file", required_argument, NULL, 'g'},
 		{"expect-dst", required_argument, NULL, 'D'},
@@ -220,6 +224,9 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case 'H':
 			if (parse_u64("--hostile", optarg, UINT32_MAX, &o->hostile) < 0)
 				return -1;
+			break;
+		case 'K':
+			o->sink = true;
 			break;
 		case 'D':
 			if (parse_mac("--expect-dst", optarg, o->expect_dst) < 0)
@@ -499,6 +506,7 @@ main(int argc, char **argv)
 			return 2;
 		}
 		p.check_dst = o.check_dst;
+		p.sink = o.sink;
 		memcpy(p.expect_dst, o.expect_dst, sizeof(p.expect_dst));
 		const char *end = run_session(&p, sock, &o);
 		rp_ipc_send_disconnect(sock, RP_IPC_DISC_NORMAL, end);

@@ -90,6 +90,7 @@ struct rp_peer {
 	enum rp_ipc_ring_kind tx_ring, tx_free, rx_ring, rx_free;
 	struct rp_ipc_stats st;       /* rejected descriptors by reason */
 	bool check_dst;               /* verify every frame's destination MAC */
+	bool sink;                    /* count frames, check nothing */
 	uint64_t bad_seq;             /* invalid descriptors published so far */
 	uint8_t expect_dst[6];
 	struct rp_peer_q q[RP_IPC_MAX_QPAIRS];

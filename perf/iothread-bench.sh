@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# The iothread's cost per packet beside testpmd's vhost PMD (rte_vhost with
+# no switch behind it), in one run, 64-byte frames, one queue pair:
+#
+#   dequeue-vhost     virtio-user txonly -> testpmd net_vhost rxonly
+#   dequeue-iothread  virtio-user txonly -> ringport-iothread -> region ->
+#                     rp-peer --sink (the switch's place)
+#   enqueue-vhost     testpmd net_vhost txonly -> virtio-user rxonly
+#   enqueue-iothread  rp-peer (the switch's place) -> region ->
+#                     ringport-iothread -> virtio-user rxonly
+#
+# The measured side (testpmd's forwarding lcore, the iothread's worker)
+# runs alone on --bench-cpu; the guest (testpmd virtio-user, two lcores on
+# one CPU) and rp-peer share --gen-cpu. testpmd's figure is its own
+# --record-core-cycles "CPU cycles/packet" (busy cycles / packets); the
+# iothread's is its status counters' busy cycles / packets for the stage,
+# taken over --seconds. The iothread adds to rte_vhost's work: steering
+# (a Toeplitz hash per packet), descriptors, checking every descriptor the
+# other side hands over, and the buffer returns.
+#
+# Prints one JSON object per case, then a table and the ratios the
+# dp-iothread issue targets (iothread <= 1.15 x vhost, plus steering). A
+# benchmark, never a test: nothing is asserted.
+#
+#   perf/iothread-bench.sh [--seconds S] [--bench-cpu N] [--gen-cpu N]
+#                          [--cases LIST] [--out DIR]
+set -euo pipefail
+. "$(dirname "$0")/../tests/lib/common.sh"
+
+secs=10
+bench_cpu=1
+gen_cpu=0
+cases="dequeue-vhost dequeue-iothread enqueue-vhost enqueue-iothread"
+out=""
+usage() {
+	sed -n '3,28p' "$0" | sed 's/^# \{0,1\}//'
+}
+while [ $# -gt 0 ]; do
+	case $1 in
+	--seconds) secs=$2; shift 2 ;;
+	--bench-cpu) bench_cpu=$2; shift 2 ;;
+	--gen-cpu) gen_cpu=$2; shift 2 ;;
+	--cases) cases=$2; shift 2 ;;
+	--out) out=$2; shift 2 ;;
+	-h | --help) usage; exit 0 ;;
+	*) echo "iothread-bench: unknown option '$1' (see --help)" >&2; exit 2 ;;
+	esac
+done
+for v in "$secs" "$bench_cpu" "$gen_cpu"; do
+	[[ $v =~ ^[0-9]+$ ]] || { echo "iothread-bench: '$v' is not a number" >&2; exit 2; }
+done
+for c in $cases; do
+	case $c in
+	dequeue-vhost | dequeue-iothread | enqueue-vhost | enqueue-iothread) ;;
+	*) echo "iothread-bench: unknown case '$c'" >&2; exit 2 ;;
+	esac
+done
+
+rp_need_root
+rp_need_hugepages 512
+rp_need_ringport_bins
+rp_need_iothread_bins
+testpmd=$(command -v dpdk-testpmd) || rp_fail "dpdk-testpmd not found (package dpdk-dev)"
+[ -n "$out" ] || out=$(mktemp -d "${TMPDIR:-/tmp}/ringport-itbench.XXXXXX")
+mkdir -p "$out"
+: >"$out/results.jsonl"
+
+# guest VAR MODE SOCK: testpmd on net_virtio_user (client of SOCK).
+guest() {
+	local var=$1 mode=$2 sock=$3 _p
+	taskset -c "$gen_cpu" "$testpmd" --lcores "0@$gen_cpu,1@$gen_cpu" --no-pci -m 512 \
+		--single-file-segments --in-memory --file-prefix "rpitg$$" \
+		--vdev "net_virtio_user0,path=$sock,queues=1" -- \
+		--forward-mode="$mode" --txpkts=64 --auto-start --stats-period 5 \
+		>"$out/guest-$mode.log" 2>&1 &
+	_p=$!
+	rp_on_exit rp_kill_pid $_p
+	printf -v "$var" '%s' "$_p"
+}
+
+# vhost_pmd VAR MODE SOCK: testpmd on net_vhost, forwarding on --bench-cpu.
+vhost_pmd() {
+	local var=$1 mode=$2 sock=$3 _p
+	"$testpmd" --lcores "0@$gen_cpu,1@$bench_cpu" --no-pci -m 512 --in-memory \
+		--file-prefix "rpitv$$" --vdev "net_vhost0,iface=$sock,queues=1" -- \
+		--forward-mode="$mode" --txpkts=64 --record-core-cycles --auto-start \
+		>"$out/vhost-$mode.log" 2>&1 &
+	_p=$!
+	rp_on_exit rp_kill_pid $_p
+	rp_wait_for 20 "vhost socket $sock" test -S "$sock" ||
+		{ tail -n 20 "$out/vhost-$mode.log" >&2; rp_fail "testpmd vhost did not start"; }
+	printf -v "$var" '%s' "$_p"
+}
+
+iothread() {
+	local var=$1 _p
+	rm -f "$out/v.sock" "$out/p.sock"
+	"$iot" --vhost "$out/v.sock" --port "$out/p.sock" --cpus "$bench_cpu" --poll busy \
+		>"$out/iothread.log" 2>&1 &
+	_p=$!
+	rp_on_exit rp_kill_pid $_p
+	rp_wait_for 20 "iothread sockets" test -S "$out/p.sock.ctl" ||
+		{ cat "$out/iothread.log" >&2; rp_fail "iothread did not start"; }
+	printf -v "$var" '%s' "$_p"
+}
+
+peer() { # VAR ARGS...: rp-peer in the switch's place, on the generator CPU
+	local var=$1 _p
+	shift
+	taskset -c "$gen_cpu" "$peer" --role client --path "$out/p.sock" --timeout 100000 \
+		"$@" >"$out/peer.json" 2>"$out/peer.err" &
+	_p=$!
+	rp_on_exit rp_kill_pid $_p
+	printf -v "$var" '%s' "$_p"
+}
+
+# worker_stat DIR: "busy packets" of the iothread's stage DIR.
+worker_stat() {
+	"$ctl" --ctl "$out/p.sock.ctl" status | python3 -c '
+import json, sys
+w = json.load(sys.stdin)["workers"][0]
+print(w["busy_cycles"][sys.argv[1]], w["packets"][sys.argv[1]])' "$1"
+}
+moving() { # DIR: more than 100000 packets through the stage
+	local b p
+	read -r b p < <(worker_stat "$1") && [ "$p" -gt 100000 ]
+}
+
+report() { # CASE PACKETS CYCLES SECONDS
+	python3 -c 'import json, sys
+n, p, c, s = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+print(json.dumps({"case": n, "packets": p, "busy_cycles": c,
+    "cycles_per_packet": round(c / p, 1), "mpps": round(p / s / 1e6, 3) if s else None}))' \
+		"$@" | tee -a "$out/results.jsonl"
+}
+
+# testpmd's own figure, printed when it stops: "CPU cycles/packet=X (busy
+# cycles=C / total RX packets=P) ...".
+measure_testpmd() {
+	local name=$1 pid=$2 log=$3 line c p
+	sleep "$secs" # the measurement window, not synchronisation
+	kill -INT "$pid"
+	rp_wait_for 20 "testpmd stats" grep -q "CPU cycles/packet" "$log" ||
+		{ tail -n 30 "$log" >&2; rp_fail "$name: no cycles from testpmd"; }
+	line=$(grep "CPU cycles/packet" "$log" | tail -n 1)
+	c=$(sed -n 's/.*busy cycles=\([0-9]*\).*/\1/p' <<<"$line")
+	p=$(sed -n 's/.*packets=\([0-9]*\).*/\1/p' <<<"$line")
+	[ -n "$p" ] && [ "$p" -gt 0 ] || rp_fail "$name: testpmd forwarded nothing: $line"
+	report "$name" "$p" "$c" 0
+}
+
+measure_iothread() {
+	local name=$1 dir=$2 b0 p0 b1 p1
+	rp_wait_for 30 "traffic through $dir" moving "$dir" ||
+		{ tail -n 20 "$out"/*.log >&2; rp_fail "$name: no traffic"; }
+	read -r b0 p0 < <(worker_stat "$dir")
+	sleep "$secs" # the measurement window, not synchronisation
+	read -r b1 p1 < <(worker_stat "$dir")
+	report "$name" $((p1 - p0)) $((b1 - b0)) "$secs"
+}
+
+run_case() {
+	local c=$1 v g i p
+	rp_log "$c: ${secs}s"
+	rm -f "$out/v.sock"
+	case $c in
+	dequeue-vhost)
+		vhost_pmd v rxonly "$out/v.sock"
+		guest g txonly "$out/v.sock"
+		measure_testpmd "$c" $v "$out/vhost-rxonly.log"
+		rp_kill_pid $g; rp_kill_pid $v
+		;;
+	enqueue-vhost)
+		vhost_pmd v txonly "$out/v.sock"
+		guest g rxonly "$out/v.sock"
+		measure_testpmd "$c" $v "$out/vhost-txonly.log"
+		rp_kill_pid $g; rp_kill_pid $v
+		;;
+	dequeue-iothread)
+		iothread i
+		peer p --sink --expect 1000000000000 --linger
+		guest g txonly "$out/v.sock"
+		measure_iothread "$c" to_switch
+		rp_kill_pid $g; rp_kill_pid $p; rp_kill_pid $i
+		;;
+	enqueue-iothread)
+		iothread i
+		guest g rxonly "$out/v.sock"
+		peer p --send 1000000000000 --frame-size 64
+		measure_iothread "$c" to_guest
+		rp_kill_pid $g; rp_kill_pid $p; rp_kill_pid $i
+		;;
+	esac
+}
+
+for c in $cases; do
+	run_case "$c"
+done
+
+python3 - "$out/results.jsonl" <<'PY'
+import json, sys
+r = {j["case"]: j for j in map(json.loads, open(sys.argv[1]))}
+print("\n| case | cycles/packet | Mpps (iothread) |")
+print("|---|---:|---:|")
+for k, v in r.items():
+    print(f"| {k} | {v['cycles_per_packet']} | {v['mpps'] if v['mpps'] else '-'} |")
+for d in ("dequeue", "enqueue"):
+    a, b = r.get(f"{d}-iothread"), r.get(f"{d}-vhost")
+    if a and b:
+        print(f"{d}: iothread / vhost = {a['cycles_per_packet'] / b['cycles_per_packet']:.2f}"
+              " (target <= 1.15, plus steering)")
+PY
+echo "results: $out"
