@@ -14,7 +14,7 @@
 # The measured side (testpmd's forwarding lcore, the iothread's worker)
 # runs alone on --bench-cpu; the guest (testpmd virtio-user, two lcores on
 # one CPU) and rp-peer share --gen-cpu. testpmd's figure is its own
-# --record-core-cycles "CPU cycles/packet" (busy cycles / packets); the
+# --record-core-cycles "CPU cycles/packet" (its cycles / packets); the
 # iothread's is its status counters' busy cycles / packets for the stage,
 # taken over --seconds. The iothread adds to rte_vhost's work: steering
 # (a Toeplitz hash per packet), descriptors, checking every descriptor the
@@ -85,7 +85,7 @@ vhost_pmd() {
 	local var=$1 mode=$2 sock=$3 _p
 	"$testpmd" --lcores "0@$gen_cpu,1@$bench_cpu" --no-pci -m 512 --in-memory \
 		--file-prefix "rpitv$$" --vdev "net_vhost0,iface=$sock,queues=1" -- \
-		--forward-mode="$mode" --txpkts=64 --record-core-cycles --auto-start \
+		--forward-mode="$mode" --txpkts=64 --record-core-cycles --auto-start --stats-period 60 \
 		>"$out/vhost-$mode.log" 2>&1 &
 	_p=$!
 	rp_on_exit rp_kill_pid $_p
@@ -109,7 +109,7 @@ iothread() {
 peer() { # VAR ARGS...: rp-peer in the switch's place, on the generator CPU
 	local var=$1 _p
 	shift
-	taskset -c "$gen_cpu" "$peer" --role client --path "$out/p.sock" --timeout 100000 \
+	taskset -c "$gen_cpu" "$peer" --role client --path "$out/p.sock" --timeout 86400 \
 		"$@" >"$out/peer.json" 2>"$out/peer.err" &
 	_p=$!
 	rp_on_exit rp_kill_pid $_p
@@ -123,9 +123,14 @@ import json, sys
 w = json.load(sys.stdin)["workers"][0]
 print(w["busy_cycles"][sys.argv[1]], w["packets"][sys.argv[1]])' "$1"
 }
-moving() { # DIR: more than 100000 packets through the stage
-	local b p
-	read -r b p < <(worker_stat "$1") && [ "$p" -gt 100000 ]
+# moving DIR: the switch side is attached and the stage's queue counters
+# (packets that really went through, not drops) pass 100000.
+moving() {
+	"$ctl" --ctl "$out/p.sock.ctl" status | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+ok = s["port"]["session"] and s["queues"][0][sys.argv[1]]["packets"] > 100000
+sys.exit(0 if ok else 1)' "$1"
 }
 
 report() { # CASE PACKETS CYCLES SECONDS
@@ -137,7 +142,7 @@ print(json.dumps({"case": n, "packets": p, "busy_cycles": c,
 }
 
 # testpmd's own figure, printed when it stops: "CPU cycles/packet=X (busy
-# cycles=C / total RX packets=P) ...".
+# cycles=C / total rxonly packets=P) ...".
 measure_testpmd() {
 	local name=$1 pid=$2 log=$3 line c p
 	sleep "$secs" # the measurement window, not synchronisation
@@ -145,7 +150,7 @@ measure_testpmd() {
 	rp_wait_for 20 "testpmd stats" grep -q "CPU cycles/packet" "$log" ||
 		{ tail -n 30 "$log" >&2; rp_fail "$name: no cycles from testpmd"; }
 	line=$(grep "CPU cycles/packet" "$log" | tail -n 1)
-	c=$(sed -n 's/.*busy cycles=\([0-9]*\).*/\1/p' <<<"$line")
+	c=$(sed -n 's/.* cycles=\([0-9]*\) .*/\1/p' <<<"$line")
 	p=$(sed -n 's/.*packets=\([0-9]*\).*/\1/p' <<<"$line")
 	[ -n "$p" ] && [ "$p" -gt 0 ] || rp_fail "$name: testpmd forwarded nothing: $line"
 	report "$name" "$p" "$c" 0
