@@ -76,28 +76,43 @@ rp_it_status_json(struct rp_iothread *it)
 	struct rp_it_dev *d = &it->dev;
 	bool running = __atomic_load_n(&d->running, __ATOMIC_ACQUIRE);
 	uint64_t f = d->features, busy[RP_IT_DIRS] = {0}, pkts[RP_IT_DIRS] = {0};
+	uint64_t full_c[RP_IT_DIRS] = {0}, full_p[RP_IT_DIRS] = {0};
 	struct rp_ipc_stats rej = {0};
 	json_t *ws = json_array(), *o, *port, *vh;
 	char feat[24], *out;
 
 	for (unsigned int i = 0; i < it->n_workers; i++) {
 		struct rp_it_worker *w = &it->w[i];
-		uint64_t b[RP_IT_DIRS], p[RP_IT_DIRS];
+		json_t *st = json_object();
 
 		for (int k = 0; k < RP_IPC_REJ_MAX; k++)
 			rej.rejects[k] += RP_IT_STAT_READ(w->st.rejects[k]);
 		for (int dd = 0; dd < RP_IT_DIRS; dd++) {
-			b[dd] = RP_IT_STAT_READ(w->busy_cycles[dd]);
-			p[dd] = RP_IT_STAT_READ(w->stage_pkts[dd]);
-			busy[dd] += b[dd];
-			pkts[dd] += p[dd];
+			uint64_t b = RP_IT_STAT_READ(w->busy_cycles[dd]);
+			uint64_t p = RP_IT_STAT_READ(w->stage_pkts[dd]);
+			uint64_t n = RP_IT_STAT_READ(w->busy_iters[dd]);
+			uint64_t fc = RP_IT_STAT_READ(w->full_cycles[dd]);
+			uint64_t fp = RP_IT_STAT_READ(w->full_pkts[dd]);
+
+			busy[dd] += b;
+			pkts[dd] += p;
+			full_c[dd] += fc;
+			full_p[dd] += fp;
+			json_object_set_new(st, dir_names[dd], json_pack("{s:I,s:I,s:I,s:I,s:I,s:o,s:o}",
+				"busy_cycles", (json_int_t)b, "packets", (json_int_t)p,
+				"busy_iterations", (json_int_t)n, "full_burst_cycles", (json_int_t)fc,
+				"full_burst_packets", (json_int_t)fp, "packets_per_iteration",
+				n ? json_real((double)p / (double)n) : json_null(),
+				"cycles_per_packet_full_bursts", cpp(fc, fp)));
 		}
-		json_array_append_new(ws, json_pack("{s:i,s:i,s:{s:I,s:I},s:{s:I,s:I},s:I,s:I}",
-			"id", i, "cpu", w->cpu, "busy_cycles", "to_switch", (json_int_t)b[0],
-			"to_guest", (json_int_t)b[1], "packets", "to_switch", (json_int_t)p[0],
-			"to_guest", (json_int_t)p[1], "idle_cycles",
+		json_array_append_new(ws, json_pack("{s:i,s:i,s:{s:I,s:I},s:{s:I,s:I},s:I,s:I,s:o}",
+			"id", i, "cpu", w->cpu, "busy_cycles", "to_switch",
+			(json_int_t)RP_IT_STAT_READ(w->busy_cycles[0]), "to_guest",
+			(json_int_t)RP_IT_STAT_READ(w->busy_cycles[1]), "packets", "to_switch",
+			(json_int_t)RP_IT_STAT_READ(w->stage_pkts[0]), "to_guest",
+			(json_int_t)RP_IT_STAT_READ(w->stage_pkts[1]), "idle_cycles",
 			(json_int_t)RP_IT_STAT_READ(w->idle_cycles), "naps",
-			(json_int_t)RP_IT_STAT_READ(w->naps)));
+			(json_int_t)RP_IT_STAT_READ(w->naps), "stages", st));
 	}
 	port = json_pack("{s:s,s:b,s:I,s:I,s:i,s:o,s:o}", "path", it->o.port_path, "session",
 		s != NULL, "sessions", (json_int_t)it->sessions, "refused",
@@ -117,12 +132,13 @@ rp_it_status_json(struct rp_iothread *it)
 		running && (f & (1ULL << VIRTIO_NET_F_HOST_TSO4)), "rx_queues",
 		(int)__atomic_load_n(&d->n_rxq, __ATOMIC_RELAXED), "connects",
 		(json_int_t)d->connects);
-	o = json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:{s:o,s:o},s:I}", "link",
+	o = json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:{s:o,s:o},s:{s:o,s:o},s:I}", "link",
 		s != NULL && running ? "up" : "down", "poll",
 		it->o.poll == RP_IT_POLL_BUSY ? "busy" : "adaptive", "port", port, "vhost", vh,
 		"queues", queues_json(it), "workers", ws, "cycles_per_packet", "to_switch",
-		cpp(busy[0], pkts[0]), "to_guest", cpp(busy[1], pkts[1]), "tsc_hz",
-		(json_int_t)rte_get_tsc_hz());
+		cpp(busy[0], pkts[0]), "to_guest", cpp(busy[1], pkts[1]),
+		"cycles_per_packet_full_bursts", "to_switch", cpp(full_c[0], full_p[0]), "to_guest",
+		cpp(full_c[1], full_p[1]), "tsc_hz", (json_int_t)rte_get_tsc_hz());
 	out = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return out;

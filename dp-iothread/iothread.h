@@ -124,6 +124,9 @@ struct rp_it_worker {
 	struct rp_ipc_stats st;
 	uint64_t busy_cycles[RP_IT_DIRS];
 	uint64_t stage_pkts[RP_IT_DIRS];
+	uint64_t busy_iters[RP_IT_DIRS];   /* iterations the stage had packets */
+	uint64_t full_cycles[RP_IT_DIRS];  /* ... of those with a full burst */
+	uint64_t full_pkts[RP_IT_DIRS];
 	uint64_t idle_cycles;
 	uint64_t naps;
 	struct rp_it_qstats q[RP_IT_MAX_QP];

@@ -2,10 +2,8 @@
 /* Built-in Toeplitz steering; see rp_steer.h. */
 #include <string.h>
 
-#include <rte_byteorder.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
-#include <rte_thash.h>
 
 #include "rp_steer.h"
 
@@ -16,23 +14,41 @@ const uint8_t rp_rss_default_key[RP_RSS_KEY_SIZE] = {
 };
 
 void
+rp_rss_set_key(struct rp_rss *c, const uint8_t *key)
+{
+	memcpy(c->key, key, sizeof(c->key));
+	for (unsigned int i = 0; i < RP_RSS_INPUT_MAX; i++) {
+		uint32_t win[8];
+
+		/* The 32 key bits starting at input bit 8i + b. */
+		for (unsigned int b = 0; b < 8; b++) {
+			unsigned int bit = 8 * i + b;
+			uint64_t k = 0;
+
+			for (unsigned int j = 0; j < 5; j++)
+				k = k << 8 | key[bit / 8 + j];
+			win[b] = (uint32_t)(k >> (8 - bit % 8));
+		}
+		for (unsigned int v = 0; v < 256; v++) {
+			uint32_t h = 0;
+
+			for (unsigned int b = 0; b < 8; b++)
+				if (v & (0x80u >> b))
+					h ^= win[b];
+			c->lut[i][v] = h;
+		}
+	}
+}
+
+void
 rp_rss_init(struct rp_rss *c, unsigned int n_queues)
 {
 	memset(c, 0, sizeof(*c));
-	memcpy(c->key, rp_rss_default_key, sizeof(c->key));
+	rp_rss_set_key(c, rp_rss_default_key);
 	c->types = RP_RSS_TYPES_ALL;
 	c->table_size = RP_RSS_TABLE_MAX;
 	for (unsigned int i = 0; i < RP_RSS_TABLE_MAX; i++)
 		c->table[i] = (uint16_t)(n_queues ? i % n_queues : 0);
-}
-
-static inline uint32_t
-load_be32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return rte_be_to_cpu_32(v);
 }
 
 /* Walk IPv6 extension headers the spec's non-_EX types still hash
@@ -68,7 +84,8 @@ ipv6_l4(const uint8_t *pkt, uint32_t len, uint32_t off, uint32_t *l4_off)
 bool
 rp_rss_hash(const struct rp_rss *c, const uint8_t *pkt, uint32_t len, uint32_t *hash)
 {
-	uint32_t tuple[RTE_THASH_V6_L4_LEN], off = RTE_ETHER_HDR_LEN, l4_off = 0, n;
+	uint8_t in[RP_RSS_INPUT_MAX];
+	uint32_t off = RTE_ETHER_HDR_LEN, l4_off = 0, n;
 	uint16_t et;
 	uint8_t proto = 0;
 	bool v4;
@@ -98,17 +115,15 @@ rp_rss_hash(const struct rp_rss *c, const uint8_t *pkt, uint32_t len, uint32_t *
 			proto = pkt[off + 9];
 			l4_off = off + ihl;
 		}
-		tuple[0] = load_be32(pkt + off + 12);
-		tuple[1] = load_be32(pkt + off + 16);
-		n = 2;
+		memcpy(in, pkt + off + 12, 8); /* source, destination */
+		n = 8;
 		v4 = true;
 	} else if (et == RTE_ETHER_TYPE_IPV6) {
 		if (off + sizeof(struct rte_ipv6_hdr) > len || (pkt[off] >> 4) != 6)
 			return false;
 		proto = ipv6_l4(pkt, len, off, &l4_off);
-		for (int i = 0; i < 8; i++)
-			tuple[i] = load_be32(pkt + off + 8 + 4 * i);
-		n = 8;
+		memcpy(in, pkt + off + 8, 32);
+		n = 32;
 		v4 = false;
 	} else {
 		return false;
@@ -120,11 +135,11 @@ rp_rss_hash(const struct rp_rss *c, const uint8_t *pkt, uint32_t len, uint32_t *
 	if (((proto == IPPROTO_TCP && (c->types & t_tcp)) ||
 		    (proto == IPPROTO_UDP && (c->types & t_udp))) &&
 		l4_off + 4 <= len) {
-		/* Source port in the high half, as rte_thash_tuple lays it out. */
-		tuple[n++] = load_be32(pkt + l4_off);
+		memcpy(in + n, pkt + l4_off, 4); /* source port, destination port */
+		n += 4;
 	} else if (!(c->types & t_ip)) {
 		return false;
 	}
-	*hash = rte_softrss(tuple, n, c->key);
+	*hash = rp_rss_toeplitz(c, in, n);
 	return true;
 }

@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <cmocka.h>
+#include <rte_thash.h>
 
 #include "rp_steer.h"
 
@@ -138,6 +139,38 @@ test_types_and_edges(void **state)
 	assert_false(rp_rss_hash(&c, f, 40, &h));
 }
 
+/* The lookup tables against DPDK's bit-loop rte_softrss(), for random keys
+ * and inputs of every length the hash types use. */
+static void
+test_tables_match_softrss(void **state)
+{
+	static struct rp_rss c;
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+
+	(void)state;
+	for (int round = 0; round < 200; round++) {
+		uint8_t key[RP_RSS_KEY_SIZE], in[RP_RSS_INPUT_MAX];
+		uint32_t words[RP_RSS_INPUT_MAX / 4];
+		const unsigned int lens[] = {8, 12, 32, 36};
+
+		for (size_t i = 0; i < sizeof(key) + sizeof(in); i++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			if (i < sizeof(key))
+				key[i] = (uint8_t)x;
+			else
+				in[i - sizeof(key)] = (uint8_t)(x >> 8);
+		}
+		rp_rss_set_key(&c, round == 0 ? rp_rss_default_key : key);
+		for (size_t l = 0; l < 4; l++) {
+			for (unsigned int w = 0; w < lens[l] / 4; w++)
+				words[w] = (uint32_t)in[4 * w] << 24 | (uint32_t)in[4 * w + 1] << 16 |
+					(uint32_t)in[4 * w + 2] << 8 | in[4 * w + 3];
+			assert_int_equal(rp_rss_toeplitz(&c, in, lens[l]),
+				rte_softrss(words, lens[l] / 4, c.key));
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -145,6 +178,7 @@ main(void)
 		cmocka_unit_test(test_ipv4_vectors),
 		cmocka_unit_test(test_ipv6_vectors),
 		cmocka_unit_test(test_types_and_edges),
+		cmocka_unit_test(test_tables_match_softrss),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
