@@ -10,6 +10,9 @@
 #   enqueue-vhost     testpmd net_vhost txonly -> virtio-user rxonly
 #   enqueue-iothread  rp-peer (the switch's place) -> region ->
 #                     ringport-iothread -> virtio-user rxonly
+#   idle-adaptive     an attached, idle port with --poll adaptive: the
+#                     iothread's CPU time (all threads, schedstat) as a
+#                     share of one core (the issue's bound: 2 %)
 #
 # The measured side (testpmd's forwarding lcore, the iothread's worker)
 # runs alone on --bench-cpu; the guest (testpmd virtio-user, two lcores on
@@ -35,7 +38,7 @@ set -euo pipefail
 secs=10
 bench_cpu=1
 gen_cpu=0
-cases="dequeue-vhost dequeue-iothread enqueue-vhost enqueue-iothread"
+cases="dequeue-vhost dequeue-iothread enqueue-vhost enqueue-iothread idle-adaptive"
 out=""
 usage() {
 	sed -n '3,28p' "$0" | sed 's/^# \{0,1\}//'
@@ -56,7 +59,7 @@ for v in "$secs" "$bench_cpu" "$gen_cpu"; do
 done
 for c in $cases; do
 	case $c in
-	dequeue-vhost | dequeue-iothread | enqueue-vhost | enqueue-iothread) ;;
+	dequeue-vhost | dequeue-iothread | enqueue-vhost | enqueue-iothread | idle-adaptive) ;;
 	*) echo "iothread-bench: unknown case '$c'" >&2; exit 2 ;;
 	esac
 done
@@ -97,10 +100,10 @@ vhost_pmd() {
 	printf -v "$var" '%s' "$_p"
 }
 
-iothread() {
+iothread() { # VAR [POLL]
 	local var=$1 _p
 	rm -f "$out/v.sock" "$out/p.sock"
-	"$iot" --vhost "$out/v.sock" --port "$out/p.sock" --cpus "$bench_cpu" --poll busy \
+	"$iot" --vhost "$out/v.sock" --port "$out/p.sock" --cpus "$bench_cpu" --poll "${2:-busy}" \
 		>"$out/iothread.log" 2>&1 &
 	_p=$!
 	rp_on_exit rp_kill_pid $_p
@@ -175,6 +178,17 @@ measure_iothread() {
 	report "$name" $((p1 - p0)) $((b1 - b0)) "$secs" $((i1 - i0)) $((fc1 - fc0)) $((fp1 - fp0))
 }
 
+# CPU nanoseconds of every thread of process $1.
+cpu_ns() {
+	cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { print s }'
+}
+up() {
+	"$ctl" --ctl "$out/p.sock.ctl" status | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+sys.exit(0 if s["link"] == "up" else 1)'
+}
+
 run_case() {
 	local c=$1 v g i p
 	rp_log "$c: ${secs}s"
@@ -199,6 +213,23 @@ run_case() {
 		measure_iothread "$c" to_switch
 		rp_kill_pid $g; rp_kill_pid $p; rp_kill_pid $i
 		;;
+	idle-adaptive)
+		iothread i adaptive
+		peer p --sink --expect 1000000000000 --linger
+		"$vguest" --vhost "$out/v.sock" --forever --cpu "$gen_cpu" >/dev/null 2>&1 &
+		g=$!
+		rp_on_exit rp_kill_pid $g
+		rp_wait_for 30 "guest and switch attached" up || rp_fail "$c: link not up"
+		local a b
+		a=$(cpu_ns $i)
+		sleep "$secs" # the measurement window, not synchronisation
+		b=$(cpu_ns $i)
+		python3 -c 'import json, sys
+a, b, s = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+print(json.dumps({"case": "idle-adaptive", "core_percent": round((b - a) / (s * 1e9) * 100, 2)}))' \
+			"$a" "$b" "$secs" | tee -a "$out/results.jsonl"
+		rp_kill_pid $g; rp_kill_pid $p; rp_kill_pid $i
+		;;
 	enqueue-iothread)
 		iothread i
 		guest g rxonly "$out/v.sock"
@@ -219,6 +250,8 @@ r = {j["case"]: j for j in map(json.loads, open(sys.argv[1]))}
 print("\n| case | cycles/packet | full bursts only | packets/iteration | Mpps (iothread) |")
 print("|---|---:|---:|---:|---:|")
 for k, v in r.items():
+    if "core_percent" in v:
+        continue
     print(f"| {k} | {v['cycles_per_packet']} | {v.get('cycles_per_packet_full_bursts', '-')} "
           f"| {v.get('packets_per_iteration', '-')} | {v['mpps'] if v['mpps'] else '-'} |")
 for d in ("dequeue", "enqueue"):
@@ -228,5 +261,7 @@ for d in ("dequeue", "enqueue"):
         print(f"{d}: iothread / vhost = {a['cycles_per_packet'] / b['cycles_per_packet']:.2f}"
               + (f", full bursts {f / b['cycles_per_packet']:.2f}" if f else "")
               + " (target <= 1.15, plus steering)")
+if "idle-adaptive" in r:
+    print(f"idle port, adaptive polling: {r['idle-adaptive']['core_percent']} % of a core (bound 2 %)")
 PY
 echo "results: $out"
