@@ -105,6 +105,17 @@ rp_it_status_json(struct rp_iothread *it)
 				n ? json_real((double)p / (double)n) : json_null(),
 				"cycles_per_packet_full_bursts", cpp(fc, fp)));
 		}
+		/* What the worker holds right now (racy reads, diagnostics). */
+		unsigned int ts_n = 0, tg_n = 0, held = 0, ret = 0;
+
+		for (unsigned int q = 0; q < RP_IT_MAX_QP; q++) {
+			ts_n += __atomic_load_n(&w->ts[q].n, __ATOMIC_RELAXED);
+			tg_n += __atomic_load_n(&w->tg[q].n, __ATOMIC_RELAXED);
+			held += __atomic_load_n(&w->outstanding[q], __ATOMIC_RELAXED);
+			ret += __atomic_load_n(&w->n_ret[q], __ATOMIC_RELAXED);
+		}
+		json_object_set_new(st, "held", json_pack("{s:i,s:i,s:i,s:i}", "to_switch_staged",
+			ts_n, "to_guest_staged", tg_n, "to_guest_buffers", held, "returns_waiting", ret));
 		json_array_append_new(ws, json_pack("{s:i,s:i,s:{s:I,s:I},s:{s:I,s:I},s:I,s:I,s:o}",
 			"id", i, "cpu", w->cpu, "busy_cycles", "to_switch",
 			(json_int_t)RP_IT_STAT_READ(w->busy_cycles[0]), "to_guest",
