@@ -116,6 +116,9 @@ rp_it_status_json(struct rp_iothread *it)
 		}
 		json_object_set_new(st, "held", json_pack("{s:i,s:i,s:i,s:i}", "to_switch_staged",
 			ts_n, "to_guest_staged", tg_n, "to_guest_buffers", held, "returns_waiting", ret));
+		json_object_set_new(st, "sleeps", json_integer((json_int_t)RP_IT_STAT_READ(w->sleeps)));
+		json_object_set_new(st, "wakeups",
+			json_integer((json_int_t)RP_IT_STAT_READ(w->wakeups)));
 		json_array_append_new(ws, json_pack("{s:i,s:i,s:{s:I,s:I},s:{s:I,s:I},s:I,s:I,s:o}",
 			"id", i, "cpu", w->cpu, "busy_cycles", "to_switch",
 			(json_int_t)RP_IT_STAT_READ(w->busy_cycles[0]), "to_guest",

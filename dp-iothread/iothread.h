@@ -48,6 +48,7 @@
 #define RP_IT_IDLE_SPINS 4096    /* adaptive: empty polls before napping */
 #define RP_IT_NAP_MIN_US 16
 #define RP_IT_NAP_MAX_US 1024
+#define RP_IT_SLEEP_MS 10        /* adaptive, with wake-ups: longest sleep */
 
 enum rp_it_dir { RP_IT_TO_SWITCH = 0, RP_IT_TO_GUEST = 1, RP_IT_DIRS = 2 };
 
@@ -77,6 +78,9 @@ struct rp_it_sess {
 	uint32_t ring_size;
 	bool offload;
 	bool broken; /* a worker found a ring's metadata rewritten */
+	bool wake_ok; /* the switch writes wake[q] when bit q of *wake_word is set */
+	int wake[RP_IT_MAX_QP];
+	uint32_t *wake_word;
 	int sock;
 	struct rp_ipc_peer peer;
 	/* TO_SWITCH: an rte_mempool of pinned external-buffer mbufs whose data
@@ -129,6 +133,8 @@ struct rp_it_worker {
 	uint64_t full_pkts[RP_IT_DIRS];
 	uint64_t idle_cycles;
 	uint64_t naps;
+	uint64_t sleeps; /* slept on the kick and wake eventfds */
+	uint64_t wakeups; /* ... and were woken by one */
 	struct rp_it_qstats q[RP_IT_MAX_QP];
 } __rte_cache_aligned;
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <rte_errno.h>
@@ -56,6 +57,9 @@ sess_free(struct rp_it_sess *s)
 				s->id, in_use);
 		rte_mempool_free(s->mp);
 	}
+	for (unsigned int q = 0; q < s->n_qpairs; q++)
+		if (s->wake[q] >= 0)
+			close(s->wake[q]);
 	free(s->mbuf_of);
 	rp_ipc_pool_free(s->lent);
 	rp_ipc_pool_free(s->held);
@@ -85,7 +89,7 @@ sess_alloc(struct rp_iothread *it, uint64_t id)
 		.buf_size = RP_IT_BUF_SIZE,
 		.n_bufs = {n_bufs, n_bufs},
 		.mtu = it->o.mtu,
-		.features = RP_IPC_F_OFFLOAD | RP_IPC_F_MULTISEG,
+		.features = RP_IPC_F_OFFLOAD | RP_IPC_F_MULTISEG | RP_IPC_F_WAKE_FD,
 	};
 	const struct rp_ipc_layout *l;
 	struct rte_pktmbuf_extmem ext;
@@ -98,6 +102,8 @@ sess_alloc(struct rp_iothread *it, uint64_t id)
 		return NULL;
 	s->sock = -1;
 	s->id = id;
+	for (unsigned int q = 0; q < RP_IT_MAX_QP; q++)
+		s->wake[q] = -1;
 	s->r = rp_ipc_region_create(&p, why, sizeof(why));
 	if (s->r == NULL) {
 		RTE_LOG(ERR, USER1, "cannot create the port region: %s\n",
@@ -112,6 +118,12 @@ sess_alloc(struct rp_iothread *it, uint64_t id)
 	s->ts_off = (uint32_t)l->bufs_off[RP_IPC_DIR_TO_SWITCH];
 	s->ts_shift = l->buf_shift;
 	s->ts_n = l->n_bufs[RP_IPC_DIR_TO_SWITCH];
+	s->wake_word = &rp_ipc_region_hdr(s->r)->wake;
+	for (unsigned int q = 0; q < nq; q++) {
+		s->wake[q] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (s->wake[q] < 0)
+			goto fail;
+	}
 	s->lent = rp_ipc_pool_create_tracker(s->r, RP_IPC_DIR_TO_SWITCH);
 	s->held = rp_ipc_pool_create(s->r, RP_IPC_DIR_TO_GUEST, false);
 	s->mbuf_of = calloc(s->ts_n, sizeof(s->mbuf_of[0]));
@@ -162,7 +174,8 @@ rp_it_sess_open(struct rp_iothread *it, int sock)
 	}
 	s->sock = sock;
 	s->offload = true;
-	rc = rp_ipc_server_handshake(sock, s->r, NULL, 0, "ringport-iothread", RP_IT_HANDSHAKE_MS,
+	rc = rp_ipc_server_handshake(sock, s->r, s->wake, s->n_qpairs, "ringport-iothread",
+		RP_IT_HANDSHAKE_MS,
 		&s->peer, &it->hs_st, &rej, why, sizeof(why));
 	if (rc < 0) {
 		it->sess_refused++;
@@ -175,6 +188,8 @@ rp_it_sess_open(struct rp_iothread *it, int sock)
 	}
 	it->sessions++;
 	it->last_refusal[0] = '\0';
+	/* A switch that did not ask for wake-ups never writes them. */
+	s->wake_ok = s->peer.features & RP_IPC_F_WAKE_FD;
 	RTE_LOG(INFO, USER1, "switch session %" PRIu64 " up: peer '%s', %u queue pairs%s\n", s->id,
 		s->peer.name, s->n_qpairs, rp_ipc_region_hugetlb(s->r) ? "" : " (4 KiB pages)");
 	__atomic_store_n(&it->sess, s, __ATOMIC_SEQ_CST);

@@ -19,8 +19,10 @@
  * more from their source, so the pressure reaches the sender.
  */
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_lcore.h>
@@ -474,11 +476,97 @@ nap(struct rp_it_worker *w)
 {
 	struct timespec ts = {.tv_nsec = (long)w->nap_us * 1000};
 
+	/* Offline while asleep: we hold nothing of a session. */
+	w->cur = NULL;
 	rte_rcu_qsbr_thread_offline(w->it->qsbr, w->id);
 	nanosleep(&ts, NULL);
 	rte_rcu_qsbr_thread_online(w->it->qsbr, w->id);
 	w->nap_us = RTE_MIN(w->nap_us * 2, (unsigned int)RP_IT_NAP_MAX_US);
 	RP_IT_STAT_ADD(w->naps, 1);
+}
+
+/* Owned guest TX queues: guest notifications (kicks) on or off. */
+static void
+guest_kicks(struct rp_it_worker *w, int vid, uint32_t vrings, int on)
+{
+	for (unsigned int g = w->id; g < RP_IT_MAX_QP; g += w->it->n_workers)
+		if (vrings & (1u << (2 * g + 1)))
+			rte_vhost_enable_guest_notification(vid, (uint16_t)(2 * g + 1), on);
+}
+
+/*
+ * Adaptive polling, idle and holding nothing: sleep until the guest kicks
+ * one of our TX queues or the switch writes one of our rings' wake-up
+ * eventfds, at most RP_IT_SLEEP_MS (a new session or device is noticed
+ * then). Ask first, then look again: the guest and the switch each put
+ * work in place before they look at our flag, so one side sees the other.
+ * Without wake-ups from the switch (a peer that did not ask for them),
+ * nap with a backoff instead.
+ */
+static void
+sleep_idle(struct rp_it_worker *w, struct rp_it_sess *s, bool dev_ok, int vid, uint32_t vrings)
+{
+	struct rp_iothread *it = w->it;
+	struct pollfd pfd[2 * RP_IT_MAX_QP];
+	unsigned int n = 0, nw = it->n_workers;
+	uint32_t mine = 0;
+	bool work = false;
+
+	if (s != NULL && !s->wake_ok) {
+		nap(w);
+		return;
+	}
+	if (s != NULL)
+		for (unsigned int q = w->id; q < s->n_qpairs; q += nw) {
+			mine |= 1u << q;
+			pfd[n++] = (struct pollfd){.fd = s->wake[q], .events = POLLIN};
+		}
+	if (mine)
+		__atomic_fetch_or(s->wake_word, mine, __ATOMIC_SEQ_CST);
+	if (dev_ok) {
+		guest_kicks(w, vid, vrings, 1);
+		for (unsigned int g = w->id; g < RP_IT_MAX_QP; g += nw) {
+			struct rte_vhost_vring vr;
+
+			if ((vrings & (1u << (2 * g + 1))) &&
+				rte_vhost_get_vhost_vring(vid, (uint16_t)(2 * g + 1), &vr) == 0 &&
+				vr.kickfd >= 0)
+				pfd[n++] = (struct pollfd){.fd = vr.kickfd, .events = POLLIN};
+		}
+	}
+	rte_smp_mb();
+	for (unsigned int q = w->id; s != NULL && q < s->n_qpairs && !work; q += nw)
+		work = rte_ring_count(rp_ipc_region_ring(s->r, q, RP_IPC_RING_TO_GUEST)) != 0;
+	for (unsigned int g = w->id; dev_ok && g < RP_IT_MAX_QP && !work; g += nw)
+		work = (vrings & (1u << (2 * g + 1))) &&
+			rte_vhost_avail_entries(vid, (uint16_t)(2 * g + 1)) != 0;
+	if (!work) {
+		int r;
+
+		/* Offline while asleep: we hold nothing of a session. */
+		w->cur = NULL;
+		rte_rcu_qsbr_thread_offline(it->qsbr, w->id);
+		r = poll(pfd, n, RP_IT_SLEEP_MS);
+		rte_rcu_qsbr_thread_online(it->qsbr, w->id);
+		RP_IT_STAT_ADD(w->sleeps, 1);
+		if (r > 0)
+			RP_IT_STAT_ADD(w->wakeups, 1);
+		/* Empty what woke us. The kick fds are eventfds nobody else
+		 * reads (rte_vhost leaves them to the application). */
+		for (unsigned int i = 0; i < n; i++) {
+			uint64_t v;
+
+			if ((pfd[i].revents & POLLIN) && read(pfd[i].fd, &v, sizeof(v)) < 0)
+				RTE_LOG(DEBUG, USER1, "worker %u: wake read: %s\n", w->id,
+					strerror(errno));
+		}
+	}
+	if (mine)
+		__atomic_fetch_and(s->wake_word, ~mine, __ATOMIC_SEQ_CST);
+	/* Back to polling with kicks off, if the device is still the same
+	 * (while we were offline it may have gone). */
+	if (dev_ok && __atomic_load_n(&it->dev.running, __ATOMIC_ACQUIRE) && it->dev.vid == vid)
+		guest_kicks(w, vid, vrings, 0);
 }
 
 int
@@ -534,9 +622,7 @@ rp_it_worker_main(void *arg)
 			RP_IT_STAT_ADD(w->idle_cycles, t2 - t0);
 			if (it->o.poll == RP_IT_POLL_ADAPTIVE && ++w->idle_polls > RP_IT_IDLE_SPINS &&
 				!worker_holds(w)) {
-				/* Offline while asleep: hold nothing of a session. */
-				w->cur = NULL;
-				nap(w);
+				sleep_idle(w, s, dev_ok, vid, vrings);
 				continue;
 			}
 		} else {

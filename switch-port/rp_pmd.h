@@ -82,6 +82,12 @@ struct rp_sess {
 	struct rp_free_cache *lc;
 	rte_spinlock_t any_lock;
 	struct rp_ring_ctr ctr[RP_IPC_MAX_QPAIRS];
+	/* The iothread's wake-up eventfds, one per queue pair (0: none).
+	 * Written after a tx burst to ring q while bit q of the header's wake
+	 * word says its worker sleeps (adaptive polling). */
+	unsigned int n_wake;
+	int wake[RP_IPC_MAX_QPAIRS];
+	const uint32_t *wake_word;
 	bool dead;                     /* peer gone: stop returning buffers */
 	bool broken;                   /* data path saw the peer corrupt a ring */
 	struct rp_sess *next_retired;
@@ -97,6 +103,7 @@ enum rp_qstat {
 	RP_QS_TOO_BIG,   /* tx: packet larger than a buffer */
 	RP_QS_NO_MBUF,   /* rx: mempool empty */
 	RP_QS_BAD_OFFLOAD, /* offload metadata that does not fit the packet */
+	RP_QS_WAKE_FAIL, /* tx: the wake-up eventfd could not be written */
 	RP_QS_MAX,
 };
 

@@ -22,12 +22,16 @@
 #include <rte_ring.h>
 #include <rte_ring_peek.h> /* after rte_ring.h */
 
+#include <unistd.h>
+
 #include "rp_pmd.h"
 #include "rp_pmd_ol.h"
 
 void
 rp_sess_free(struct rp_sess *s)
 {
+	for (unsigned int q = 0; q < s->n_wake; q++)
+		close(s->wake[q]);
 	for (unsigned int q = 0; q < RP_IPC_MAX_QPAIRS; q++)
 		rte_free(s->free_back[q]);
 	rte_free(s->lc);
@@ -528,6 +532,19 @@ rp_pmd_tx_burst(void *arg, struct rte_mbuf **pkts, uint16_t n)
 			d[i] = (struct rp_ipc_desc){.off = d[i].off};
 		rp_ipc_pool_return_burst(s->own, d + sent, k - sent, &q->rej);
 		q->st[RP_QS_RING_FULL] += k - sent;
+	}
+	/* The peer's worker for this ring may sleep: then it asked for a
+	 * wake-up. The full barrier orders our tail store before the flag's
+	 * load (it sets the flag, then looks at the ring): one of us sees
+	 * the other. */
+	if (sent != 0 && s->n_wake != 0) {
+		rte_smp_mb();
+		if (unlikely(__atomic_load_n(s->wake_word, __ATOMIC_RELAXED) & (1u << ring))) {
+			uint64_t one = 1;
+
+			if (write(s->wake[ring], &one, sizeof(one)) < 0)
+				q->st[RP_QS_WAKE_FAIL]++;
+		}
 	}
 	/* A partly taken burst is retried by the caller (OVS does, until a
 	 * call takes nothing, then drops the rest): count drops only then. */

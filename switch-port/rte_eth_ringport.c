@@ -111,7 +111,8 @@ sess_open(struct rp_port *port)
 	sock = rp_ipc_connect(port->path);
 	if (sock < 0)
 		return sock;
-	rc = rp_ipc_client_handshake(sock, port->name, RP_IPC_F_OFFLOAD | RP_IPC_F_MULTISEG,
+	rc = rp_ipc_client_handshake(sock, port->name,
+		RP_IPC_F_OFFLOAD | RP_IPC_F_MULTISEG | RP_IPC_F_WAKE_FD,
 		RP_PMD_HANDSHAKE_MS, &r, wake, &n_wake, &peer, NULL, &rej, why, sizeof(why));
 	if (rc < 0) {
 		/* Retried every 100 ms: say it once per new reason. */
@@ -131,15 +132,19 @@ sess_open(struct rp_port *port)
 		close(sock);
 		return rc;
 	}
-	for (unsigned int i = 0; i < n_wake; i++)
-		close(wake[i]); /* OVS PMD threads always poll */
 	s = sess_build(port, sock, r);
 	if (s == NULL) {
+		for (unsigned int i = 0; i < n_wake; i++)
+			close(wake[i]);
 		rp_ipc_send_disconnect(sock, RP_IPC_DISC_REFUSED, "out of memory");
 		rp_ipc_region_put(r);
 		close(sock);
 		return -ENOMEM;
 	}
+	/* OVS PMD threads always poll; the peer may sleep (wake-ups). */
+	s->n_wake = n_wake;
+	memcpy(s->wake, wake, n_wake * sizeof(wake[0]));
+	s->wake_word = &rp_ipc_region_hdr(r)->wake;
 	const struct rp_ipc_layout *l = rp_ipc_region_layout(r);
 	PMD_LOG(INFO, "%s: session with '%s' on %s: %u queue pairs, %u+%u buffers of %u bytes%s",
 		port->name, peer.name, port->path, l->n_qpairs, l->n_bufs[0], l->n_bufs[1],
@@ -594,8 +599,9 @@ static const char *const rxq_names[] = {"invalid_desc_errors", "no_mbuf_errors",
 static const enum rp_qstat rxq_idx[] = {RP_QS_INVALID, RP_QS_NO_MBUF, RP_QS_BAD_OFFLOAD,
 	RP_QS_TOO_BIG};
 static const char *const txq_names[] = {"ring_full_dropped", "too_big_dropped",
-	"bad_offload_dropped"};
-static const enum rp_qstat txq_idx[] = {RP_QS_RING_FULL, RP_QS_TOO_BIG, RP_QS_BAD_OFFLOAD};
+	"bad_offload_dropped", "wake_errors"};
+static const enum rp_qstat txq_idx[] = {RP_QS_RING_FULL, RP_QS_TOO_BIG, RP_QS_BAD_OFFLOAD,
+	RP_QS_WAKE_FAIL};
 
 static unsigned int
 xstats_count(const struct rte_eth_dev *dev)

@@ -137,6 +137,9 @@ for s, g, other, name in ((sa, ga, gb, "A"), (sb, gb, ga, "B")):
             assert not any(x[dirn]["drops"].values()), (name, x)
     assert s["port"]["rejects"] == {}, (name, s["port"])
     assert s["cycles_per_packet"]["to_switch"] and s["cycles_per_packet"]["to_guest"], s
+    # Adaptive polling slept between packets and was woken (by guest
+    # kicks and the PMD's wake-up eventfds), not only by the time-out.
+    assert sum(w["stages"]["wakeups"] for w in s["workers"]) > 0, s["workers"]
     # Each worker dequeued its guest queues. (To the guest, OVS's one PMD
     # thread sends on one txq, so one ring, so one worker: that is OVS's
     # XPS, not ours.)

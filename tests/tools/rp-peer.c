@@ -490,16 +490,19 @@ main(int argc, char **argv)
 			failures++;
 			continue;
 		}
-		for (unsigned int i = 0; i < n_wake; i++)
-			close(wake[i]);
 		if (rp_peer_init(&p, r, o.server) < 0) {
 			fprintf(stderr, "rp-peer: out of memory\n");
 			return 1;
 		}
+		/* The client writes the server's wake-ups, as the PMD does. */
+		p.n_wake = n_wake;
+		memcpy(p.wake, wake, sizeof(wake[0]) * n_wake);
 		if (o.frame_max != 0 && rp_peer_set_len(&p, o.frame_min ? o.frame_min : RP_TESTPKT_MIN,
 			o.frame_max) < 0) {
 			fprintf(stderr, "rp-peer: frames of %u bytes do not fit the session's %u-byte "
 				"buffers (no multi-buffer frames)\n", o.frame_max, p.buf_size);
+			for (unsigned int i = 0; i < n_wake; i++)
+				close(wake[i]);
 			rp_peer_fini(&p);
 			rp_ipc_region_put(r);
 			close(sock);
@@ -523,6 +526,8 @@ main(int argc, char **argv)
 		fflush(stdout);
 		json_decref(j);
 		failures += !clean;
+		for (unsigned int i = 0; i < n_wake; i++)
+			close(wake[i]);
 		rp_peer_fini(&p);
 		rp_ipc_region_put(r);
 	}

@@ -2,7 +2,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include <rte_atomic.h>
 #include <rte_byteorder.h>
 #include <rte_hash_crc.h>
 
@@ -214,6 +216,16 @@ rp_peer_tx(struct rp_peer *p, unsigned int q, unsigned int n)
 		for (unsigned int i = 0; i < sent; i++)
 			frames += !(d[i].flags & RP_IPC_DESC_F_MORE) || i == sent - 1;
 		pq->ring_full += k - sent;
+	}
+	/* As the PMD does: a sleeping server worker asked to be woken. */
+	if (sent != 0 && p->n_wake != 0) {
+		rte_smp_mb();
+		if (__atomic_load_n(&rp_ipc_region_hdr(p->r)->wake, __ATOMIC_RELAXED) & (1u << q)) {
+			uint64_t one = 1;
+
+			if (write(p->wake[q], &one, sizeof(one)) < 0)
+				p->wake_errors++;
+		}
 	}
 	pq->tx_seq += frames;
 	pq->tx_pkts += frames;

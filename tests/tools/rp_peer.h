@@ -91,6 +91,9 @@ struct rp_peer {
 	struct rp_ipc_stats st;       /* rejected descriptors by reason */
 	bool check_dst;               /* verify every frame's destination MAC */
 	bool sink;                    /* count frames, check nothing */
+	unsigned int n_wake;          /* client: the server's wake-up eventfds */
+	int wake[RP_IPC_MAX_QPAIRS];  /* (written as the PMD does; not owned) */
+	uint64_t wake_errors;
 	uint64_t bad_seq;             /* invalid descriptors published so far */
 	uint8_t expect_dst[6];
 	struct rp_peer_q q[RP_IPC_MAX_QPAIRS];
