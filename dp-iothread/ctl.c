@@ -48,21 +48,24 @@ queues_json(struct rp_iothread *it)
 		json_t *qo = json_pack("{s:i}", "queue", q);
 
 		for (int d = 0; d < RP_IT_DIRS; d++) {
-			uint64_t pkts = 0, bytes = 0, drops[RP_IT_DROP_MAX] = {0};
+			uint64_t pkts = 0, bytes = 0, drops[RP_IT_DROP_MAX] = {0}, csum = 0, gso = 0;
 			json_t *dr = json_object();
 
 			for (unsigned int i = 0; i < it->n_workers; i++) {
 				struct rp_it_qstats *s = &it->w[i].q[q];
 
 				pkts += RP_IT_STAT_READ(s->pkts[d]);
+				csum += RP_IT_STAT_READ(s->csum_partial[d]);
+				gso += RP_IT_STAT_READ(s->gso[d]);
 				bytes += RP_IT_STAT_READ(s->bytes[d]);
 				for (int k = 0; k < RP_IT_DROP_MAX; k++)
 					drops[k] += RP_IT_STAT_READ(s->drops[d][k]);
 			}
 			for (int k = 0; k < RP_IT_DROP_MAX; k++)
 				json_object_set_new(dr, drop_names[k], json_integer((json_int_t)drops[k]));
-			json_object_set_new(qo, dir_names[d], json_pack("{s:I,s:I,s:o}", "packets",
-				(json_int_t)pkts, "bytes", (json_int_t)bytes, "drops", dr));
+			json_object_set_new(qo, dir_names[d], json_pack("{s:I,s:I,s:I,s:I,s:o}",
+				"packets", (json_int_t)pkts, "bytes", (json_int_t)bytes, "csum_partial",
+				(json_int_t)csum, "gso", (json_int_t)gso, "drops", dr));
 		}
 		json_array_append_new(qs, qo);
 	}

@@ -67,6 +67,8 @@ struct rp_it_qstats {
 	uint64_t pkts[RP_IT_DIRS];  /* to-switch: by ring; to-guest: by guest queue */
 	uint64_t bytes[RP_IT_DIRS];
 	uint64_t drops[RP_IT_DIRS][RP_IT_DROP_MAX];
+	uint64_t csum_partial[RP_IT_DIRS]; /* packets with a checksum left to do */
+	uint64_t gso[RP_IT_DIRS];          /* packets to be segmented */
 };
 
 /* One switch session: a region, the pools over it, the inboxes. */

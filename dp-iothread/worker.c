@@ -129,6 +129,10 @@ ts_flush(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q)
 		pkts++;
 		bytes += m->pkt_len;
 		first.flags = (uint16_t)ol;
+		if (first.flags & RP_IPC_DESC_F_CSUM_PARTIAL)
+			RP_IT_STAT_ADD(qs->csum_partial[RP_IT_TO_SWITCH], 1);
+		if (first.flags & (3u << RP_IPC_DESC_GSO_SHIFT))
+			RP_IT_STAT_ADD(qs->gso[RP_IT_TO_SWITCH], 1);
 		if (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH) {
 			first.hash = m->hash.rss;
 			first.flags |= RP_IPC_DESC_F_HASH;
@@ -306,6 +310,10 @@ tg_deliver(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q, struct 
 		tg_drop(w, s, m, q, RP_IT_DROP_NO_GUEST);
 		return;
 	}
+	if (first->flags & RP_IPC_DESC_F_CSUM_PARTIAL)
+		RP_IT_STAT_ADD(w->q[q].csum_partial[RP_IT_TO_GUEST], 1);
+	if (first->flags & (3u << RP_IPC_DESC_GSO_SHIFT))
+		RP_IT_STAT_ADD(w->q[q].gso[RP_IT_TO_GUEST], 1);
 	if (first->flags & (RP_IPC_DESC_F_CSUM_PARTIAL | RP_IPC_DESC_F_CSUM_VALID |
 			(3u << RP_IPC_DESC_GSO_SHIFT))) {
 		uint64_t f = it->dev.features;

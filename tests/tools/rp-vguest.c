@@ -16,6 +16,8 @@
  * Prints one JSON object; exit 0 only if everything sent went out and
  * exactly --expect clean frames came in (--forever: see --help).
  */
+/* rte_ipv4_udptcp_cksum_verify() is experimental (and inline) in 22.11. */
+#define ALLOW_EXPERIMENTAL_API 1
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -59,7 +61,7 @@ struct vg_payload {
 struct opts {
 	const char *vhost;
 	unsigned int queues;
-	bool packed, server, check_steer, forever;
+	bool packed, server, check_steer, forever, tx_csum;
 	uint64_t send, expect, rate;
 	unsigned int flows;
 	unsigned int timeout_s;
@@ -152,6 +154,22 @@ build(uint8_t *f, uint16_t len, unsigned int flow, uint64_t seq)
 	memcpy(pl, &h, sizeof(h));
 	h.crc = payload_crc(pl, pl_len);
 	memcpy(pl + offsetof(struct vg_payload, crc), &h.crc, sizeof(h.crc));
+	udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+}
+
+/* Offload the UDP checksum: the field holds the pseudo-header sum and the
+ * device (here: the iothread, then the switch port) completes it. */
+static void
+csum_offload(struct rte_mbuf *m)
+{
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *,
+		RTE_ETHER_HDR_LEN);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+
+	m->l2_len = RTE_ETHER_HDR_LEN;
+	m->l3_len = sizeof(*ip);
+	m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
+	udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
 }
 
 /* 0 and the flow/seq, or -1: not one of ours, or damaged. */
@@ -162,6 +180,10 @@ check(const uint8_t *f, uint32_t len, uint16_t *flow, uint64_t *seq, uint32_t *s
 
 	if (len < VG_HDR_LEN + sizeof(h) || f[12] != 0x08 || f[13] != 0x00 || f[23] != IPPROTO_UDP)
 		return -1;
+	/* The UDP checksum, whoever filled it in, must verify. */
+	if (rte_ipv4_udptcp_cksum_verify((const struct rte_ipv4_hdr *)(f + RTE_ETHER_HDR_LEN),
+		    f + RTE_ETHER_HDR_LEN + 20) != 0)
+		return -2;
 	memcpy(&h, f + VG_HDR_LEN, sizeof(h));
 	if (h.magic != VG_MAGIC || h.len != len || h.flow >= MAX_FLOWS ||
 		payload_crc(f + VG_HDR_LEN, len - VG_HDR_LEN) != h.crc)
@@ -196,6 +218,8 @@ usage(FILE *f)
 		"  --rate PPS        send at most PPS frames per second (default: no limit)\n"
 		"  --frame-size MIN[-MAX]  frame lengths (60..1514, default 64-1514)\n"
 		"  --check-steer     check each flow's RX queue against the Toeplitz reference\n"
+		"  --tx-csum         leave the UDP checksum to the device (virtio NEEDS_CSUM);\n"
+		"                    every frame's UDP checksum is verified on receipt anyway\n"
 		"  --forever         run until SIGTERM (the counts and --timeout do not end it);\n"
 		"                    clean then means nothing damaged, duplicated or reordered\n"
 		"                    (frames lost while a peer restarts are counted as gaps)\n"
@@ -232,7 +256,8 @@ parse(int argc, char **argv, struct opts *o)
 		{"send", required_argument, NULL, 's'}, {"expect", required_argument, NULL, 'e'},
 		{"flows", required_argument, NULL, 'f'}, {"rate", required_argument, NULL, 'r'},
 		{"frame-size", required_argument, NULL, 'z'},
-		{"check-steer", no_argument, NULL, 'C'}, {"forever", no_argument, NULL, 'F'}, {"go-file", required_argument, NULL, 'g'},
+		{"check-steer", no_argument, NULL, 'C'}, {"forever", no_argument, NULL, 'F'},
+		{"tx-csum", no_argument, NULL, 'X'}, {"go-file", required_argument, NULL, 'g'},
 		{"cpu", required_argument, NULL, 'c'}, {"timeout", required_argument, NULL, 't'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
@@ -254,6 +279,7 @@ parse(int argc, char **argv, struct opts *o)
 		case 'S': o->server = true; break;
 		case 'C': o->check_steer = true; break;
 		case 'F': o->forever = true; break;
+		case 'X': o->tx_csum = true; break;
 		case 'g': o->go_file = optarg; break;
 		case 's':
 			if (num("--send", optarg, 0, UINT64_MAX, &o->send) < 0)
@@ -379,6 +405,17 @@ main(int argc, char **argv)
 		fprintf(stderr, PROG ": no virtio-user port (is %s there?)\n", o.vhost);
 		goto out;
 	}
+	if (o.tx_csum) {
+		struct rte_eth_dev_info info;
+
+		if (rte_eth_dev_info_get(port, &info) != 0 ||
+			!(info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_UDP_CKSUM)) {
+			fprintf(stderr, PROG ": --tx-csum: the device offers no UDP checksum offload "
+				"(did the backend offer VIRTIO_NET_F_CSUM?)\n");
+			goto out;
+		}
+		conf.txmode.offloads = RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+	}
 	if (rte_eth_dev_configure(port, nq, nq, &conf) < 0)
 		goto fail;
 	for (uint16_t q = 0; q < nq; q++)
@@ -389,6 +426,7 @@ main(int argc, char **argv)
 		goto fail;
 
 	uint64_t sent = 0, received = 0, bad_payload = 0, bad_order = 0, bad_queue = 0, gaps = 0;
+	uint64_t bad_csum = 0; /* of bad_payload: the UDP checksum did not verify */
 	uint64_t tx_q[MAX_Q] = {0}, rx_q[MAX_Q] = {0}, ring_expect[MAX_Q] = {0};
 	double t0 = rp_now_s(), last_rx = t0, done_at = 0, tokens = RATE_DEPTH, t_rate = t0;
 	double t_link = t0;
@@ -435,6 +473,8 @@ main(int argc, char **argv)
 				(uint16_t)o.frame_max);
 			build(rte_pktmbuf_mtod(m, uint8_t *), len, f, flows[f].tx_seq++);
 			m->data_len = m->pkt_len = len;
+			if (o.tx_csum)
+				csum_offload(m);
 			pend[q][n_pend[q]++] = m;
 			ring_expect[flow_queue(f, nq)]++;
 			next_flow++;
@@ -464,9 +504,12 @@ main(int argc, char **argv)
 				uint64_t seq;
 				uint32_t from;
 
-				if (m->nb_segs != 1 || check(rte_pktmbuf_mtod(m, uint8_t *),
-							 m->pkt_len, &fl, &seq, &from) < 0) {
+				int ck = m->nb_segs != 1 ? -1 : check(rte_pktmbuf_mtod(m, uint8_t *),
+					m->pkt_len, &fl, &seq, &from);
+
+				if (ck < 0) {
 					bad_payload++;
+					bad_csum += ck == -2;
 				} else {
 					if (from != flows[fl].sender) {
 						/* A new sender: its flow starts over. */
@@ -513,9 +556,10 @@ main(int argc, char **argv)
 	bool clean = o.forever ? stop && bad_payload == 0 && bad_order == 0 && bad_queue == 0
 			       : !timed_out && !stop && sent == o.send && received == o.expect &&
 			bad_payload == 0 && bad_order == 0 && bad_queue == 0 && gaps == 0;
-	json_t *out = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:b}", "end",
+	json_t *out = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:b}", "end",
 		timed_out ? "timeout" : stop ? "signal" : "done", "sent", (json_int_t)sent,
 		"received", (json_int_t)received, "bad_payload", (json_int_t)bad_payload,
+		"bad_csum", (json_int_t)bad_csum,
 		"bad_order", (json_int_t)bad_order, "gaps", (json_int_t)gaps, "bad_queue",
 		(json_int_t)bad_queue, "tx_queues",
 		txa, "rx_queues", rxa, "steer_expect", ra, "clean", clean);
