@@ -163,6 +163,7 @@ struct rp_it_dev {
 	uint64_t features;  /* negotiated */
 	uint32_t n_rxq;     /* guest RX queues enabled from 0 up, for steering */
 	uint64_t connects;
+	uint64_t gen;       /* bumped when the device starts or stops */
 };
 
 struct rp_iothread {

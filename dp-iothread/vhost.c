@@ -69,6 +69,7 @@ new_device(int vid)
 	/* Workers poll with notifications off. */
 	for (uint16_t q = 0; q < 2 * RP_IT_MAX_QP; q++)
 		rte_vhost_enable_guest_notification(vid, q, 0);
+	__atomic_fetch_add(&d->gen, 1, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&d->running, true, __ATOMIC_RELEASE);
 	RTE_LOG(INFO, USER1, "vhost: device ready (vid %d, features 0x%" PRIx64 ")\n", vid, f);
 	return 0;
@@ -82,6 +83,7 @@ destroy_device(int vid)
 	if (vid != d->vid)
 		return;
 	__atomic_store_n(&d->running, false, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&d->gen, 1, __ATOMIC_SEQ_CST);
 	/* rte_vhost frees the queues when we return: wait out the workers. */
 	rte_rcu_qsbr_synchronize(vh_it->qsbr, RTE_QSBR_THRID_INVALID);
 	RTE_LOG(INFO, USER1, "vhost: device stopped (vid %d)\n", vid);

@@ -516,9 +516,12 @@ sleep_idle(struct rp_it_worker *w, struct rp_it_sess *s, bool dev_ok, int vid, u
 {
 	struct rp_iothread *it = w->it;
 	struct pollfd pfd[2 * RP_IT_MAX_QP];
-	unsigned int n = 0, nw = it->n_workers;
+	unsigned int n = 0, n_wake, nw = it->n_workers;
+	uint64_t s_id = s != NULL ? s->id : 0;
+	uint64_t gen = __atomic_load_n(&it->dev.gen, __ATOMIC_SEQ_CST);
+	struct rp_it_sess *now;
+	bool work = false, s_live, dev_live;
 	uint32_t mine = 0;
-	bool work = false;
 
 	if (s != NULL && !s->wake_ok) {
 		nap(w);
@@ -529,6 +532,7 @@ sleep_idle(struct rp_it_worker *w, struct rp_it_sess *s, bool dev_ok, int vid, u
 			mine |= 1u << q;
 			pfd[n++] = (struct pollfd){.fd = s->wake[q], .events = POLLIN};
 		}
+	n_wake = n;
 	if (mine)
 		__atomic_fetch_or(s->wake_word, mine, __ATOMIC_SEQ_CST);
 	if (dev_ok) {
@@ -549,31 +553,36 @@ sleep_idle(struct rp_it_worker *w, struct rp_it_sess *s, bool dev_ok, int vid, u
 		work = (vrings & (1u << (2 * g + 1))) &&
 			rte_vhost_avail_entries(vid, (uint16_t)(2 * g + 1)) != 0;
 	if (!work) {
-		int r;
-
-		/* Offline while asleep: we hold nothing of a session. */
+		/* Offline while asleep: we hold nothing of a session. From
+		 * here until we are online again, the session and the device
+		 * may be retired, and their fds closed and reused. */
 		w->cur = NULL;
 		rte_rcu_qsbr_thread_offline(it->qsbr, w->id);
-		r = poll(pfd, n, RP_IT_SLEEP_MS);
+		int r = poll(pfd, n, RP_IT_SLEEP_MS);
 		rte_rcu_qsbr_thread_online(it->qsbr, w->id);
 		RP_IT_STAT_ADD(w->sleeps, 1);
 		if (r > 0)
 			RP_IT_STAT_ADD(w->wakeups, 1);
-		/* Empty what woke us. The kick fds are eventfds nobody else
-		 * reads (rte_vhost leaves them to the application). */
-		for (unsigned int i = 0; i < n; i++) {
-			uint64_t v;
-
-			if ((pfd[i].revents & POLLIN) && read(pfd[i].fd, &v, sizeof(v)) < 0)
-				RTE_LOG(DEBUG, USER1, "worker %u: wake read: %s\n", w->id,
-					strerror(errno));
-		}
 	}
-	if (mine)
+	/* Online again: touch s and the kick fds only if they are still the
+	 * ones we slept on (a new session may sit at the same address: the
+	 * id tells; a restarted device bumps gen). */
+	now = sess_load(it);
+	s_live = s != NULL && now == s && now->id == s_id;
+	dev_live = dev_ok && __atomic_load_n(&it->dev.running, __ATOMIC_ACQUIRE) &&
+		__atomic_load_n(&it->dev.gen, __ATOMIC_SEQ_CST) == gen;
+	for (unsigned int i = 0; !work && i < n; i++) {
+		uint64_t v;
+
+		/* Empty what woke us: our wake-up eventfds, and the kick fds
+		 * (eventfds rte_vhost leaves to the application). */
+		if ((pfd[i].revents & POLLIN) && (i < n_wake ? s_live : dev_live) &&
+			read(pfd[i].fd, &v, sizeof(v)) < 0)
+			RTE_LOG(DEBUG, USER1, "worker %u: eventfd read: %s\n", w->id, strerror(errno));
+	}
+	if (mine && s_live)
 		__atomic_fetch_and(s->wake_word, ~mine, __ATOMIC_SEQ_CST);
-	/* Back to polling with kicks off, if the device is still the same
-	 * (while we were offline it may have gone). */
-	if (dev_ok && __atomic_load_n(&it->dev.running, __ATOMIC_ACQUIRE) && it->dev.vid == vid)
+	if (dev_live)
 		guest_kicks(w, vid, vrings, 0);
 }
 
