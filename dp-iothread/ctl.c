@@ -17,6 +17,7 @@ static const char *const drop_names[RP_IT_DROP_MAX] = {
 	[RP_IT_DROP_TOO_BIG] = "too_big",
 	[RP_IT_DROP_HANDOFF] = "handoff_full",
 	[RP_IT_DROP_INVALID] = "invalid_frame",
+	[RP_IT_DROP_STEER] = "steering",
 };
 
 static const char *const dir_names[RP_IT_DIRS] = {"to_switch", "to_guest"};
@@ -149,9 +150,10 @@ rp_it_status_json(struct rp_iothread *it)
 		running && (f & (1ULL << VIRTIO_NET_F_HOST_TSO4)), "rx_queues",
 		(int)__atomic_load_n(&d->n_rxq, __ATOMIC_RELAXED), "connects",
 		(json_int_t)d->connects);
-	o = json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:{s:o,s:o},s:{s:o,s:o},s:I}", "link",
+	o = json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:{s:o,s:o},s:{s:o,s:o},s:I}", "link",
 		s != NULL && running ? "up" : "down", "poll",
 		it->o.poll == RP_IT_POLL_BUSY ? "busy" : "adaptive", "port", port, "vhost", vh,
+		"steering", rp_it_steer_json(it),
 		"queues", queues_json(it), "workers", ws, "cycles_per_packet", "to_switch",
 		cpp(busy[0], pkts[0]), "to_guest", cpp(busy[1], pkts[1]),
 		"cycles_per_packet_full_bursts", "to_switch", cpp(full_c[0], full_p[0]), "to_guest",

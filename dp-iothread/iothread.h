@@ -35,13 +35,14 @@
 #include <rte_rcu_qsbr.h>
 
 #include "rp_ipc.h"
-#include "rp_steer.h"
+#include "rp_prog.h"
 
 #define RP_IT_BURST 32
 #define RP_IT_STAGE 128          /* packets staged per target */
 #define RP_IT_FRAME_SEGS 64      /* most buffers in one to-guest frame */
 #define RP_IT_RING_SIZE 1024
 #define RP_IT_BUF_SIZE 2048
+#define PROG "ringport-iothread"
 #define RP_IT_MAX_QP RP_IPC_MAX_QPAIRS
 #define RP_IT_MAX_WORKERS RP_IT_MAX_QP
 #define RP_IT_HANDSHAKE_MS 2000
@@ -60,6 +61,7 @@ enum rp_it_drop {
 	RP_IT_DROP_TOO_BIG,    /* more buffers than a frame may span */
 	RP_IT_DROP_HANDOFF,    /* to-switch: another worker's inbox was full */
 	RP_IT_DROP_INVALID,    /* to-guest: a frame lost a segment to a rejection */
+	RP_IT_DROP_STEER,      /* the steering program said drop */
 	RP_IT_DROP_MAX,
 };
 
@@ -138,7 +140,20 @@ struct rp_it_worker {
 	uint64_t sleeps; /* slept on the kick and wake eventfds */
 	uint64_t wakeups; /* ... and were woken by one */
 	struct rp_it_qstats q[RP_IT_MAX_QP];
+	/* What the steering programs count (rp_steer_counters), per direction;
+	 * written by this worker's program instances only. */
+	uint64_t steer_cnt[RP_IT_DIRS][RP_STEER_COUNTERS];
+	struct rp_steer_ctx ctx; /* the steering context, reused per packet */
 } __rte_cache_aligned;
+
+/* One direction's steering: a program (NULL: the built-in RSS), the
+ * configuration it reads, one compiled instance per worker. Immutable
+ * once published; replaced whole and retired with QSBR (steer.c). */
+struct rp_it_steer {
+	struct rp_prog *prog;
+	struct rp_steer_cfg cfg;
+	struct rp_prog_inst inst[]; /* by worker */
+};
 
 enum rp_it_poll { RP_IT_POLL_BUSY, RP_IT_POLL_ADAPTIVE };
 
@@ -171,7 +186,7 @@ struct rp_iothread {
 	uint8_t mac[6];
 	struct rp_it_sess *sess; /* published to workers; NULL: link down */
 	struct rp_it_dev dev;
-	struct rp_rss rss[RP_IT_DIRS];
+	struct rp_it_steer *steer[RP_IT_DIRS]; /* published to workers */
 	struct rte_rcu_qsbr *qsbr;
 	volatile bool stop;
 	unsigned int n_workers;
@@ -180,7 +195,17 @@ struct rp_iothread {
 	uint64_t sessions, sess_refused;
 	struct rp_ipc_stats hs_st; /* handshake refusals */
 	char last_refusal[128];
+	uint64_t steer_loads[RP_IT_DIRS], rss_sets[RP_IT_DIRS], steer_refused[RP_IT_DIRS];
+	char steer_last_refusal[RP_IT_DIRS][256];
 };
+
+/* The steering state a worker uses for one burst (between quiescent
+ * reports). Pairs with the release store in steer.c's steer_swap(). */
+static inline const struct rp_it_steer *
+rp_it_steer_get(const struct rp_iothread *it, unsigned int dir)
+{
+	return __atomic_load_n(&it->steer[dir], __ATOMIC_ACQUIRE);
+}
 
 static inline unsigned int
 rp_it_owner(const struct rp_iothread *it, unsigned int q)
@@ -203,6 +228,15 @@ void rp_it_vhost_stop(struct rp_iothread *it);
 /* sess.c */
 struct rp_it_sess *rp_it_sess_open(struct rp_iothread *it, int sock);
 void rp_it_sess_close(struct rp_iothread *it, struct rp_it_sess *s);
+
+/* steer.c (control thread) */
+int rp_it_steer_init(struct rp_iothread *it);
+void rp_it_steer_fini(struct rp_iothread *it);
+int rp_it_steer_load(struct rp_iothread *it, const char *dir, const char *path, char *err,
+	size_t errlen);
+int rp_it_steer_rss_set(struct rp_iothread *it, const char *dir, const char *key,
+	const char *table, const char *types, const char *user, char *err, size_t errlen);
+struct json_t *rp_it_steer_json(struct rp_iothread *it);
 
 /* ctl.c */
 char *rp_it_status_json(struct rp_iothread *it);

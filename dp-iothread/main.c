@@ -39,7 +39,6 @@
 
 #include "iothread.h"
 
-#define PROG "ringport-iothread"
 #define CTL_REQ_MAX 4096
 #define CTL_TIMEOUT_MS 1000
 
@@ -63,7 +62,10 @@ usage(FILE *f)
 		"                          must take 64 KB frames (OVS userspace-tso-enable)\n"
 		"  --mtu N                 MTU announced to the switch (68..9000, default 1500)\n"
 		"  --steer-to-switch PROG.o, --steer-to-guest PROG.o\n"
-		"                          eBPF steering programs (built-in Toeplitz otherwise)\n"
+		"                          eBPF steering program per direction (default: the\n"
+		"                          rss.bpf.o built or installed beside this program;\n"
+		"                          the same RSS compiled in when there is none).\n"
+		"                          Replace it live with ringportctl steer load\n"
 		"  -h, --help              this text\n"
 		"Exit status: 0 after SIGINT/SIGTERM, 1 on a runtime failure, 2 on bad usage.\n",
 		RP_IT_MAX_QP);
@@ -226,12 +228,6 @@ parse_args(int argc, char **argv, struct rp_it_opts *o, const cpu_set_t *allowed
 			o->vhost_path == NULL ? "--vhost" : "--port");
 		return -1;
 	}
-	for (int d = 0; d < RP_IT_DIRS; d++)
-		if (o->steer_prog[d] != NULL)
-			return bad(d == RP_IT_TO_SWITCH ? "--steer-to-switch" : "--steer-to-guest",
-				o->steer_prog[d],
-				"eBPF steering is not in this build yet; the built-in Toeplitz "
-				"RSS is used without a program");
 	if (o->n_cpus == 0) {
 		for (int cpu = CPU_SETSIZE - 1; cpu >= 0; cpu--)
 			if (CPU_ISSET(cpu, allowed)) {
@@ -329,6 +325,34 @@ ctl_listen(const char *path)
 	return fd;
 }
 
+static const char *
+jstr(json_t *j, const char *k)
+{
+	return json_string_value(json_object_get(j, k));
+}
+
+/* steer-load {path, direction}, rss-set {direction, key, table, types,
+ * user}: each value is checked again here (steer.c), whoever sent it. */
+static char *
+ctl_steer(struct rp_iothread *it, const char *cmd, json_t *j)
+{
+	char err[512];
+	json_t *r;
+	char *out;
+	int rc;
+
+	if (strcmp(cmd, "steer-load") == 0)
+		rc = rp_it_steer_load(it, jstr(j, "direction"), jstr(j, "path"), err, sizeof(err));
+	else
+		rc = rp_it_steer_rss_set(it, jstr(j, "direction"), jstr(j, "key"), jstr(j, "table"),
+			jstr(j, "types"), jstr(j, "user"), err, sizeof(err));
+	r = rc == 0 ? json_pack("{s:b,s:o}", "ok", 1, "steering", rp_it_steer_json(it))
+		    : json_pack("{s:s}", "error", err);
+	out = json_dumps(r, JSON_COMPACT);
+	json_decref(r);
+	return out;
+}
+
 /* One request, one reply, on the control thread. Requests are JSON
  * objects on one line: {"cmd":"status"}. */
 static void
@@ -365,6 +389,8 @@ ctl_serve(struct rp_iothread *it, int lfd)
 		json_decref(e);
 	} else if (cmd != NULL && strcmp(cmd, "status") == 0) {
 		reply = rp_it_status_json(it);
+	} else if (cmd != NULL && (strcmp(cmd, "steer-load") == 0 || strcmp(cmd, "rss-set") == 0)) {
+		reply = ctl_steer(it, cmd, j);
 	} else {
 		char msg[128];
 		json_t *e;
@@ -571,9 +597,13 @@ main(int argc, char **argv)
 		rte_eal_cleanup();
 		return 1;
 	}
-	for (int d = 0; d < RP_IT_DIRS; d++)
-		rp_rss_init(&it.rss[d], it.o.queues);
+	rc = rp_it_steer_init(&it);
+	if (rc < 0) {
+		rte_eal_cleanup();
+		return rc == -EINVAL ? 2 : 1;
+	}
 	if (rp_it_vhost_start(&it) < 0) {
+		rp_it_steer_fini(&it);
 		rte_eal_cleanup();
 		return 1;
 	}
@@ -588,6 +618,7 @@ main(int argc, char **argv)
 		rte_eal_mp_wait_lcore();
 	}
 	rp_it_vhost_stop(&it);
+	rp_it_steer_fini(&it);
 	rte_eal_cleanup();
 	return rc;
 }

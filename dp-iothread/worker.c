@@ -213,8 +213,8 @@ static unsigned int
 ts_poll_guest(struct rp_it_worker *w, struct rp_it_sess *s, int vid, unsigned int g)
 {
 	struct rp_iothread *it = w->it;
-	const struct rp_rss *rss = &it->rss[RP_IT_TO_SWITCH];
 	struct rte_mbuf *pkts[RP_IT_BURST];
+	const struct rp_prog_inst *prog;
 	unsigned int n;
 
 	if (s == NULL) {
@@ -227,18 +227,27 @@ ts_poll_guest(struct rp_it_worker *w, struct rp_it_sess *s, int vid, unsigned in
 	if (ts_stages_full(w, s))
 		return 0;
 	n = rte_vhost_dequeue_burst(vid, (uint16_t)(2 * g + 1), s->mp, pkts, RP_IT_BURST);
+	if (n == 0)
+		return 0;
+	prog = &rp_it_steer_get(it, RP_IT_TO_SWITCH)->inst[w->id];
 	for (unsigned int i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
-		uint32_t h;
-		unsigned int r = rss->default_queue;
+		unsigned int r;
+		uint64_t ret;
 
-		if (rp_rss_hash(rss, rte_pktmbuf_mtod(m, uint8_t *), m->data_len, &h)) {
-			r = rp_rss_queue(rss, h);
-			m->hash.rss = h;
+		rp_steer_ctx_fill(&w->ctx, rte_pktmbuf_mtod(m, void *), m->pkt_len, m->data_len,
+			m->data_len + rte_pktmbuf_tailroom(m), RP_STEER_TO_SWITCH, g, s->n_qpairs);
+		ret = rp_prog_run(prog, &w->ctx);
+		if (unlikely(ret & RP_STEER_RET_DROP)) {
+			RP_IT_STAT_ADD(w->q[g].drops[RP_IT_TO_SWITCH][RP_IT_DROP_STEER], 1);
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		if (ret & RP_STEER_RET_HASH) {
+			m->hash.rss = RP_STEER_RET_GET_HASH(ret);
 			m->ol_flags |= RTE_MBUF_F_RX_RSS_HASH;
 		}
-		if (unlikely(r >= s->n_qpairs))
-			r %= s->n_qpairs;
+		r = rp_steer_queue(ret, s->n_qpairs);
 		if (rp_it_owner(it, r) == w->id) {
 			w->ts[r].m[w->ts[r].n++] = m;
 		} else if (rte_ring_mp_enqueue(s->inbox[r], m) != 0) {
@@ -302,9 +311,9 @@ tg_deliver(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q, struct 
 	const struct rp_ipc_desc *first, bool dev_ok)
 {
 	struct rp_iothread *it = w->it;
-	const struct rp_rss *rss = &it->rss[RP_IT_TO_GUEST];
-	uint32_t n_rxq = __atomic_load_n(&it->dev.n_rxq, __ATOMIC_RELAXED), h;
-	unsigned int g = rss->default_queue;
+	uint32_t n_rxq = __atomic_load_n(&it->dev.n_rxq, __ATOMIC_RELAXED);
+	unsigned int g;
+	uint64_t ret;
 
 	if (!dev_ok || n_rxq == 0) {
 		tg_drop(w, s, m, q, RP_IT_DROP_NO_GUEST);
@@ -328,10 +337,18 @@ tg_deliver(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q, struct 
 			return;
 		}
 	}
-	if (rp_rss_hash(rss, rte_pktmbuf_mtod(m, uint8_t *), m->data_len, &h))
-		g = rp_rss_queue(rss, h);
-	if (unlikely(g >= n_rxq))
-		g %= n_rxq;
+	rp_steer_ctx_fill(&w->ctx, rte_pktmbuf_mtod(m, void *), m->pkt_len, m->data_len,
+		m->data_len + rte_pktmbuf_tailroom(m), RP_STEER_TO_GUEST, q, n_rxq);
+	if (first->flags & RP_IPC_DESC_F_HASH) {
+		w->ctx.hash = first->hash;
+		w->ctx.flags = RP_STEER_CTX_F_HASH;
+	}
+	ret = rp_prog_run(&rp_it_steer_get(it, RP_IT_TO_GUEST)->inst[w->id], &w->ctx);
+	if (unlikely(ret & RP_STEER_RET_DROP)) {
+		tg_drop(w, s, m, q, RP_IT_DROP_STEER);
+		return;
+	}
+	g = rp_steer_queue(ret, n_rxq);
 	w->tg[g].m[w->tg[g].n++] = m;
 }
 

@@ -1,18 +1,22 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The iothread's built-in Toeplitz steering against the RSS verification
+/* The RSS core (xdp/include/rp_rss_core.h) against the RSS verification
  * vectors published with the Microsoft RSS spec (the virtio-net default
- * key), built as real frames. */
+ * key), built as real frames; natively, then the default program
+ * (rss.bpf.o, $RP_RSS_PROG) under rte_bpf's JIT and interpreter against the
+ * native build on the same frames and on random ones. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 
 #include <arpa/inet.h>
 #include <cmocka.h>
+#include <rte_bpf.h>
 #include <rte_thash.h>
 
-#include "rp_steer.h"
+#include "rp_prog.h"
 
 struct vec {
 	const char *src, *dst;
@@ -67,27 +71,60 @@ build(uint8_t *f, const struct vec *v, bool ipv6, uint8_t proto, bool vlan, uint
 	return off + 20;
 }
 
+static struct rp_steer_cfg c;
+
+/* The native core: true with *h set when the frame got a hash. */
+static bool
+rss_hash(const struct rp_steer_cfg *cfg, const uint8_t *f, uint32_t len, uint32_t *h)
+{
+	uint8_t buf[RP_STEER_PKT_MAX + 40] = {0};
+	uint64_t r;
+
+	memcpy(buf, f, len < RP_STEER_PKT_MAX ? len : RP_STEER_PKT_MAX);
+	r = rp_rss_run(cfg, buf, len < RP_STEER_PKT_MAX ? len : RP_STEER_PKT_MAX);
+	*h = RP_STEER_RET_GET_HASH(r);
+	return (r & RP_STEER_RET_HASH) != 0;
+}
+
+static uint64_t
+rss_ret(const struct rp_steer_cfg *cfg, const uint8_t *f, uint32_t len)
+{
+	uint8_t buf[RP_STEER_PKT_MAX + 40] = {0};
+
+	memcpy(buf, f, len < RP_STEER_PKT_MAX ? len : RP_STEER_PKT_MAX);
+	return rp_rss_run(cfg, buf, len < RP_STEER_PKT_MAX ? len : RP_STEER_PKT_MAX);
+}
+
+static uint32_t
+toeplitz(const struct rp_steer_cfg *cfg, const uint8_t *in, unsigned int n)
+{
+	uint32_t h = 0;
+
+	for (unsigned int i = 0; i < n; i++)
+		h ^= cfg->lut[i][in[i]];
+	return h;
+}
+
 static void
 check(const struct vec *vs, size_t n, bool ipv6)
 {
-	struct rp_rss c;
 	uint8_t f[128];
 	uint32_t h, len;
 
-	rp_rss_init(&c, 4);
+	rp_steer_cfg_init(&c);
 	for (size_t i = 0; i < n; i++) {
 		len = build(f, &vs[i], ipv6, 6 /* TCP */, false, 0);
-		assert_true(rp_rss_hash(&c, f, len, &h));
+		assert_true(rss_hash(&c, f, len, &h));
 		assert_int_equal(h, vs[i].l4_hash);
 		/* UDP hashes the same 4-tuple. */
 		len = build(f, &vs[i], ipv6, 17, true, 0);
-		assert_true(rp_rss_hash(&c, f, len, &h));
+		assert_true(rss_hash(&c, f, len, &h));
 		assert_int_equal(h, vs[i].l4_hash);
 		/* No L4 type: the address pair. */
 		len = build(f, &vs[i], ipv6, 47 /* GRE */, false, 0);
-		assert_true(rp_rss_hash(&c, f, len, &h));
+		assert_true(rss_hash(&c, f, len, &h));
 		assert_int_equal(h, vs[i].ip_hash);
-		assert_int_equal(rp_rss_queue(&c, h), (h & 127) % 4);
+		assert_int_equal(rp_steer_queue(rss_ret(&c, f, len), 4), (h & 127) % 4);
 	}
 }
 
@@ -108,35 +145,34 @@ test_ipv6_vectors(void **state)
 static void
 test_types_and_edges(void **state)
 {
-	struct rp_rss c;
 	uint8_t f[128];
 	uint32_t h, len;
 
 	(void)state;
-	rp_rss_init(&c, 1);
+	rp_steer_cfg_init(&c);
 	/* A TCP packet with only the IPv4 type enabled hashes addresses. */
-	c.types = RP_RSS_TYPE_IPV4;
+	c.hash_types = RP_STEER_HASH_IPV4;
 	len = build(f, &v4[0], false, 6, false, 0);
-	assert_true(rp_rss_hash(&c, f, len, &h));
+	assert_true(rss_hash(&c, f, len, &h));
 	assert_int_equal(h, v4[0].ip_hash);
 	/* Nothing enabled for IPv6: no hash. */
 	len = build(f, &v6[0], true, 6, false, 0);
-	assert_false(rp_rss_hash(&c, f, len, &h));
+	assert_false(rss_hash(&c, f, len, &h));
 	/* A non-first fragment has no ports: address hash. */
-	rp_rss_init(&c, 1);
+	rp_steer_cfg_init(&c);
 	len = build(f, &v4[1], false, 6, false, 100);
-	assert_true(rp_rss_hash(&c, f, len, &h));
+	assert_true(rss_hash(&c, f, len, &h));
 	assert_int_equal(h, v4[1].ip_hash);
 	/* Truncated and non-IP frames are refused, never read past. */
 	len = build(f, &v4[1], false, 6, false, 0);
-	assert_false(rp_rss_hash(&c, f, 20, &h));
+	assert_false(rss_hash(&c, f, 20, &h));
 	f[12] = 0x88, f[13] = 0xb5;
-	assert_false(rp_rss_hash(&c, f, len, &h));
-	assert_false(rp_rss_hash(&c, f, 10, &h));
+	assert_false(rss_hash(&c, f, len, &h));
+	assert_false(rss_hash(&c, f, 10, &h));
 	/* A bogus IHL does not take the parser past the frame. */
 	len = build(f, &v4[1], false, 6, false, 0);
 	f[14] = 0x4f;
-	assert_false(rp_rss_hash(&c, f, 40, &h));
+	assert_false(rss_hash(&c, f, 40, &h));
 }
 
 /* The lookup tables against DPDK's bit-loop rte_softrss(), for random keys
@@ -144,13 +180,12 @@ test_types_and_edges(void **state)
 static void
 test_tables_match_softrss(void **state)
 {
-	static struct rp_rss c;
 	uint64_t x = 0x9e3779b97f4a7c15ull;
 
 	(void)state;
 	for (int round = 0; round < 200; round++) {
-		uint8_t key[RP_RSS_KEY_SIZE], in[RP_RSS_INPUT_MAX];
-		uint32_t words[RP_RSS_INPUT_MAX / 4];
+		uint8_t key[RP_STEER_KEY_SIZE], in[RP_STEER_LUT_BYTES];
+		uint32_t words[RP_STEER_LUT_BYTES / 4];
 		const unsigned int lens[] = {8, 12, 32, 36};
 
 		for (size_t i = 0; i < sizeof(key) + sizeof(in); i++) {
@@ -160,15 +195,124 @@ test_tables_match_softrss(void **state)
 			else
 				in[i - sizeof(key)] = (uint8_t)(x >> 8);
 		}
-		rp_rss_set_key(&c, round == 0 ? rp_rss_default_key : key);
+		rp_steer_cfg_set_key(&c, round == 0 ? rp_steer_default_key : key);
 		for (size_t l = 0; l < 4; l++) {
 			for (unsigned int w = 0; w < lens[l] / 4; w++)
 				words[w] = (uint32_t)in[4 * w] << 24 | (uint32_t)in[4 * w + 1] << 16 |
 					(uint32_t)in[4 * w + 2] << 8 | in[4 * w + 3];
-			assert_int_equal(rp_rss_toeplitz(&c, in, lens[l]),
+			assert_int_equal(toeplitz(&c, in, lens[l]),
 				rte_softrss(words, lens[l] / 4, c.key));
 		}
 	}
+}
+
+static uint64_t rnd_state = 0x2545f4914f6cdd1dull;
+
+static uint64_t
+rnd(void)
+{
+	rnd_state ^= rnd_state << 13, rnd_state ^= rnd_state >> 7, rnd_state ^= rnd_state << 17;
+	return rnd_state;
+}
+
+/* A random frame that is mostly well-formed, so that every parser path
+ * (tags, IHL, fragments, extension headers, truncation) gets exercised. */
+static uint32_t
+random_frame(uint8_t *f)
+{
+	static const uint16_t ets[] = {0x0800, 0x86dd, 0x0800, 0x86dd, 0x0806, 0x88b5};
+	static const uint8_t nhs[] = {0, 43, 60, 44, 6, 17, 6, 17, 47, 59};
+	uint32_t off = 12, len;
+
+	for (unsigned int i = 0; i < RP_STEER_PKT_MAX; i++)
+		f[i] = (uint8_t)rnd();
+	for (uint64_t tags = rnd() % 3; tags > 0; tags--) {
+		f[off] = rnd() & 1 ? 0x81 : 0x88, f[off + 1] = f[off] == 0x81 ? 0x00 : 0xa8;
+		off += 4;
+	}
+	uint16_t et = ets[rnd() % 6];
+
+	f[off] = (uint8_t)(et >> 8), f[off + 1] = (uint8_t)et;
+	off += 2;
+	if (et == 0x0800) {
+		f[off] = (uint8_t)(rnd() % 8 ? 0x45 + (rnd() % 4) * (rnd() & 1) : rnd());
+		f[off + 6] = rnd() % 4 ? 0 : (uint8_t)rnd(), f[off + 7] = rnd() % 4 ? 0 : (uint8_t)rnd();
+		f[off + 9] = nhs[4 + rnd() % 6];
+	} else if (et == 0x86dd) {
+		uint32_t o = off + 40;
+
+		f[off] = rnd() % 8 ? 0x60 : (uint8_t)rnd();
+		f[off + 6] = nhs[rnd() % 10];
+		for (int k = 0; k < 5 && o + 2 <= RP_STEER_PKT_MAX; k++) {
+			f[o] = nhs[rnd() % 10];
+			f[o + 1] = (uint8_t)(rnd() % 3);
+			o += (f[o + 1] + 1u) * 8;
+		}
+	}
+	len = (uint32_t)(rnd() % 8 ? 54 + rnd() % 75 : rnd() % 129);
+	return len;
+}
+
+/* rss.bpf.o under the JIT and the interpreter against the native core. */
+static void
+test_program_matches_native(void **state)
+{
+	static struct rp_steer_cfg cfg;
+	const char *path = getenv("RP_RSS_PROG");
+	uint64_t counters[RP_STEER_COUNTERS];
+	struct rp_steer_ctx ctx;
+	struct rp_prog_inst inst;
+	struct rp_prog *p;
+	char err[512];
+
+	(void)state;
+	if (path == NULL) {
+		print_message("RP_RSS_PROG not set (run through meson test): skipped\n");
+		skip();
+	}
+	p = rp_prog_open(path, err, sizeof(err));
+	if (p == NULL)
+		fail_msg("%s", err);
+	rp_steer_cfg_init(&cfg);
+	if (rp_prog_inst_init(&inst, p, &cfg, counters, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_non_null(inst.fn);
+	for (int i = 0; i < 100000; i++) {
+		uint64_t want, jit, interp;
+
+		if (i % 5000 == 0) {
+			uint8_t key[RP_STEER_KEY_SIZE];
+
+			for (size_t k = 0; k < sizeof(key); k++)
+				key[k] = (uint8_t)rnd();
+			rp_steer_cfg_set_key(&cfg, i == 0 ? rp_steer_default_key : key);
+			cfg.hash_types = i == 0 ? RP_STEER_HASH_ALL : (uint32_t)rnd() & 0x3f;
+			cfg.table_mask = (uint16_t)((1u << rnd() % 8) - 1);
+			for (int k = 0; k < RP_STEER_TABLE_MAX; k++)
+				cfg.table[k] = (uint16_t)(rnd() % 16);
+			cfg.default_queue = (uint16_t)(rnd() % 4);
+		}
+		memset(&ctx, 0, sizeof(ctx));
+		ctx.pkt_len = random_frame(ctx.pkt);
+		ctx.len = ctx.pkt_len;
+		ctx.nb_queues = 16;
+		want = rp_rss_run(&cfg, ctx.pkt, ctx.pkt_len);
+		jit = rp_prog_run(&inst, &ctx);
+		interp = rte_bpf_exec(inst.bpf, &ctx);
+		if (jit != want || interp != want)
+			fail_msg("frame %d (%u bytes): native %#llx, JIT %#llx, interpreter %#llx", i,
+				ctx.pkt_len, (unsigned long long)want, (unsigned long long)jit,
+				(unsigned long long)interp);
+	}
+	/* And the published vectors through the program. */
+	rp_steer_cfg_init(&cfg);
+	for (size_t i = 0; i < sizeof(v4) / sizeof(v4[0]); i++) {
+		memset(&ctx, 0, sizeof(ctx));
+		ctx.pkt_len = build(ctx.pkt, &v4[i], false, 6, true, 0);
+		assert_int_equal(RP_STEER_RET_GET_HASH(rp_prog_run(&inst, &ctx)), v4[i].l4_hash);
+	}
+	rp_prog_inst_fini(&inst);
+	rp_prog_close(p);
 }
 
 int
@@ -179,6 +323,7 @@ main(void)
 		cmocka_unit_test(test_ipv6_vectors),
 		cmocka_unit_test(test_types_and_edges),
 		cmocka_unit_test(test_tables_match_softrss),
+		cmocka_unit_test(test_program_matches_native),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,417 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Steering programs on the host side; see rp_prog.h.
+ *
+ * The object file is read with libelf (no ELF parsing of our own) and
+ * checked against the ABI before rte_bpf sees it, so that each refusal can
+ * say what is wrong. The code and its relocations are kept in memory: every
+ * instance (one per worker, each with its own counters) is made from that
+ * copy, never from the file again, so a file changed after loading changes
+ * nothing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <rte_bpf.h>
+#include <rte_log.h>
+
+#include "rp_prog.h"
+
+#ifndef EM_BPF
+#define EM_BPF 247
+#endif
+#define BPF_LDDW 0x18 /* BPF_LD | BPF_IMM | BPF_DW */
+#define BPF_CALL 0x85 /* BPF_JMP | BPF_CALL */
+
+enum rp_prog_sym { RP_PROG_SYM_CFG, RP_PROG_SYM_CNT };
+
+struct rp_prog_reloc {
+	uint32_t insn;
+	enum rp_prog_sym sym;
+};
+
+struct rp_prog {
+	char *path;
+	struct ebpf_insn *ins;
+	uint32_t n_ins;
+	uint32_t n_rel;
+	struct rp_prog_reloc *rel;
+};
+
+static int __attribute__((format(printf, 4, 5)))
+fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+/* Read @path whole: a regular file of at most RP_PROG_MAX_FILE bytes. */
+static void *
+slurp(const char *path, size_t *len, char *err, size_t errlen)
+{
+	struct stat st;
+	void *buf = NULL;
+	ssize_t n;
+	int fd, rc;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = errno;
+		fail(err, errlen, 0, "cannot open %s: %s", path, strerror(rc));
+		errno = rc;
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0) {
+		rc = errno;
+		fail(err, errlen, 0, "cannot stat %s: %s", path, strerror(rc));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > RP_PROG_MAX_FILE) {
+		rc = S_ISREG(st.st_mode) ? EFBIG : EINVAL;
+		fail(err, errlen, 0, "%s: %s", path,
+			rc == EFBIG ? "larger than 1 MiB: not a steering program" : "not a regular file");
+		goto out;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (buf == NULL) {
+		rc = ENOMEM;
+		goto out;
+	}
+	n = pread(fd, buf, (size_t)st.st_size, 0);
+	if (n != st.st_size) {
+		rc = n < 0 ? errno : EIO;
+		fail(err, errlen, 0, "cannot read %s: %s", path, strerror(rc));
+		free(buf);
+		buf = NULL;
+		goto out;
+	}
+	*len = (size_t)n;
+	rc = 0;
+out:
+	close(fd);
+	errno = rc;
+	return buf;
+}
+
+/* The relocations against the code section (index @code): each must put
+ * the address of one of the ABI's two symbols into a 64-bit load. */
+static int
+collect_relocs(struct rp_prog *p, Elf *e, size_t code, char *err, size_t errlen)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(e, scn)) != NULL) {
+		GElf_Shdr sh, symsh;
+		Elf_Data *rd, *symd;
+		Elf_Scn *symscn;
+
+		if (gelf_getshdr(scn, &sh) == NULL)
+			return fail(err, errlen, -EINVAL, "%s: bad section header", p->path);
+		if (sh.sh_info != code || (sh.sh_type != SHT_REL && sh.sh_type != SHT_RELA))
+			continue;
+		if (sh.sh_type == SHT_RELA)
+			return fail(err, errlen, -EINVAL, "%s: RELA relocations are not supported",
+				p->path);
+		symscn = elf_getscn(e, sh.sh_link);
+		rd = elf_getdata(scn, NULL);
+		if (symscn == NULL || gelf_getshdr(symscn, &symsh) == NULL ||
+			(symd = elf_getdata(symscn, NULL)) == NULL || rd == NULL)
+			return fail(err, errlen, -EINVAL, "%s: bad relocation section", p->path);
+		for (size_t k = 0; k < sh.sh_size / (sh.sh_entsize ? sh.sh_entsize : 16); k++) {
+			struct rp_prog_reloc *nr;
+			const char *name;
+			GElf_Rel rel;
+			GElf_Sym sym;
+			uint32_t idx;
+
+			if (gelf_getrel(rd, (int)k, &rel) == NULL ||
+				gelf_getsym(symd, (int)GELF_R_SYM(rel.r_info), &sym) == NULL)
+				return fail(err, errlen, -EINVAL, "%s: bad relocation %zu", p->path, k);
+			name = elf_strptr(e, symsh.sh_link, sym.st_name);
+			if (name == NULL || name[0] == '\0')
+				name = "(unnamed)";
+			idx = (uint32_t)(rel.r_offset / sizeof(struct ebpf_insn));
+			if (rel.r_offset % sizeof(struct ebpf_insn) != 0 || idx >= p->n_ins)
+				return fail(err, errlen, -EINVAL, "%s: relocation for '%s' at %#llx is "
+					"outside the code", p->path, name,
+					(unsigned long long)rel.r_offset);
+			if (p->ins[idx].code == BPF_CALL)
+				return fail(err, errlen, -EINVAL, "%s: calls '%s': steering programs "
+					"may not call functions (inline them)", p->path, name);
+			if (strcmp(name, RP_STEER_CFG_SYM) != 0 && strcmp(name, RP_STEER_CNT_SYM) != 0)
+				return fail(err, errlen, -EINVAL, "%s: references '%s': only %s and %s "
+					"are provided", p->path, name, RP_STEER_CFG_SYM,
+					RP_STEER_CNT_SYM);
+			if (sym.st_shndx != SHN_UNDEF)
+				return fail(err, errlen, -EINVAL, "%s: defines '%s' itself: declare it "
+					"extern (rp_steer_abi.h)", p->path, name);
+			if (p->ins[idx].code != BPF_LDDW || idx + 1 >= p->n_ins ||
+				p->ins[idx].imm != 0 || p->ins[idx + 1].imm != 0)
+				return fail(err, errlen, -EINVAL, "%s: unsupported use of '%s' at "
+					"instruction %u", p->path, name, idx);
+			nr = realloc(p->rel, (p->n_rel + 1) * sizeof(*nr));
+			if (nr == NULL)
+				return -ENOMEM;
+			p->rel = nr;
+			p->rel[p->n_rel++] = (struct rp_prog_reloc){
+				.insn = idx,
+				.sym = strcmp(name, RP_STEER_CFG_SYM) == 0 ? RP_PROG_SYM_CFG
+									  : RP_PROG_SYM_CNT,
+			};
+		}
+	}
+	return 0;
+}
+
+/* Find the code section and refuse any data section. */
+static int
+check_sections(struct rp_prog *p, Elf *e, size_t *code, char *err, size_t errlen)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+
+	*code = 0;
+	if (elf_getshdrstrndx(e, &shstrndx) != 0)
+		return fail(err, errlen, -EINVAL, "%s: no section name table", p->path);
+	while ((scn = elf_nextscn(e, scn)) != NULL) {
+		const char *name;
+		GElf_Shdr sh;
+
+		if (gelf_getshdr(scn, &sh) == NULL)
+			return fail(err, errlen, -EINVAL, "%s: bad section header", p->path);
+		name = elf_strptr(e, shstrndx, sh.sh_name);
+		if (name == NULL)
+			name = "(unnamed)";
+		if ((sh.sh_flags & SHF_EXECINSTR) && strcmp(name, RP_STEER_SEC) == 0 &&
+			sh.sh_type == SHT_PROGBITS) {
+			*code = elf_ndxscn(scn);
+		} else if ((sh.sh_flags & SHF_ALLOC) && !(sh.sh_flags & SHF_EXECINSTR) &&
+			sh.sh_size > 0) {
+			return fail(err, errlen, -EINVAL, "%s: has a data section '%s': steering "
+				"programs may not have .data, .rodata or .bss (settings come from %s)",
+				p->path, name, RP_STEER_CFG_SYM);
+		}
+	}
+	if (*code == 0)
+		return fail(err, errlen, -EINVAL, "%s: no code in section '%s' (the entry must "
+			"be SEC(\"%s\"))", p->path, RP_STEER_SEC, RP_STEER_SEC);
+	return 0;
+}
+
+static int
+load_image(struct rp_prog *p, const void *buf, size_t len, char *err, size_t errlen)
+{
+	GElf_Ehdr eh;
+	Elf_Data *d;
+	size_t code;
+	Elf *e;
+	int rc;
+
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return fail(err, errlen, -ENOTSUP, "libelf: %s", elf_errmsg(-1));
+	e = elf_memory((char *)(uintptr_t)buf, len);
+	if (e == NULL || elf_kind(e) != ELF_K_ELF) {
+		rc = fail(err, errlen, -EINVAL, "%s: not an ELF object file", p->path);
+		goto out;
+	}
+	if (gelf_getehdr(e, &eh) == NULL || eh.e_ident[EI_CLASS] != ELFCLASS64) {
+		rc = fail(err, errlen, -EINVAL, "%s: not a 64-bit ELF object", p->path);
+		goto out;
+	}
+	if (eh.e_machine != EM_BPF) {
+		rc = fail(err, errlen, -EINVAL, "%s: not eBPF (ELF machine %u; build with clang "
+			"-target bpf)", p->path, eh.e_machine);
+		goto out;
+	}
+	if (eh.e_type != ET_REL || eh.e_ident[EI_DATA] != ELFDATA2LSB) {
+		rc = fail(err, errlen, -EINVAL, "%s: not a little-endian relocatable object "
+			"(clang -target bpf -c)", p->path);
+		goto out;
+	}
+	rc = check_sections(p, e, &code, err, errlen);
+	if (rc < 0)
+		goto out;
+	d = elf_getdata(elf_getscn(e, code), NULL);
+	if (d == NULL || d->d_size == 0 || d->d_size % sizeof(struct ebpf_insn) != 0 ||
+		d->d_size / sizeof(struct ebpf_insn) > RP_PROG_MAX_INSNS) {
+		rc = fail(err, errlen, -EINVAL, "%s: section '%s' holds %zu bytes: not 1..%u "
+			"eBPF instructions", p->path, RP_STEER_SEC, d ? d->d_size : 0,
+			RP_PROG_MAX_INSNS);
+		goto out;
+	}
+	p->n_ins = (uint32_t)(d->d_size / sizeof(struct ebpf_insn));
+	p->ins = malloc(d->d_size);
+	if (p->ins == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	memcpy(p->ins, d->d_buf, d->d_size);
+	rc = collect_relocs(p, e, code, err, errlen);
+out:
+	elf_end(e);
+	return rc;
+}
+
+struct rp_prog *
+rp_prog_open(const char *path, char *err, size_t errlen)
+{
+	struct rp_prog *p;
+	size_t len = 0;
+	void *buf;
+	int rc;
+
+	buf = slurp(path, &len, err, errlen);
+	if (buf == NULL)
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (p == NULL || (p->path = strdup(path)) == NULL) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	rc = load_image(p, buf, len, err, errlen);
+	if (rc < 0)
+		goto fail;
+	free(buf);
+	return p;
+fail:
+	free(buf);
+	rp_prog_close(p);
+	if (rc == -ENOMEM)
+		fail(err, errlen, 0, "%s: out of memory", path);
+	errno = -rc;
+	return NULL;
+}
+
+void
+rp_prog_close(struct rp_prog *p)
+{
+	if (p == NULL)
+		return;
+	free(p->rel);
+	free(p->ins);
+	free(p->path);
+	free(p);
+}
+
+const char *
+rp_prog_path(const struct rp_prog *p)
+{
+	return p->path;
+}
+
+unsigned int
+rp_prog_insns(const struct rp_prog *p)
+{
+	return p->n_ins;
+}
+
+/* The last error line rte_bpf logged, as the refusal reason. */
+static void
+last_log_error(char *log, const char *path, char *err, size_t errlen)
+{
+	char *line, *save = NULL, *best = NULL;
+
+	for (line = strtok_r(log, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save))
+		if (strstr(line, "error") != NULL || strstr(line, "invalid") != NULL ||
+			strstr(line, "loop") != NULL || strstr(line, "unreachable") != NULL ||
+			best == NULL)
+			best = line;
+	if (best != NULL)
+		snprintf(err, errlen, "%s: rejected by the eBPF validator: %s", path, best);
+}
+
+int
+rp_prog_inst_init(struct rp_prog_inst *i, const struct rp_prog *p,
+	const struct rp_steer_cfg *cfg, uint64_t *counters, char *err, size_t errlen)
+{
+	struct rte_bpf_xsym xsym[2] = {
+		{
+			.name = RP_STEER_CFG_SYM,
+			.type = RTE_BPF_XTYPE_VAR,
+			.var = {.val = (void *)(uintptr_t)cfg,
+				.desc = {.type = RTE_BPF_ARG_PTR, .size = sizeof(*cfg)}},
+		},
+		{
+			.name = RP_STEER_CNT_SYM,
+			.type = RTE_BPF_XTYPE_VAR,
+			.var = {.val = counters,
+				.desc = {.type = RTE_BPF_ARG_PTR,
+					.size = RP_STEER_COUNTERS * sizeof(uint64_t)}},
+		},
+	};
+	struct rte_bpf_prm prm = {
+		.xsym = xsym,
+		.nb_xsym = 2,
+		.prog_arg = {.type = RTE_BPF_ARG_PTR, .size = sizeof(struct rp_steer_ctx)},
+	};
+	struct rte_bpf_jit jit;
+	struct ebpf_insn *ins;
+	FILE *old_log, *log;
+	char *logbuf = NULL;
+	size_t loglen = 0;
+	int rc = 0;
+
+	memset(i, 0, sizeof(*i));
+	i->cfg = cfg;
+	i->counters = counters;
+	if (p == NULL)
+		return 0;
+	ins = malloc(p->n_ins * sizeof(*ins));
+	if (ins == NULL)
+		return fail(err, errlen, -ENOMEM, "out of memory");
+	memcpy(ins, p->ins, p->n_ins * sizeof(*ins));
+	for (uint32_t k = 0; k < p->n_rel; k++) {
+		uint64_t a = p->rel[k].sym == RP_PROG_SYM_CFG ? (uintptr_t)cfg : (uintptr_t)counters;
+
+		ins[p->rel[k].insn].imm = (int32_t)(uint32_t)a;
+		ins[p->rel[k].insn + 1].imm = (int32_t)(uint32_t)(a >> 32);
+	}
+	prm.ins = ins;
+	prm.nb_ins = p->n_ins;
+
+	/* rte_bpf says why it refuses only in its log: catch that. */
+	old_log = rte_log_get_stream();
+	log = open_memstream(&logbuf, &loglen);
+	if (log != NULL)
+		rte_openlog_stream(log);
+	i->bpf = rte_bpf_load(&prm);
+	if (log != NULL) {
+		rte_openlog_stream(old_log);
+		fclose(log);
+	}
+	free(ins);
+	if (i->bpf == NULL) {
+		rc = fail(err, errlen, -EINVAL, "%s: rejected by the eBPF validator", p->path);
+		if (logbuf != NULL)
+			last_log_error(logbuf, p->path, err, errlen);
+	} else if (rte_bpf_get_jit(i->bpf, &jit) != 0 || jit.func == NULL) {
+		rc = fail(err, errlen, -ENOTSUP, "%s: rte_bpf made no JIT code for it", p->path);
+		rte_bpf_destroy(i->bpf);
+		i->bpf = NULL;
+	} else {
+		i->fn = jit.func;
+	}
+	free(logbuf);
+	return rc;
+}
+
+void
+rp_prog_inst_fini(struct rp_prog_inst *i)
+{
+	if (i->bpf != NULL)
+		rte_bpf_destroy(i->bpf);
+	memset(i, 0, sizeof(*i));
+}

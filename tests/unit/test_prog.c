@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The program loader: every kind of bad program is refused with a reason
+ * that says what is wrong, and the examples load, validate and run. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "rp_prog.h"
+
+static const char *bpf_dir, *xdp_dir, *self;
+
+static const char *
+path_of(const char *dir, const char *name)
+{
+	static char buf[4096];
+
+	snprintf(buf, sizeof(buf), "%s/%s", dir, name);
+	return buf;
+}
+
+struct bad_case {
+	const char *what;
+	const char *file; /* under the tests' bpf dir; NULL: see below */
+	bool at_open;     /* refused by rp_prog_open (else by the validator) */
+	int err;
+	const char *reason;
+};
+
+static const struct bad_case bad_cases[] = {
+	{"a .rodata table", "bad_data.bpf.o", true, EINVAL, "data section '.rodata'"},
+	{"an unknown extern", "bad_sym.bpf.o", true, EINVAL, "references 'secret_table'"},
+	{"no steer section", "no_entry.bpf.o", true, EINVAL, "no code in section 'steer'"},
+	{"out-of-bounds read", "bad_oob.bpf.o", false, EINVAL, "rejected by the eBPF validator"},
+	{"a loop", "bad_loop.bpf.o", false, EINVAL, "rejected by the eBPF validator"},
+	{"a missing file", "missing.bpf.o", true, ENOENT, "cannot open"},
+	{"a directory", ".", true, EINVAL, "not a regular file"},
+};
+
+static void
+test_bad_programs(void **state)
+{
+	static struct rp_steer_cfg cfg;
+	uint64_t counters[RP_STEER_COUNTERS];
+
+	(void)state;
+	rp_steer_cfg_init(&cfg);
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		const struct bad_case *t = &bad_cases[i];
+		char err[512] = "";
+		struct rp_prog_inst inst;
+		struct rp_prog *p;
+		int rc;
+
+		p = rp_prog_open(path_of(bpf_dir, t->file), err, sizeof(err));
+		if (t->at_open) {
+			rc = p == NULL ? -errno : 0;
+		} else {
+			if (p == NULL)
+				fail_msg("%s: refused at open: %s", t->what, err);
+			rc = rp_prog_inst_init(&inst, p, &cfg, counters, err, sizeof(err));
+			rp_prog_close(p);
+		}
+		print_message("%-20s -> %s\n", t->what, err);
+		if (rc != -t->err || strstr(err, t->reason) == NULL)
+			fail_msg("%s: rc %d (want %d), reason '%s' (want '%s')", t->what, rc, -t->err,
+				err, t->reason);
+	}
+}
+
+/* Not a program at all: a text file and a host executable. */
+static void
+test_not_ebpf(void **state)
+{
+	char err[512];
+
+	(void)state;
+	assert_null(rp_prog_open(path_of(bpf_dir, "../../build.ninja"), err, sizeof(err)));
+	assert_int_equal(errno, EINVAL);
+	assert_non_null(strstr(err, "not an ELF object file"));
+	assert_null(rp_prog_open(self, err, sizeof(err)));
+	assert_int_equal(errno, EINVAL);
+	print_message("host executable -> %s\n", err);
+	assert_non_null(strstr(err, "not eBPF (ELF machine 62"));
+}
+
+/* Each example loads, and does what its comment says on one frame. */
+static void
+test_examples(void **state)
+{
+	static struct rp_steer_cfg cfg;
+	static const char *const progs[] = {"rss.bpf.o", "steer_port_range.bpf.o",
+		"steer_vlan_subnet.bpf.o", "drop_policy.bpf.o"};
+	uint64_t counters[RP_STEER_COUNTERS] = {0};
+	struct rp_steer_ctx ctx;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		struct rp_prog_inst inst;
+		struct rp_prog *p;
+		char err[512];
+		uint64_t r;
+
+		p = rp_prog_open(path_of(xdp_dir, progs[i]), err, sizeof(err));
+		if (p == NULL)
+			fail_msg("%s", err);
+		rp_steer_cfg_init(&cfg);
+		/* port range 5000-5100 -> 3; VLAN 7 -> 2; drop UDP to 5001 */
+		cfg.user[0] = i == 2 ? 7 : 5000, cfg.user[1] = i == 2 ? 2 : 5100, cfg.user[2] = 3;
+		if (i == 3)
+			cfg.user[0] = 5001;
+		if (rp_prog_inst_init(&inst, p, &cfg, counters, err, sizeof(err)) < 0)
+			fail_msg("%s", err);
+		/* UDP 10.0.0.1:1234 -> 10.0.0.2:5001, or tagged VLAN 7 for i == 2 */
+		memset(&ctx, 0, sizeof(ctx));
+		uint8_t *f = ctx.pkt, o = 12;
+
+		if (i == 2)
+			f[o] = 0x81, f[o + 1] = 0, f[o + 2] = 0, f[o + 3] = 7, o += 4;
+		f[o] = 0x08, f[o + 1] = 0x00, o += 2;
+		f[o] = 0x45, f[o + 9] = 17, f[o + 12] = 10, f[o + 15] = 1, f[o + 16] = 10,
+		f[o + 19] = 2, o += 20;
+		f[o] = 0x04, f[o + 1] = 0xd2, f[o + 2] = 0x13, f[o + 3] = 0x89;
+		ctx.pkt_len = ctx.len = o + 8u + 18u;
+		ctx.nb_queues = 4;
+		r = rp_prog_run(&inst, &ctx);
+		print_message("%-24s -> %#llx\n", progs[i], (unsigned long long)r);
+		switch (i) {
+		case 0:
+			assert_true(r & RP_STEER_RET_HASH);
+			break;
+		case 1:
+			assert_int_equal(RP_STEER_RET_GET_QUEUE(r), 3);
+			assert_true(r & RP_STEER_RET_HASH);
+			break;
+		case 2:
+			assert_int_equal(RP_STEER_RET_GET_QUEUE(r), 2);
+			break;
+		case 3:
+			assert_true(r & RP_STEER_RET_DROP);
+			assert_int_equal(counters[0], 1);
+			f[o - 20 + 9] = 6; /* TCP: passes */
+			assert_false(rp_prog_run(&inst, &ctx) & RP_STEER_RET_DROP);
+			assert_int_equal(counters[2], 1);
+			break;
+		}
+		rp_prog_inst_fini(&inst);
+		rp_prog_close(p);
+	}
+}
+
+/* Parsers: what they take, and what they refuse with the bad value named. */
+static void
+test_parsers(void **state)
+{
+	static struct rp_steer_cfg cfg;
+	uint8_t key[RP_STEER_KEY_SIZE];
+	uint32_t types;
+	char err[256], buf[64];
+
+	(void)state;
+	rp_steer_cfg_init(&cfg);
+	assert_int_equal(rp_steer_parse_key("6d5a56da255b0ec24167253d43a38fb0d0ca2bcbae7b30b477cb2da3"
+						"8030f20c6a42b73bbeac01fa", key, err, sizeof(err)), 0);
+	assert_memory_equal(key, rp_steer_default_key, sizeof(key));
+	assert_int_equal(rp_steer_parse_key("6d5a", key, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "2 bytes, need 40"));
+	assert_int_equal(rp_steer_parse_key("zz", key, err, sizeof(err)), -EINVAL);
+	assert_int_equal(rp_steer_parse_table("0,1,2,3", 4, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.table_mask, 3);
+	assert_int_equal(cfg.table[3], 3);
+	assert_int_equal(rp_steer_parse_table("0,1,2", 4, &cfg, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "power of two"));
+	assert_int_equal(rp_steer_parse_table("0,4", 4, &cfg, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "queue 4"));
+	assert_int_equal(rp_steer_parse_table("0,x", 4, &cfg, err, sizeof(err)), -EINVAL);
+	assert_int_equal(cfg.table_mask, 3); /* refusals change nothing */
+	assert_int_equal(rp_steer_parse_types("ipv4,tcpv6", &types, err, sizeof(err)), 0);
+	assert_int_equal(types, RP_STEER_HASH_IPV4 | RP_STEER_HASH_TCPV6);
+	assert_string_equal(rp_steer_types_str(types, buf, sizeof(buf)), "ipv4,tcpv6");
+	assert_int_equal(rp_steer_parse_types("ipv4,sctp", &types, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "'sctp'"));
+	assert_int_equal(rp_steer_parse_user("1,0x10", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.user[1], 16);
+	assert_int_equal(rp_steer_parse_user("4294967296", &cfg, err, sizeof(err)), -EINVAL);
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bad_programs),
+		cmocka_unit_test(test_not_ebpf),
+		cmocka_unit_test(test_examples),
+		cmocka_unit_test(test_parsers),
+	};
+
+	(void)argc;
+	self = argv[0];
+	bpf_dir = getenv("RP_TEST_BPF_DIR");
+	xdp_dir = getenv("RP_XDP_DIR");
+	if (bpf_dir == NULL || xdp_dir == NULL) {
+		printf("RP_TEST_BPF_DIR and RP_XDP_DIR not set (run through meson test): skipped\n");
+		return 77;
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
