@@ -61,7 +61,7 @@ struct vg_payload {
 struct opts {
 	const char *vhost;
 	unsigned int queues;
-	bool packed, server, check_steer, forever, tx_csum;
+	bool packed, server, check_steer, forever, tx_csum, reorder_ok;
 	uint64_t send, expect, rate;
 	unsigned int flows;
 	unsigned int timeout_s;
@@ -194,7 +194,16 @@ check(const uint8_t *f, uint32_t len, uint16_t *flow, uint64_t *seq, uint32_t *s
 	return 0;
 }
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, hold;
+
+/* SIGUSR1: stop sending, keep receiving (with --forever, a test can then
+ * drain the path and compare one guest's sent with the other's received). */
+static void
+on_hold(int sig)
+{
+	(void)sig;
+	hold = 1;
+}
 
 static void
 on_signal(int sig)
@@ -223,7 +232,10 @@ usage(FILE *f)
 		"  --forever         run until SIGTERM (the counts and --timeout do not end it);\n"
 		"                    clean then means nothing damaged, duplicated or reordered\n"
 		"                    (frames lost while a peer restarts are counted as gaps)\n"
-		"  --go-file PATH    hold sending until PATH exists\n"
+		"  --reorder-ok      frames of a flow may arrive out of order (steering changed\n"
+		"                    the flow's queue): every frame must still arrive exactly\n"
+		"                    once; reorders are counted, duplicates are errors\n"
+		"  --go-file PATH    hold sending until PATH exists (SIGUSR1: stop sending)\n"
 		"  --cpu C           the CPU to run on (default: any)\n"
 		"  --timeout S       give up after S seconds (default 30)\n"
 		"  -h, --help        this text\n"
@@ -258,6 +270,7 @@ parse(int argc, char **argv, struct opts *o)
 		{"frame-size", required_argument, NULL, 'z'},
 		{"check-steer", no_argument, NULL, 'C'}, {"forever", no_argument, NULL, 'F'},
 		{"tx-csum", no_argument, NULL, 'X'}, {"go-file", required_argument, NULL, 'g'},
+		{"reorder-ok", no_argument, NULL, 'R'},
 		{"cpu", required_argument, NULL, 'c'}, {"timeout", required_argument, NULL, 't'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
@@ -280,6 +293,7 @@ parse(int argc, char **argv, struct opts *o)
 		case 'C': o->check_steer = true; break;
 		case 'F': o->forever = true; break;
 		case 'X': o->tx_csum = true; break;
+		case 'R': o->reorder_ok = true; break;
 		case 'g': o->go_file = optarg; break;
 		case 's':
 			if (num("--send", optarg, 0, UINT64_MAX, &o->send) < 0)
@@ -345,7 +359,29 @@ parse(int argc, char **argv, struct opts *o)
 struct flow_state {
 	uint64_t tx_seq, rx_seq;
 	uint32_t sender;
+	uint64_t *seen; /* --reorder-ok: a bit per sequence number received */
+	uint64_t seen_bits;
 };
+
+/* --reorder-ok: mark seq received; false if it already was (a duplicate). */
+static bool
+mark_seen(struct flow_state *f, uint64_t seq)
+{
+	if (seq >= f->seen_bits) {
+		uint64_t bits = (seq + 1) * 2 > 4096 ? (seq + 1) * 2 : 4096;
+		uint64_t *n = realloc(f->seen, bits / 8);
+
+		if (n == NULL)
+			abort();
+		memset((uint8_t *)n + f->seen_bits / 8, 0, (bits - f->seen_bits) / 8);
+		f->seen = n;
+		f->seen_bits = bits;
+	}
+	if (f->seen[seq / 64] & (1ull << (seq % 64)))
+		return false;
+	f->seen[seq / 64] |= 1ull << (seq % 64);
+	return true;
+}
 
 static struct flow_state flows[MAX_FLOWS];
 
@@ -390,6 +426,7 @@ main(int argc, char **argv)
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGUSR1, on_hold);
 
 	uint16_t port = 0, nq = (uint16_t)o.queues;
 	struct rte_mempool *mp = rte_pktmbuf_pool_create("vg", 8191, 256, 0,
@@ -426,6 +463,7 @@ main(int argc, char **argv)
 		goto fail;
 
 	uint64_t sent = 0, received = 0, bad_payload = 0, bad_order = 0, bad_queue = 0, gaps = 0;
+	uint64_t reordered = 0;
 	uint64_t bad_csum = 0; /* of bad_payload: the UDP checksum did not verify */
 	uint64_t tx_q[MAX_Q] = {0}, rx_q[MAX_Q] = {0}, ring_expect[MAX_Q] = {0};
 	double t0 = rp_now_s(), last_rx = t0, done_at = 0, tokens = RATE_DEPTH, t_rate = t0;
@@ -462,7 +500,7 @@ main(int argc, char **argv)
 		t_rate = now;
 		/* Send: one frame per flow in turn; flow f always on queue
 		 * f % nq, each queue in order, so every flow stays in order. */
-		while (go && made < o.send && (!o.rate || tokens >= 1)) {
+		while (go && !hold && made < o.send && (!o.rate || tokens >= 1)) {
 			unsigned int f = (unsigned int)(next_flow % o.flows), q = f % nq;
 			struct rte_mbuf *m;
 			uint16_t len;
@@ -515,13 +553,23 @@ main(int argc, char **argv)
 						/* A new sender: its flow starts over. */
 						flows[fl].sender = from;
 						flows[fl].rx_seq = 0;
+						if (flows[fl].seen != NULL)
+							memset(flows[fl].seen, 0, flows[fl].seen_bits / 8);
 					}
 					/* Behind: a duplicate or a reordering.
-					 * Ahead: frames lost on the way. */
-					if (seq < flows[fl].rx_seq)
+					 * Ahead: frames lost on the way (or, with
+					 * --reorder-ok, overtaken: received ==
+					 * expected with no duplicate is the proof). */
+					if (o.reorder_ok) {
+						if (!mark_seen(&flows[fl], seq))
+							bad_order++;
+						else if (seq < flows[fl].rx_seq)
+							reordered++;
+					} else if (seq < flows[fl].rx_seq) {
 						bad_order++;
-					else if (seq > flows[fl].rx_seq)
+					} else if (seq > flows[fl].rx_seq) {
 						gaps++;
+					}
 					if (seq >= flows[fl].rx_seq)
 						flows[fl].rx_seq = seq + 1;
 					if (o.check_steer && q != flow_queue(fl, nq))
@@ -563,6 +611,7 @@ main(int argc, char **argv)
 		"bad_order", (json_int_t)bad_order, "gaps", (json_int_t)gaps, "bad_queue",
 		(json_int_t)bad_queue, "tx_queues",
 		txa, "rx_queues", rxa, "steer_expect", ra, "clean", clean);
+	json_object_set_new(out, "reordered", json_integer((json_int_t)reordered));
 	char *s = json_dumps(out, JSON_COMPACT);
 
 	printf("%s\n", s);
