@@ -105,7 +105,10 @@ default_prog(char *path, size_t len)
 	exe[n] = '\0';
 	*strrchr(exe, '/') = '\0';
 	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-		if ((size_t)snprintf(path, len, "%s%s", exe, rel[i]) < len && access(path, R_OK) == 0)
+		char cand[PATH_MAX];
+
+		if ((size_t)snprintf(cand, sizeof(cand), "%s%s", exe, rel[i]) < sizeof(cand) &&
+			len >= PATH_MAX && realpath(cand, path) != NULL && access(path, R_OK) == 0)
 			return true;
 	}
 	return false;
