@@ -17,6 +17,7 @@
 #include <rte_thash.h>
 
 #include "rp_prog.h"
+#include "rp_testframes.h"
 
 struct vec {
 	const char *src, *dst;
@@ -204,53 +205,6 @@ test_tables_match_softrss(void **state)
 				rte_softrss(words, lens[l] / 4, c.key));
 		}
 	}
-}
-
-static uint64_t rnd_state = 0x2545f4914f6cdd1dull;
-
-static uint64_t
-rnd(void)
-{
-	rnd_state ^= rnd_state << 13, rnd_state ^= rnd_state >> 7, rnd_state ^= rnd_state << 17;
-	return rnd_state;
-}
-
-/* A random frame that is mostly well-formed, so that every parser path
- * (tags, IHL, fragments, extension headers, truncation) gets exercised. */
-static uint32_t
-random_frame(uint8_t *f)
-{
-	static const uint16_t ets[] = {0x0800, 0x86dd, 0x0800, 0x86dd, 0x0806, 0x88b5};
-	static const uint8_t nhs[] = {0, 43, 60, 44, 6, 17, 6, 17, 47, 59};
-	uint32_t off = 12, len;
-
-	for (unsigned int i = 0; i < RP_STEER_PKT_MAX; i++)
-		f[i] = (uint8_t)rnd();
-	for (uint64_t tags = rnd() % 3; tags > 0; tags--) {
-		f[off] = rnd() & 1 ? 0x81 : 0x88, f[off + 1] = f[off] == 0x81 ? 0x00 : 0xa8;
-		off += 4;
-	}
-	uint16_t et = ets[rnd() % 6];
-
-	f[off] = (uint8_t)(et >> 8), f[off + 1] = (uint8_t)et;
-	off += 2;
-	if (et == 0x0800) {
-		f[off] = (uint8_t)(rnd() % 8 ? 0x45 + (rnd() % 4) * (rnd() & 1) : rnd());
-		f[off + 6] = rnd() % 4 ? 0 : (uint8_t)rnd(), f[off + 7] = rnd() % 4 ? 0 : (uint8_t)rnd();
-		f[off + 9] = nhs[4 + rnd() % 6];
-	} else if (et == 0x86dd) {
-		uint32_t o = off + 40;
-
-		f[off] = rnd() % 8 ? 0x60 : (uint8_t)rnd();
-		f[off + 6] = nhs[rnd() % 10];
-		for (int k = 0; k < 5 && o + 2 <= RP_STEER_PKT_MAX; k++) {
-			f[o] = nhs[rnd() % 10];
-			f[o + 1] = (uint8_t)(rnd() % 3);
-			o += (f[o + 1] + 1u) * 8;
-		}
-	}
-	len = (uint32_t)(rnd() % 8 ? 54 + rnd() % 75 : rnd() % 129);
-	return len;
 }
 
 /* rss.bpf.o under the JIT and the interpreter against the native core. */
