@@ -168,6 +168,19 @@ request(const char *ctl, json_t *j)
 }
 
 int
+rpctl_bad_option(const char *cmd, int c, char **argv)
+{
+	const char *sep = cmd[0] ? ": " : "";
+
+	if (c == ':')
+		fprintf(stderr, PROG ": %s%s%s needs a value\n", cmd, sep, argv[optind - 1]);
+	else
+		fprintf(stderr, PROG ": %s%sunknown option '%s' (see --help)\n", cmd, sep,
+			argv[optind - 1]);
+	return 2;
+}
+
+int
 rpctl_direction(const char *s, const char **out)
 {
 	if (strcmp(s, "to-guest") == 0 || strcmp(s, "to-switch") == 0 || strcmp(s, "both") == 0) {
@@ -206,12 +219,8 @@ cmd_steer_load(const char *ctl, int argc, char **argv)
 			       "between two bursts: no packet is lost or steered by half a change.\n"
 			       "A refused program leaves the running one in place.\n");
 			return 0;
-		case ':':
-			fprintf(stderr, PROG ": steer load: %s needs a value\n", argv[optind - 1]);
-			return 2;
 		default:
-			fprintf(stderr, PROG ": steer load: unknown option '%s'\n", argv[optind - 1]);
-			return 2;
+			return rpctl_bad_option("steer load", c, argv);
 		}
 	}
 	if (optind + 1 != argc) {
@@ -299,14 +308,9 @@ cmd_rss_set(const char *ctl, int argc, char **argv)
 			       "swapped in whole, with the program, between two bursts.\n");
 			json_decref(j);
 			return 0;
-		case ':':
-			fprintf(stderr, PROG ": rss set: %s needs a value\n", argv[optind - 1]);
-			json_decref(j);
-			return 2;
 		default:
-			fprintf(stderr, PROG ": rss set: unknown option '%s'\n", argv[optind - 1]);
 			json_decref(j);
-			return 2;
+			return rpctl_bad_option("rss set", c, argv);
 		}
 		if (rc < 0) {
 			if (c != 'd')
@@ -350,12 +354,8 @@ main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
-		case ':':
-			fprintf(stderr, PROG ": %s needs a value\n", argv[optind - 1]);
-			return 2;
 		default:
-			fprintf(stderr, PROG ": unknown option '%s' (see --help)\n", argv[optind - 1]);
-			return 2;
+			return rpctl_bad_option("", c, argv);
 		}
 	}
 	if (optind >= argc) {

@@ -45,19 +45,6 @@ struct rp_prog {
 	struct rp_prog_reloc *rel;
 };
 
-static int __attribute__((format(printf, 4, 5)))
-fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
 /* Read @path whole: a regular file of at most RP_PROG_MAX_FILE bytes. */
 static void *
 slurp(const char *path, size_t *len, char *err, size_t errlen)
@@ -70,18 +57,18 @@ slurp(const char *path, size_t *len, char *err, size_t errlen)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		rc = errno;
-		fail(err, errlen, 0, "cannot open %s: %s", path, strerror(rc));
+		rp_prog_errf(err, errlen, 0, "cannot open %s: %s", path, strerror(rc));
 		errno = rc;
 		return NULL;
 	}
 	if (fstat(fd, &st) < 0) {
 		rc = errno;
-		fail(err, errlen, 0, "cannot stat %s: %s", path, strerror(rc));
+		rp_prog_errf(err, errlen, 0, "cannot stat %s: %s", path, strerror(rc));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode) || st.st_size > RP_PROG_MAX_FILE) {
 		rc = S_ISREG(st.st_mode) ? EFBIG : EINVAL;
-		fail(err, errlen, 0, "%s: %s", path,
+		rp_prog_errf(err, errlen, 0, "%s: %s", path,
 			rc == EFBIG ? "larger than 1 MiB: not a steering program" : "not a regular file");
 		goto out;
 	}
@@ -93,7 +80,7 @@ slurp(const char *path, size_t *len, char *err, size_t errlen)
 	n = pread(fd, buf, (size_t)st.st_size, 0);
 	if (n != st.st_size) {
 		rc = n < 0 ? errno : EIO;
-		fail(err, errlen, 0, "cannot read %s: %s", path, strerror(rc));
+		rp_prog_errf(err, errlen, 0, "cannot read %s: %s", path, strerror(rc));
 		free(buf);
 		buf = NULL;
 		goto out;
@@ -119,17 +106,17 @@ collect_relocs(struct rp_prog *p, Elf *e, size_t code, char *err, size_t errlen)
 		Elf_Scn *symscn;
 
 		if (gelf_getshdr(scn, &sh) == NULL)
-			return fail(err, errlen, -EINVAL, "%s: bad section header", p->path);
+			return rp_prog_errf(err, errlen, -EINVAL, "%s: bad section header", p->path);
 		if (sh.sh_info != code || (sh.sh_type != SHT_REL && sh.sh_type != SHT_RELA))
 			continue;
 		if (sh.sh_type == SHT_RELA)
-			return fail(err, errlen, -EINVAL, "%s: RELA relocations are not supported",
+			return rp_prog_errf(err, errlen, -EINVAL, "%s: RELA relocations are not supported",
 				p->path);
 		symscn = elf_getscn(e, sh.sh_link);
 		rd = elf_getdata(scn, NULL);
 		if (symscn == NULL || gelf_getshdr(symscn, &symsh) == NULL ||
 			(symd = elf_getdata(symscn, NULL)) == NULL || rd == NULL)
-			return fail(err, errlen, -EINVAL, "%s: bad relocation section", p->path);
+			return rp_prog_errf(err, errlen, -EINVAL, "%s: bad relocation section", p->path);
 		for (size_t k = 0; k < sh.sh_size / (sh.sh_entsize ? sh.sh_entsize : 16); k++) {
 			struct rp_prog_reloc *nr;
 			const char *name;
@@ -139,28 +126,28 @@ collect_relocs(struct rp_prog *p, Elf *e, size_t code, char *err, size_t errlen)
 
 			if (gelf_getrel(rd, (int)k, &rel) == NULL ||
 				gelf_getsym(symd, (int)GELF_R_SYM(rel.r_info), &sym) == NULL)
-				return fail(err, errlen, -EINVAL, "%s: bad relocation %zu", p->path, k);
+				return rp_prog_errf(err, errlen, -EINVAL, "%s: bad relocation %zu", p->path, k);
 			name = elf_strptr(e, symsh.sh_link, sym.st_name);
 			if (name == NULL || name[0] == '\0')
 				name = "(unnamed)";
 			idx = (uint32_t)(rel.r_offset / sizeof(struct ebpf_insn));
 			if (rel.r_offset % sizeof(struct ebpf_insn) != 0 || idx >= p->n_ins)
-				return fail(err, errlen, -EINVAL, "%s: relocation for '%s' at %#llx is "
+				return rp_prog_errf(err, errlen, -EINVAL, "%s: relocation for '%s' at %#llx is "
 					"outside the code", p->path, name,
 					(unsigned long long)rel.r_offset);
 			if (p->ins[idx].code == BPF_CALL)
-				return fail(err, errlen, -EINVAL, "%s: calls '%s': steering programs "
+				return rp_prog_errf(err, errlen, -EINVAL, "%s: calls '%s': steering programs "
 					"may not call functions (inline them)", p->path, name);
 			if (strcmp(name, RP_STEER_CFG_SYM) != 0 && strcmp(name, RP_STEER_CNT_SYM) != 0)
-				return fail(err, errlen, -EINVAL, "%s: references '%s': only %s and %s "
+				return rp_prog_errf(err, errlen, -EINVAL, "%s: references '%s': only %s and %s "
 					"are provided", p->path, name, RP_STEER_CFG_SYM,
 					RP_STEER_CNT_SYM);
 			if (sym.st_shndx != SHN_UNDEF)
-				return fail(err, errlen, -EINVAL, "%s: defines '%s' itself: declare it "
+				return rp_prog_errf(err, errlen, -EINVAL, "%s: defines '%s' itself: declare it "
 					"extern (rp_steer_abi.h)", p->path, name);
 			if (p->ins[idx].code != BPF_LDDW || idx + 1 >= p->n_ins ||
 				p->ins[idx].imm != 0 || p->ins[idx + 1].imm != 0)
-				return fail(err, errlen, -EINVAL, "%s: unsupported use of '%s' at "
+				return rp_prog_errf(err, errlen, -EINVAL, "%s: unsupported use of '%s' at "
 					"instruction %u", p->path, name, idx);
 			nr = realloc(p->rel, (p->n_rel + 1) * sizeof(*nr));
 			if (nr == NULL)
@@ -185,13 +172,13 @@ check_sections(struct rp_prog *p, Elf *e, size_t *code, char *err, size_t errlen
 
 	*code = 0;
 	if (elf_getshdrstrndx(e, &shstrndx) != 0)
-		return fail(err, errlen, -EINVAL, "%s: no section name table", p->path);
+		return rp_prog_errf(err, errlen, -EINVAL, "%s: no section name table", p->path);
 	while ((scn = elf_nextscn(e, scn)) != NULL) {
 		const char *name;
 		GElf_Shdr sh;
 
 		if (gelf_getshdr(scn, &sh) == NULL)
-			return fail(err, errlen, -EINVAL, "%s: bad section header", p->path);
+			return rp_prog_errf(err, errlen, -EINVAL, "%s: bad section header", p->path);
 		name = elf_strptr(e, shstrndx, sh.sh_name);
 		if (name == NULL)
 			name = "(unnamed)";
@@ -200,13 +187,13 @@ check_sections(struct rp_prog *p, Elf *e, size_t *code, char *err, size_t errlen
 			*code = elf_ndxscn(scn);
 		} else if ((sh.sh_flags & SHF_ALLOC) && !(sh.sh_flags & SHF_EXECINSTR) &&
 			sh.sh_size > 0) {
-			return fail(err, errlen, -EINVAL, "%s: has a data section '%s': steering "
+			return rp_prog_errf(err, errlen, -EINVAL, "%s: has a data section '%s': steering "
 				"programs may not have .data, .rodata or .bss (settings come from %s)",
 				p->path, name, RP_STEER_CFG_SYM);
 		}
 	}
 	if (*code == 0)
-		return fail(err, errlen, -EINVAL, "%s: no code in section '%s' (the entry must "
+		return rp_prog_errf(err, errlen, -EINVAL, "%s: no code in section '%s' (the entry must "
 			"be SEC(\"%s\"))", p->path, RP_STEER_SEC, RP_STEER_SEC);
 	return 0;
 }
@@ -221,23 +208,23 @@ load_image(struct rp_prog *p, const void *buf, size_t len, char *err, size_t err
 	int rc;
 
 	if (elf_version(EV_CURRENT) == EV_NONE)
-		return fail(err, errlen, -ENOTSUP, "libelf: %s", elf_errmsg(-1));
+		return rp_prog_errf(err, errlen, -ENOTSUP, "libelf: %s", elf_errmsg(-1));
 	e = elf_memory((char *)(uintptr_t)buf, len);
 	if (e == NULL || elf_kind(e) != ELF_K_ELF) {
-		rc = fail(err, errlen, -EINVAL, "%s: not an ELF object file", p->path);
+		rc = rp_prog_errf(err, errlen, -EINVAL, "%s: not an ELF object file", p->path);
 		goto out;
 	}
 	if (gelf_getehdr(e, &eh) == NULL || eh.e_ident[EI_CLASS] != ELFCLASS64) {
-		rc = fail(err, errlen, -EINVAL, "%s: not a 64-bit ELF object", p->path);
+		rc = rp_prog_errf(err, errlen, -EINVAL, "%s: not a 64-bit ELF object", p->path);
 		goto out;
 	}
 	if (eh.e_machine != EM_BPF) {
-		rc = fail(err, errlen, -EINVAL, "%s: not eBPF (ELF machine %u; build with clang "
+		rc = rp_prog_errf(err, errlen, -EINVAL, "%s: not eBPF (ELF machine %u; build with clang "
 			"-target bpf)", p->path, eh.e_machine);
 		goto out;
 	}
 	if (eh.e_type != ET_REL || eh.e_ident[EI_DATA] != ELFDATA2LSB) {
-		rc = fail(err, errlen, -EINVAL, "%s: not a little-endian relocatable object "
+		rc = rp_prog_errf(err, errlen, -EINVAL, "%s: not a little-endian relocatable object "
 			"(clang -target bpf -c)", p->path);
 		goto out;
 	}
@@ -247,7 +234,7 @@ load_image(struct rp_prog *p, const void *buf, size_t len, char *err, size_t err
 	d = elf_getdata(elf_getscn(e, code), NULL);
 	if (d == NULL || d->d_size == 0 || d->d_size % sizeof(struct ebpf_insn) != 0 ||
 		d->d_size / sizeof(struct ebpf_insn) > RP_PROG_MAX_INSNS) {
-		rc = fail(err, errlen, -EINVAL, "%s: section '%s' holds %zu bytes: not 1..%u "
+		rc = rp_prog_errf(err, errlen, -EINVAL, "%s: section '%s' holds %zu bytes: not 1..%u "
 			"eBPF instructions", p->path, RP_STEER_SEC, d ? d->d_size : 0,
 			RP_PROG_MAX_INSNS);
 		goto out;
@@ -290,7 +277,7 @@ fail:
 	free(buf);
 	rp_prog_close(p);
 	if (rc == -ENOMEM)
-		fail(err, errlen, 0, "%s: out of memory", path);
+		rp_prog_errf(err, errlen, 0, "%s: out of memory", path);
 	errno = -rc;
 	return NULL;
 }
@@ -371,7 +358,7 @@ rp_prog_inst_init(struct rp_prog_inst *i, const struct rp_prog *p,
 		return 0;
 	ins = malloc(p->n_ins * sizeof(*ins));
 	if (ins == NULL)
-		return fail(err, errlen, -ENOMEM, "out of memory");
+		return rp_prog_errf(err, errlen, -ENOMEM, "out of memory");
 	memcpy(ins, p->ins, p->n_ins * sizeof(*ins));
 	for (uint32_t k = 0; k < p->n_rel; k++) {
 		uint64_t a = p->rel[k].sym == RP_PROG_SYM_CFG ? (uintptr_t)cfg : (uintptr_t)counters;
@@ -394,11 +381,11 @@ rp_prog_inst_init(struct rp_prog_inst *i, const struct rp_prog *p,
 	}
 	free(ins);
 	if (i->bpf == NULL) {
-		rc = fail(err, errlen, -EINVAL, "%s: rejected by the eBPF validator", p->path);
+		rc = rp_prog_errf(err, errlen, -EINVAL, "%s: rejected by the eBPF validator", p->path);
 		if (logbuf != NULL)
 			last_log_error(logbuf, p->path, err, errlen);
 	} else if (rte_bpf_get_jit(i->bpf, &jit) != 0 || jit.func == NULL) {
-		rc = fail(err, errlen, -ENOTSUP, "%s: rte_bpf made no JIT code for it", p->path);
+		rc = rp_prog_errf(err, errlen, -ENOTSUP, "%s: rte_bpf made no JIT code for it", p->path);
 		rte_bpf_destroy(i->bpf);
 		i->bpf = NULL;
 	} else {

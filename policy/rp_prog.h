@@ -22,6 +22,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <rte_memcpy.h>
+
 #include "rp_rss_core.h"
 #include "rp_steer_abi.h"
 
@@ -111,18 +113,17 @@ int rp_steer_parse_types(const char *s, uint32_t *types, char *err, size_t errle
 const char *rp_steer_types_str(uint32_t types, char *buf, size_t len);
 
 /** Fill @ctx for the frame @pkt of @len bytes, @seg of them contiguous
- * there and @avail readable from @pkt on (@seg <= @avail: the rest of the
- * buffer, so a short frame still copies as one fixed-size block). */
+ * there. Only the frame's own bytes are copied: reading past them would
+ * pull in buffer lines nobody touched (a cache miss per packet). */
 static inline void
 rp_steer_ctx_fill(struct rp_steer_ctx *ctx, const void *pkt, uint32_t len, uint32_t seg,
-	uint32_t avail, unsigned int dir, unsigned int queue, unsigned int nb_queues)
+	unsigned int dir, unsigned int queue, unsigned int nb_queues)
 {
-	if (avail >= RP_STEER_PKT_MAX)
-		memcpy(ctx->pkt, pkt, RP_STEER_PKT_MAX);
-	else
-		memcpy(ctx->pkt, pkt, seg < RP_STEER_PKT_MAX ? seg : RP_STEER_PKT_MAX);
+	uint32_t n = seg < RP_STEER_PKT_MAX ? seg : RP_STEER_PKT_MAX;
+
+	rte_memcpy(ctx->pkt, pkt, n); /* inline: no call for a few vector moves */
 	ctx->len = len;
-	ctx->pkt_len = seg < RP_STEER_PKT_MAX ? seg : RP_STEER_PKT_MAX;
+	ctx->pkt_len = n;
 	ctx->queue = (uint16_t)queue;
 	ctx->nb_queues = (uint16_t)nb_queues;
 	ctx->dir = (uint8_t)dir;
@@ -137,5 +138,9 @@ rp_steer_queue(uint64_t r, unsigned int nb_queues)
 
 	return q < nb_queues ? q : q % nb_queues;
 }
+
+/* Internal to the library: format a reason into @err, return @rc. */
+int rp_prog_errf(char *err, size_t errlen, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 #endif /* RP_PROG_H */

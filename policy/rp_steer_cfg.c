@@ -16,8 +16,8 @@ const uint8_t rp_steer_default_key[RP_STEER_KEY_SIZE] = {
 
 static const char *const type_names[] = {"ipv4", "tcpv4", "udpv4", "ipv6", "tcpv6", "udpv6"};
 
-static int __attribute__((format(printf, 4, 5)))
-bad(char *err, size_t errlen, int rc, const char *fmt, ...)
+int
+rp_prog_errf(char *err, size_t errlen, int rc, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -97,15 +97,15 @@ rp_steer_parse_key(const char *s, uint8_t key[RP_STEER_KEY_SIZE], char *err, siz
 		hi = hexval(p[0]);
 		lo = hi < 0 ? -1 : hexval(p[1]);
 		if (hi < 0 || lo < 0)
-			return bad(err, errlen, -EINVAL, "key '%s': not hex at '%.2s'", s, p);
+			return rp_prog_errf(err, errlen, -EINVAL, "key '%s': not hex at '%.2s'", s, p);
 		if (n == RP_STEER_KEY_SIZE)
-			return bad(err, errlen, -EINVAL, "key '%s': longer than %d bytes", s,
+			return rp_prog_errf(err, errlen, -EINVAL, "key '%s': longer than %d bytes", s,
 				RP_STEER_KEY_SIZE);
 		key[n++] = (uint8_t)(hi << 4 | lo);
 		p += 2;
 	}
 	if (n != RP_STEER_KEY_SIZE)
-		return bad(err, errlen, -EINVAL, "key '%s': %u bytes, need %d (%d hex digits)", s, n,
+		return rp_prog_errf(err, errlen, -EINVAL, "key '%s': %u bytes, need %d (%d hex digits)", s, n,
 			RP_STEER_KEY_SIZE, 2 * RP_STEER_KEY_SIZE);
 	return 0;
 }
@@ -123,22 +123,22 @@ rp_steer_parse_table(const char *s, unsigned int max_queue, struct rp_steer_cfg 
 		char *end;
 
 		if (n == RP_STEER_TABLE_MAX)
-			return bad(err, errlen, -EINVAL, "table '%s': more than %d entries", s,
+			return rp_prog_errf(err, errlen, -EINVAL, "table '%s': more than %d entries", s,
 				RP_STEER_TABLE_MAX);
 		errno = 0;
 		v = strtoul(p, &end, 10);
 		if (end == p || errno != 0 || (*end != ',' && *end != '\0') || *p == '-' || *p == '+')
-			return bad(err, errlen, -EINVAL, "table '%s': entry %u is not a number", s, n);
+			return rp_prog_errf(err, errlen, -EINVAL, "table '%s': entry %u is not a number", s, n);
 		if (v >= max_queue)
-			return bad(err, errlen, -EINVAL, "table '%s': entry %u is queue %lu, queues go "
+			return rp_prog_errf(err, errlen, -EINVAL, "table '%s': entry %u is queue %lu, queues go "
 				"up to %u", s, n, v, max_queue - 1);
 		t[n++] = (uint16_t)v;
 		p = *end == ',' ? end + 1 : end;
 		if (*end == ',' && *p == '\0')
-			return bad(err, errlen, -EINVAL, "table '%s': ends with ','", s);
+			return rp_prog_errf(err, errlen, -EINVAL, "table '%s': ends with ','", s);
 	}
 	if (n == 0 || (n & (n - 1)) != 0)
-		return bad(err, errlen, -EINVAL, "table '%s': %u entries, need a power of two "
+		return rp_prog_errf(err, errlen, -EINVAL, "table '%s': %u entries, need a power of two "
 			"from 1 to %d", s, n, RP_STEER_TABLE_MAX);
 	memcpy(c->table, t, n * sizeof(t[0]));
 	c->table_mask = (uint16_t)(n - 1);
@@ -157,20 +157,20 @@ rp_steer_parse_user(const char *s, struct rp_steer_cfg *c, char *err, size_t err
 		char *end;
 
 		if (n == 8)
-			return bad(err, errlen, -EINVAL, "user '%s': more than 8 words", s);
+			return rp_prog_errf(err, errlen, -EINVAL, "user '%s': more than 8 words", s);
 		errno = 0;
 		v = strtoull(p, &end, 0);
 		if (end == p || errno != 0 || v > UINT32_MAX || *p == '-' || *p == '+' ||
 			(*end != ',' && *end != '\0'))
-			return bad(err, errlen, -EINVAL, "user '%s': word %u is not a 32-bit number",
+			return rp_prog_errf(err, errlen, -EINVAL, "user '%s': word %u is not a 32-bit number",
 				s, n);
 		u[n++] = (uint32_t)v;
 		p = *end == ',' ? end + 1 : end;
 		if (*end == ',' && *p == '\0')
-			return bad(err, errlen, -EINVAL, "user '%s': ends with ','", s);
+			return rp_prog_errf(err, errlen, -EINVAL, "user '%s': ends with ','", s);
 	}
 	if (n == 0)
-		return bad(err, errlen, -EINVAL, "user '%s': empty", s);
+		return rp_prog_errf(err, errlen, -EINVAL, "user '%s': empty", s);
 	memcpy(c->user, u, sizeof(u));
 	return 0;
 }
@@ -197,15 +197,15 @@ rp_steer_parse_types(const char *s, uint32_t *types, char *err, size_t errlen)
 			if (strlen(type_names[k]) == len && strncasecmp(p, type_names[k], len) == 0)
 				break;
 		if (k == sizeof(type_names) / sizeof(type_names[0]))
-			return bad(err, errlen, -EINVAL, "types '%s': unknown type '%.*s' (known: "
+			return rp_prog_errf(err, errlen, -EINVAL, "types '%s': unknown type '%.*s' (known: "
 				"ipv4, tcpv4, udpv4, ipv6, tcpv6, udpv6, all, none)", s, (int)len, p);
 		t |= 1u << k;
 		p += len;
 		if (*p == ',' && *++p == '\0')
-			return bad(err, errlen, -EINVAL, "types '%s': ends with ','", s);
+			return rp_prog_errf(err, errlen, -EINVAL, "types '%s': ends with ','", s);
 	}
 	if (t == 0)
-		return bad(err, errlen, -EINVAL, "types '%s': empty (use 'none')", s);
+		return rp_prog_errf(err, errlen, -EINVAL, "types '%s': empty (use 'none')", s);
 	*types = t;
 	return 0;
 }

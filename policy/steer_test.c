@@ -123,12 +123,8 @@ st_parse(int argc, char **argv, struct st_opts *o)
 		case 'h':
 			st_usage(stdout);
 			return 0;
-		case ':':
-			fprintf(stderr, PROG ": steer test: %s needs a value\n", argv[optind - 1]);
-			return 2;
 		default:
-			fprintf(stderr, PROG ": steer test: unknown option '%s'\n", argv[optind - 1]);
-			return 2;
+			return rpctl_bad_option("steer test", c, argv);
 		}
 	}
 	if (optind + 1 != argc) {
@@ -216,7 +212,7 @@ rpctl_steer_test(int argc, char **argv)
 		uint64_t r;
 
 		memset(&ctx, 0, sizeof(ctx));
-		rp_steer_ctx_fill(&ctx, data, ph->len, ph->caplen, ph->caplen, o.dir, 0, o.queues);
+		rp_steer_ctx_fill(&ctx, data, ph->len, ph->caplen, o.dir, 0, o.queues);
 		r = o.no_jit ? rte_bpf_exec(inst.bpf, &ctx) : rp_prog_run(&inst, &ctx);
 		n++;
 		printf("{\"pkt\":%" PRIu64 ",\"hash\":", n);

@@ -3,7 +3,8 @@
 #
 # tests/run.sh: README command #2. Runs every test this machine can run:
 #   1. tests/setup.sh (packages, DPDK SDK headers, hugepages);
-#   2. build/ (release-ish) and the unit + integration suites;
+#   2. build/ (release-ish) and the unit + integration suites, then the perf
+#      suite: perf/bench.sh --quick as a smoke test (sanity, never speed);
 #   3. build-asan/ (-Db_sanitize=address,undefined): the unit suite and the
 #      two-process ipc test again;
 #   4. the libFuzzer harnesses for a bounded time, when clang is there.
@@ -63,6 +64,9 @@ rc=0
 echo "== build/: unit and integration suites"
 configure build
 meson test -C build --suite unit --suite integration --print-errorlogs || rc=1
+tally build
+echo "== build/: perf suite (perf/bench.sh --quick --check)"
+meson test -C build --suite perf --print-errorlogs || rc=1
 tally build
 
 if [ $quick -eq 0 ]; then

@@ -32,7 +32,7 @@ pkgs=(
 	libbpf-dev libelf-dev clang llvm lld
 	meson ninja-build pkg-config gcc
 	libcmocka-dev libpcap-dev libjansson-dev
-	dpkg-dev xz-utils procps iproute2 util-linux jq
+	dpkg-dev xz-utils procps iproute2 util-linux jq gnuplot-nox
 	qemu-system-x86 busybox-static cpio kmod
 )
 missing=()

@@ -1,0 +1,338 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# ringport beside OVS's native vhost-user port and the net_null floor, in
+# one run on one sandboxed OVS-DPDK, on the same CPUs:
+#
+#   modes      native    OVS dpdkvhostuserclient ports, testpmd virtio-user guests
+#              ringport  ringport-iothread + the ringport PMD, the same guests
+#              floor     net_null ports: OVS's own cost with no device behind
+#   scenarios  g2d  guest -> OVS -> drop           (floor: net_null rx -> drop)
+#              n2g  net_null -> OVS -> guest       (floor: net_null -> net_null)
+#              g2g  guest -> OVS -> guest          (floor: net_null -> net_null)
+#   sizes      64, 512, 1518 bytes;  queues  1 .. N queue pairs (N from the CPUs)
+#
+# For each configuration the processes start once, then --trials windows of
+# --seconds each are measured back to back: Mpps delivered (OVS port
+# counters), OVS PMD processing cycles per packet (pmd-stats-show),
+# iothread busy cycles per packet per direction (ringportctl status), and
+# the total: those per-stage costs summed along the path (each stage's busy
+# cycles over the packets it handled; the guests are the workload, not
+# counted). Medians with min..max, and the
+# ratios ringport/native and ringport/floor.
+#
+# Output under --out (default perf/results/<date>-<host>): results.jsonl
+# (every window), summary.json, summary.csv, table.md, and PNG plots when
+# gnuplot is installed. Progress lines go to stderr.
+#
+#   perf/bench.sh [--quick] [--seconds S] [--trials N] [--sizes LIST]
+#                 [--queues LIST] [--modes LIST] [--scenarios LIST] [--out DIR]
+#                 [--steer PROG.o] [--check]
+#
+# --quick: 64-byte frames, 1 queue pair, 1 window of 3 s: about 2 minutes
+# on 2 cores. --check: exit 1 unless every configuration forwarded packets
+# and no ratio is missing (what CI asserts; speed is never asserted).
+# --steer: the iothreads' steering program in both directions (default:
+# their own default, rss.bpf.o). The guests send many flows
+# (--txonly-multi-flow), so RSS has something to spread.
+set -euo pipefail
+. "$(dirname "$0")/../tests/lib/common.sh"
+. "$rp_top/tests/lib/ovs-sandbox.sh"
+
+secs=10 trials=3 sizes="64 512 1518" queues="" check=0 quick=0 out="" steer=""
+modes="floor native ringport" scenarios="g2d n2g g2g"
+usage() { sed -n '3,34p' "$0" | sed 's/^# \{0,1\}//'; }
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) quick=1 secs=3 trials=1 sizes=64 queues=1; shift ;;
+	--seconds) secs=$2; shift 2 ;;
+	--trials) trials=$2; shift 2 ;;
+	--sizes) sizes=${2//,/ }; shift 2 ;;
+	--queues) queues=${2//,/ }; shift 2 ;;
+	--modes) modes=${2//,/ }; shift 2 ;;
+	--scenarios) scenarios=${2//,/ }; shift 2 ;;
+	--out) out=$2; shift 2 ;;
+	--check) check=1; shift ;;
+	--steer) steer=$2; shift 2 ;;
+	-h | --help) usage; exit 0 ;;
+	*) echo "bench: unknown option '$1' (see --help)" >&2; exit 2 ;;
+	esac
+done
+num() { [[ $2 =~ ^[0-9]+$ ]] && [ "$2" -ge "$3" ] || { echo "bench: $1 '$2': need a number >= $3" >&2; exit 2; }; }
+num --seconds "$secs" 1
+num --trials "$trials" 1
+for s in $sizes; do
+	num --sizes "$s" 64
+	[ "$s" -le 1518 ] || { echo "bench: --sizes '$s': at most 1518" >&2; exit 2; }
+done
+for m in $modes; do
+	case $m in floor | native | ringport) ;; *) echo "bench: --modes '$m': floor, native or ringport" >&2; exit 2 ;; esac
+done
+for s in $scenarios; do
+	case $s in g2d | n2g | g2g) ;; *) echo "bench: --scenarios '$s': g2d, n2g or g2g" >&2; exit 2 ;; esac
+done
+
+# CPUs: for q queue pairs, q OVS PMD cores, q iothread cores and q guest
+# cores, plus CPU 0 for everything else: N = (CPUs - 1) / 3. With fewer
+# CPUs everything shares (the PMD keeps CPU 1 to itself where it can).
+ncpu=$(nproc)
+qmax=$(((ncpu - 1) / 3))
+shared=0
+if [ $qmax -lt 1 ]; then
+	qmax=1 shared=1
+fi
+if [ -z "$queues" ]; then
+	queues=1
+	for q in 2 4 8 16; do
+		if [ $q -le $qmax ]; then queues+=" $q"; fi
+	done
+fi
+for q in $queues; do
+	num --queues "$q" 1
+	[ "$q" -le "$qmax" ] || [ $shared -eq 1 ] && [ "$q" -le 16 ] ||
+		{ echo "bench: --queues $q: this machine has CPUs for up to $qmax" >&2; exit 2; }
+done
+cpu_list() { # FIRST COUNT -> "a,b,..."
+	local i l=""
+	for ((i = 0; i < $2; i++)); do l+="${l:+,}$(($1 + i))"; done
+	echo "$l"
+}
+plan() { # Q: sets pmd_cpus, iot_cpus, guest_cpus, and the B side's for g2g
+	if [ $shared -eq 1 ]; then
+		pmd_cpus=$((ncpu > 1 ? 1 : 0)) iot_cpus=0 guest_cpus=0
+		iot_cpus_b=0 guest_cpus_b=0
+		return
+	fi
+	pmd_cpus=$(cpu_list 1 "$1") iot_cpus=$(cpu_list $((1 + $1)) "$1")
+	guest_cpus=$(cpu_list $((1 + 2 * $1)) "$1")
+	# guest -> OVS -> guest: guest B and iothread B get CPUs of their own
+	# where there are enough (5q + 1), else share A's.
+	if [ $((5 * $1 + 1)) -le "$ncpu" ]; then
+		iot_cpus_b=$(cpu_list $((1 + 3 * $1)) "$1") guest_cpus_b=$(cpu_list $((1 + 4 * $1)) "$1")
+	else
+		iot_cpus_b=$iot_cpus guest_cpus_b=$guest_cpus
+	fi
+}
+
+# Say which command failed: set -e alone exits without a word.
+trap 'echo "bench: line $LINENO: \"$BASH_COMMAND\" failed" >&2' ERR
+rp_need_root
+rp_need_hugepages 1024
+rp_need_ringport_bins
+rp_need_iothread_bins
+testpmd=$(command -v dpdk-testpmd) || rp_fail "dpdk-testpmd not found (package dpdk-dev)"
+if [ -n "$steer" ]; then
+	[ -f "$steer" ] || { echo "bench: --steer '$steer': no such file" >&2; exit 2; }
+	steer=$(realpath "$steer")
+fi
+[ -n "$out" ] || out=$rp_top/perf/results/$(date +%Y%m%d)-$(hostname -s)$([ $quick -eq 1 ] && echo -quick)
+mkdir -p "$out"
+work=$(mktemp -d /tmp/rp-bench.XXXXXX)
+rp_on_exit rm -rf "$work"
+: >"$out/results.jsonl"
+
+ovs_sb_start sb --plugin "$pmd"
+ovs_sb_add_bridge "$sb" br0
+ovs_sb_vsctl "$sb" set Open_vSwitch . other_config:vhost-sock-dir=. >/dev/null || true
+
+# ---- per-configuration processes ---------------------------------------
+pids=()
+spawn() { # LOG CMD...: start in the background, remember the pid
+	local log=$1
+	shift
+	"$@" >"$log" 2>&1 &
+	pids+=($!)
+	rp_on_exit rp_kill_pid $!
+}
+stop_all() {
+	local p
+	for p in "${pids[@]}"; do rp_kill_pid "$p" || true; done
+	pids=()
+	for p in $(ovs_sb_vsctl "$sb" list-ports br0); do
+		ovs_sb_del_port "$sb" br0 "$p" || rp_log "warning: could not delete port $p" >&2
+	done
+}
+guest_id=0
+guest() { # NAME MODE(txonly|rxonly) SOCK SERVER(0|1) Q SIZE CPUS
+	local cpus=$7 lc="0@${7%%,*}" i=1 c flows=""
+	for c in ${cpus//,/ }; do
+		[ $i -le "$5" ] || break
+		lc+=",$i@$c"
+		i=$((i + 1))
+	done
+	while [ $i -le "$5" ]; do lc+=",$i@${cpus%%,*}"; i=$((i + 1)); done
+	[ "$2" = txonly ] && flows=--txonly-multi-flow
+	guest_id=$((guest_id + 1))
+	# --iova-mode=va: virtio-user needs it; EAL picks PA where it can read
+	# physical addresses (seen on the 16-core machine).
+	spawn "$work/$1.log" "$testpmd" --lcores "$lc" --no-pci -m 512 --single-file-segments --iova-mode=va \
+		--file-prefix "rpbench$$g$guest_id" \
+		--vdev "net_virtio_user0,path=$3,server=$4,queues=$5" -- \
+		--forward-mode="$2" $flows --txpkts="$6" --rxq="$5" --txq="$5" --nb-cores="$5" \
+		--auto-start --stats-period 5
+}
+iothread() { # NAME Q CPUS: vhost socket $work/NAME.v, port $work/NAME.p
+	local prog=()
+	rm -f "$work/$1".*
+	[ -n "$steer" ] && prog=(--steer-to-switch "$steer" --steer-to-guest "$steer")
+	spawn "$work/$1.log" "$iot" --vhost "$work/$1.v" --port "$work/$1.p" --queues "$2" \
+		--cpus "$3" --poll "$([ $shared -eq 1 ] && echo adaptive || echo busy)" "${prog[@]}"
+	rp_wait_for 20 "$1 sockets" test -S "$work/$1.p.ctl" ||
+		{ tail "$work/$1.log" >&2; rp_fail "iothread $1 did not start"; }
+}
+port() { # NAME OFPORT DEVARGS Q
+	ovs_sb_add_port "$sb" br0 "$1" "$3" "options:n_rxq=$4" "ofport_request=$2" ||
+		rp_fail "port $1 ($3) not added"
+}
+vhu() { # NAME OFPORT SOCK
+	ovs_sb_vsctl "$sb" add-port br0 "$1" -- set Interface "$1" type=dpdkvhostuserclient \
+		"options:vhost-server-path=$3" "ofport_request=$2" >/dev/null || rp_fail "$1 not added"
+}
+flow() { ovs_sb_ofctl "$sb" del-flows br0; ovs_sb_ofctl "$sb" add-flow br0 "in_port=1,actions=$1"; }
+
+# setup MODE SCENARIO SIZE Q: start what the configuration needs; sets
+# in_port, out_port (where delivered packets are counted) and iots.
+setup() {
+	local mode=$1 sc=$2 size=$3 q=$4 n="net_null" gb_cpus=$guest_cpus ib_cpus=$iot_cpus
+	iots=() in_port=p1 out_port=""
+	# Guest B and iothread B: their own CPUs when both guests run (g2g).
+	[ $sc = g2g ] && gb_cpus=$guest_cpus_b ib_cpus=$iot_cpus_b
+	case $sc in n2g | g2g) out_port=p2 ;; esac
+	if [ $sc = g2d ]; then flow drop; else flow output:2; fi
+	case $mode in
+	floor)
+		port p1 1 "${n}0,size=$size,copy=0" "$q"
+		if [ -n "$out_port" ]; then port p2 2 "${n}1,size=$size" "$q"; fi
+		;;
+	native)
+		if [ $sc = n2g ]; then
+			port p1 1 "${n}0,size=$size,copy=0" "$q"
+		else
+			guest ga txonly "$work/ga.sock" 1 "$q" "$size" "$guest_cpus"
+			rp_wait_for 20 "guest A socket" test -S "$work/ga.sock" ||
+				{ tail -n 15 "$work/ga.log" >&2; rp_fail "guest A did not start"; }
+			vhu p1 1 "$work/ga.sock"
+		fi
+		if [ -n "$out_port" ]; then
+			guest gb rxonly "$work/gb.sock" 1 "$q" "$size" "$gb_cpus"
+			rp_wait_for 20 "guest B socket" test -S "$work/gb.sock" ||
+				{ tail -n 15 "$work/gb.log" >&2; rp_fail "guest B did not start"; }
+			vhu p2 2 "$work/gb.sock"
+		fi
+		;;
+	ringport)
+		if [ $sc = n2g ]; then
+			port p1 1 "${n}0,size=$size,copy=0" "$q"
+		else
+			iothread ia "$q" "$iot_cpus"
+			iots+=("$work/ia.p.ctl")
+			guest ga txonly "$work/ia.v" 0 "$q" "$size" "$guest_cpus"
+			port p1 1 "net_ringport$((cfg_id * 2)),path=$work/ia.p" "$q"
+		fi
+		if [ -n "$out_port" ]; then
+			iothread ib "$q" "$ib_cpus"
+			iots+=("$work/ib.p.ctl")
+			guest gb rxonly "$work/ib.v" 0 "$q" "$size" "$gb_cpus"
+			port p2 2 "net_ringport$((cfg_id * 2 + 1)),path=$work/ib.p" "$q"
+		fi
+		;;
+	esac
+}
+
+flowing() { # PORT RX|TX
+	local n
+	n=$(ovs_sb_port_packets "$sb" "$1" "$2") && [ -n "$n" ] && [ "$n" -gt 20000 ]
+}
+
+# iothread busy cycles and packets, per direction, summed over workers and
+# over every iothread of the configuration: "c_ts p_ts c_tg p_tg"
+iot_counts() {
+	local c
+	for c in "${iots[@]}"; do "$ctl" --ctl "$c" status; done | jq -s -r '
+		[ ([.[].workers[].busy_cycles.to_switch] | add // 0),
+		  ([.[].workers[].packets.to_switch] | add // 0),
+		  ([.[].workers[].busy_cycles.to_guest] | add // 0),
+		  ([.[].workers[].packets.to_guest] | add // 0) ] | map(tostring) | join(" ")'
+}
+
+# window MODE SC SIZE Q TRIAL: one measurement, one JSON line.
+window() {
+	local i0 i1 d0 d1 stats
+	i0=($(iot_counts))
+	d0=$([ -n "$out_port" ] && ovs_sb_port_packets "$sb" "$out_port" TX || echo 0)
+	ovs_sb_appctl "$sb" dpif-netdev/pmd-stats-clear >/dev/null
+	sleep "$secs" # the measurement window, not synchronisation
+	stats=$(ovs_sb_pmd_stats "$sb")
+	d1=$([ -n "$out_port" ] && ovs_sb_port_packets "$sb" "$out_port" TX || echo 0)
+	i1=($(iot_counts))
+	local ic=$iot_cpus gc=$guest_cpus
+	[ "$2" = g2g ] && ic="$iot_cpus+$iot_cpus_b" gc="$guest_cpus+$guest_cpus_b"
+	[ "$2" = n2g ] && ic=$iot_cpus gc=$guest_cpus
+	python3 - "$@" "$secs" "$pmd_cpus" "$ic" "$gc" "$shared" \
+		"$((d1 - d0))" "${i0[@]:-0 0 0 0}" "${i1[@]:-0 0 0 0}" "$stats" <<'PY' | tee -a "$out/results.jsonl" >&2
+import json, sys
+a = sys.argv[1:]
+mode, sc, size, q, trial, secs = a[0], a[1], int(a[2]), int(a[3]), int(a[4]), float(a[5])
+pmd_cpus, iot_cpus, guest_cpus, shared, delivered = a[6], a[7], a[8], a[9] == "1", int(a[10])
+i0, i1 = list(map(int, a[11:15])), list(map(int, a[15:19]))
+st = dict(l.split() for l in a[19].splitlines() if l.strip())
+rx, cyc = int(float(st.get("packets_received", 0))), int(float(st.get("processing_cycles", 0)))
+if sc == "g2d":
+    delivered = rx
+d = [y - x for x, y in zip(i0, i1)]
+iot = {"to_switch": d[0] / d[1] if d[1] else None, "to_guest": d[2] / d[3] if d[3] else None}
+r = {"mode": mode, "scenario": sc, "size": size, "queues": q, "trial": trial,
+     "steer": __import__("os").environ.get("RP_BENCH_STEER", "") if mode == "ringport" else "",
+     "cpus": {"ovs_pmd": pmd_cpus, "iothread": iot_cpus if mode == "ringport" else "",
+              "guests": guest_cpus if mode != "floor" else "", "shared": shared},
+     "seconds": secs, "ovs_packets": rx, "delivered": delivered,
+     "mpps": round(delivered / secs / 1e6, 4),
+     "ovs_cycles_per_packet": round(cyc / rx, 1) if rx else None,
+     "iothread_cycles_per_packet": {k: round(v, 1) if v else v for k, v in iot.items()},
+     # The path's cost per packet: each stage's busy cycles over the packets
+     # it handled, summed along the path (drops downstream do not inflate
+     # it; the guests are the workload and are not counted).
+     "total_cycles_per_packet": round(cyc / rx + sum(v for v in iot.values() if v), 1) if rx else None}
+print(json.dumps(r))
+PY
+}
+
+export RP_BENCH_STEER=${steer:+$(basename "$steer")}
+cfg_id=0
+for q in $queues; do
+	plan "$q"
+	ovs_sb_vsctl "$sb" set Open_vSwitch . \
+		"other_config:pmd-cpu-mask=$(printf '0x%x' $(( $(echo "${pmd_cpus//,/ }" | awk '{m=0; for (i=1;i<=NF;i++) m+=2^$i; print m}') )))" >/dev/null
+	for sc in $scenarios; do
+		for size in $sizes; do
+			for mode in $modes; do
+				cfg_id=$((cfg_id + 1))
+				where="OVS PMD on CPU $pmd_cpus"
+				if [ $mode = ringport ]; then where+=", iothread $iot_cpus"; fi
+				if [ $mode != floor ]; then where+=", guest $guest_cpus"; fi
+				if [ $sc = g2g ] && [ $mode = ringport ]; then
+					where+=" (B: iothread $iot_cpus_b, guest $guest_cpus_b)"
+				elif [ $sc = g2g ] && [ $mode = native ]; then
+					where+=" (B: guest $guest_cpus_b)"
+				fi
+				rp_log "$mode $sc ${size}B ${q}q: $where" >&2
+				setup "$mode" "$sc" "$size" "$q"
+				if [ -n "$out_port" ]; then
+					rp_wait_for 60 "traffic out of $out_port" flowing "$out_port" TX ||
+						rp_fail "$mode $sc ${size}B ${q}q: nothing came out of $out_port (logs: $work)"
+				else
+					rp_wait_for 60 "traffic into p1" flowing p1 RX ||
+						rp_fail "$mode $sc ${size}B ${q}q: nothing came into p1 (logs: $work)"
+				fi
+				for t in $(seq 1 "$trials"); do
+					window "$mode" "$sc" "$size" "$q" "$t"
+				done
+				stop_all
+			done
+		done
+	done
+done
+
+python3 "$rp_top/perf/bench-report.py" "$out" --shared "$shared" --ncpu "$ncpu" \
+	$([ $check -eq 1 ] && echo --check) || exit 1
+rp_log "results: $out" >&2
