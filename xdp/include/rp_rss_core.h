@@ -113,6 +113,31 @@ rp_rss_ports(const struct rp_steer_cfg *c, const uint8_t *p, uint64_t l4, unsign
 	return h & (uint32_t)RP_MASK(use);
 }
 
+/* 1 if @proto is TCP and @tcp_on's bit 0 is set, or UDP and @udp_on's. */
+static __always_inline uint64_t
+rp_rss_use_l4(uint64_t proto, uint64_t tcp_on, uint64_t udp_on)
+{
+	return ((RP_EQ(proto, 6) & tcp_on) | (RP_EQ(proto, 17) & udp_on)) & 1;
+}
+
+/* The result: the hash of the @alen address bytes at @addr (input
+ * positions 0..alen-1), then of the ports at @l4 when @use_l4; no hash
+ * when neither the L4 type nor the address type (@ip_on) applies. */
+static __always_inline uint64_t
+rp_rss_finish(const struct rp_steer_cfg *c, const uint8_t *p, const uint8_t *addr,
+	unsigned int alen, uint64_t l4, uint64_t use_l4, uint64_t ip_on)
+{
+	uint32_t h = 0;
+
+	if (!(use_l4 | ip_on))
+		return RP_STEER_RET_QUEUE(c->default_queue);
+	RP_UNROLL
+	for (unsigned int i = 0; i < alen; i++)
+		h ^= rp_lut(c, i, addr[i]);
+	h ^= rp_rss_ports(c, p, l4, alen, use_l4);
+	return rp_rss_result(c, h);
+}
+
 static __always_inline uint64_t
 rp_rss_v4(const struct rp_steer_cfg *c, const uint8_t *p, uint32_t n, uint64_t l3)
 {
@@ -120,19 +145,11 @@ rp_rss_v4(const struct rp_steer_cfg *c, const uint8_t *p, uint32_t n, uint64_t l
 	uint64_t ihl = (uint64_t)(ip[0] & 0xf) * 4, l4 = l3 + ihl;
 	uint64_t proto = ip[9], frag = ((uint32_t)ip[6] << 8 | ip[7]) & 0x3fff; /* MF | offset */
 	uint64_t types = c->hash_types, use_l4;
-	uint32_t h = 0;
 
 	if ((ip[0] >> 4) != 4 || ihl < 20 || l4 > n)
 		return RP_STEER_RET_QUEUE(c->default_queue);
-	use_l4 = ((RP_EQ(proto, 6) & (types >> 1)) | (RP_EQ(proto, 17) & (types >> 2))) & 1;
-	use_l4 &= RP_EQ(frag, 0) & RP_LE(l4 + 4, n);
-	if (!(use_l4 | (types & RP_STEER_HASH_IPV4)))
-		return RP_STEER_RET_QUEUE(c->default_queue);
-	RP_UNROLL
-	for (unsigned int i = 0; i < 8; i++)
-		h ^= rp_lut(c, i, ip[12 + i]);
-	h ^= rp_rss_ports(c, p, l4, 8, use_l4);
-	return rp_rss_result(c, h);
+	use_l4 = rp_rss_use_l4(proto, types >> 1, types >> 2) & RP_EQ(frag, 0) & RP_LE(l4 + 4, n);
+	return rp_rss_finish(c, p, ip + 12, 8, l4, use_l4, types & RP_STEER_HASH_IPV4);
 }
 
 static __always_inline uint64_t
@@ -140,7 +157,6 @@ rp_rss_v6(const struct rp_steer_cfg *c, const uint8_t *p, uint32_t n, uint64_t l
 {
 	const uint8_t *ip = rp_ptr_add(p, l3);
 	uint64_t nh = ip[6], l4 = l3 + 40, types = c->hash_types, use_l4;
-	uint32_t h = 0;
 
 	if ((ip[0] >> 4) != 6 || l4 > n)
 		return RP_STEER_RET_QUEUE(c->default_queue);
@@ -154,15 +170,8 @@ rp_rss_v6(const struct rp_steer_cfg *c, const uint8_t *p, uint32_t n, uint64_t l
 		nh = (nh & ~m) | (x[0] & m);
 		l4 += ((uint64_t)x[1] + 1) * 8 * ext;
 	}
-	use_l4 = ((RP_EQ(nh, 6) & (types >> 4)) | (RP_EQ(nh, 17) & (types >> 5))) & 1;
-	use_l4 &= RP_LE(l4 + 4, n);
-	if (!(use_l4 | ((types >> 3) & 1)))
-		return RP_STEER_RET_QUEUE(c->default_queue);
-	RP_UNROLL
-	for (unsigned int i = 0; i < 32; i++)
-		h ^= rp_lut(c, i, ip[8 + i]);
-	h ^= rp_rss_ports(c, p, l4, 32, use_l4);
-	return rp_rss_result(c, h);
+	use_l4 = rp_rss_use_l4(nh, types >> 4, types >> 5) & RP_LE(l4 + 4, n);
+	return rp_rss_finish(c, p, ip + 8, 32, l4, use_l4, types & RP_STEER_HASH_IPV6);
 }
 
 /* The steering result for the frame at @p (@n valid bytes). */
