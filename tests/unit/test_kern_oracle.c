@@ -37,7 +37,7 @@ static struct oracle k;
 static struct rp_prog *prog;
 static const char *kern_path, *rss_path;
 
-static int
+__attribute__((format(printf, 2, 0))) static int
 libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
