@@ -15,7 +15,6 @@ static const char *const drop_names[RP_IT_DROP_MAX] = {
 	[RP_IT_DROP_NO_GUEST] = "no_guest",
 	[RP_IT_DROP_OFFLOAD] = "bad_offload",
 	[RP_IT_DROP_TOO_BIG] = "too_big",
-	[RP_IT_DROP_HANDOFF] = "handoff_full",
 	[RP_IT_DROP_INVALID] = "invalid_frame",
 	[RP_IT_DROP_STEER] = "steering",
 };

@@ -14,8 +14,9 @@
  * TO_GUEST rings, and is the only producer of its TO_SWITCH rings and
  * TO_GUEST_FREE rings. Steering may send a guest packet to a ring another
  * worker owns: it is handed over through that ring's private inbox (an
- * MP/SC rte_ring of mbuf pointers), never enqueued on the shared ring by a
- * second producer. A packet for the guest may go to any guest RX queue:
+ * MP/SC rte_ring of mbuf pointers), one burst per ring per pass, never
+ * enqueued on the shared ring by a second producer; what the inbox cannot
+ * take stays staged. A packet for the guest may go to any guest RX queue:
  * rte_vhost_enqueue_burst serialises on the virtqueue's own lock.
  *
  * Lifetimes: the session and the vhost device are published to workers by
@@ -59,7 +60,6 @@ enum rp_it_drop {
 	RP_IT_DROP_NO_GUEST,   /* to-guest: no guest, or its queue is disabled */
 	RP_IT_DROP_OFFLOAD,    /* offload metadata the other side cannot take */
 	RP_IT_DROP_TOO_BIG,    /* more buffers than a frame may span */
-	RP_IT_DROP_HANDOFF,    /* to-switch: another worker's inbox was full */
 	RP_IT_DROP_INVALID,    /* to-guest: a frame lost a segment to a rejection */
 	RP_IT_DROP_STEER,      /* the steering program said drop */
 	RP_IT_DROP_MAX,

@@ -199,13 +199,31 @@ ts_reap(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q)
 	} while (got == RTE_DIM(d) && total < s->ring_size);
 }
 
+/* Any ring's stage, ours or another worker's hand-off, too full for
+ * another burst: take nothing more from the guest until it drains. */
 static bool
 ts_stages_full(const struct rp_it_worker *w, const struct rp_it_sess *s)
 {
-	for (unsigned int q = w->id; q < s->n_qpairs; q += w->it->n_workers)
+	for (unsigned int q = 0; q < s->n_qpairs; q++)
 		if (w->ts[q].n > RP_IT_STAGE - RP_IT_BURST)
 			return true;
 	return false;
+}
+
+/* Packets steered to ring q, which another worker owns: hand them over in
+ * one burst (one atomic update of the inbox, not one per packet); what the
+ * inbox cannot take stays staged and goes on a later pass. */
+static void
+ts_handoff(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q)
+{
+	struct rp_it_stage *st = &w->ts[q];
+	unsigned int n;
+
+	if (st->n == 0)
+		return;
+	n = rte_ring_mp_enqueue_burst(s->inbox[q], (void **)st->m, st->n, NULL);
+	memmove(st->m, st->m + n, (st->n - n) * sizeof(st->m[0]));
+	st->n = (uint16_t)(st->n - n);
 }
 
 /* Guest TX queue pair g: dequeue, steer, stage. Returns packets taken. */
@@ -248,12 +266,7 @@ ts_poll_guest(struct rp_it_worker *w, struct rp_it_sess *s, int vid, unsigned in
 			m->ol_flags |= RTE_MBUF_F_RX_RSS_HASH;
 		}
 		r = rp_steer_queue(ret, s->n_qpairs);
-		if (rp_it_owner(it, r) == w->id) {
-			w->ts[r].m[w->ts[r].n++] = m;
-		} else if (rte_ring_mp_enqueue(s->inbox[r], m) != 0) {
-			RP_IT_STAT_ADD(w->q[r].drops[RP_IT_TO_SWITCH][RP_IT_DROP_HANDOFF], 1);
-			rte_pktmbuf_free(m);
-		}
+		w->ts[r].m[w->ts[r].n++] = m;
 	}
 	return n;
 }
@@ -630,6 +643,10 @@ rp_it_worker_main(void *arg)
 			for (unsigned int g = w->id; g < RP_IT_MAX_QP; g += nw)
 				if (vrings & (1u << (2 * g + 1)))
 					n_ts += ts_poll_guest(w, s, vid, g);
+		if (s != NULL && nw > 1)
+			for (unsigned int q = 0; q < s->n_qpairs; q++)
+				if (rp_it_owner(it, q) != w->id)
+					ts_handoff(w, s, q);
 		if (s != NULL)
 			for (unsigned int q = w->id; q < s->n_qpairs; q += nw) {
 				struct rp_it_stage *st = &w->ts[q];

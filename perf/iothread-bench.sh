@@ -26,11 +26,19 @@
 # (a Toeplitz hash per packet), descriptors, checking every descriptor the
 # other side hands over, and the buffer returns.
 #
+# --queues N (iothread cases) gives the guest N queue pairs and the
+# iothread one worker per CPU of --iothread-cpus (default: --bench-cpu);
+# the guest's txonly then varies the source address per packet, so the
+# default RSS spreads it over the rings, and packets steered to a ring
+# another worker owns go through its inbox. The figures are then summed
+# over the workers.
+#
 # Prints one JSON object per case, then a table and the ratios the
 # dp-iothread issue targets (iothread <= 1.15 x vhost, plus steering). A
 # benchmark, never a test: nothing is asserted.
 #
 #   perf/iothread-bench.sh [--seconds S] [--bench-cpu N] [--gen-cpu N]
+#                          [--queues N] [--iothread-cpus LIST]
 #                          [--cases LIST] [--out DIR]
 set -euo pipefail
 . "$(dirname "$0")/../tests/lib/common.sh"
@@ -38,23 +46,27 @@ set -euo pipefail
 secs=10
 bench_cpu=1
 gen_cpu=0
+queues=1
+it_cpus=""
 cases="dequeue-vhost dequeue-iothread enqueue-vhost enqueue-iothread idle-adaptive"
 out=""
 usage() {
-	sed -n '3,28p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '3,36p' "$0" | sed 's/^# \{0,1\}//'
 }
 while [ $# -gt 0 ]; do
 	case $1 in
 	--seconds) secs=$2; shift 2 ;;
 	--bench-cpu) bench_cpu=$2; shift 2 ;;
 	--gen-cpu) gen_cpu=$2; shift 2 ;;
+	--queues) queues=$2; shift 2 ;;
+	--iothread-cpus) it_cpus=$2; shift 2 ;;
 	--cases) cases=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "iothread-bench: unknown option '$1' (see --help)" >&2; exit 2 ;;
 	esac
 done
-for v in "$secs" "$bench_cpu" "$gen_cpu"; do
+for v in "$secs" "$bench_cpu" "$gen_cpu" "$queues"; do
 	[[ $v =~ ^[0-9]+$ ]] || { echo "iothread-bench: '$v' is not a number" >&2; exit 2; }
 done
 for c in $cases; do
@@ -75,11 +87,12 @@ mkdir -p "$out"
 
 # guest VAR MODE SOCK: testpmd on net_virtio_user (client of SOCK).
 guest() {
-	local var=$1 mode=$2 sock=$3 _p
+	local var=$1 mode=$2 sock=$3 q=${4:-1} _p multi=()
+	[ "$q" -eq 1 ] || multi=(--rxq="$q" --txq="$q" --txonly-multi-flow)
 	taskset -c "$gen_cpu" "$testpmd" --lcores "0@$gen_cpu,1@$gen_cpu" --no-pci -m 512 \
 		--single-file-segments --in-memory --file-prefix "rpitg$$" \
-		--vdev "net_virtio_user0,path=$sock,queues=1" -- \
-		--forward-mode="$mode" --txpkts=64 --auto-start --stats-period 5 \
+		--vdev "net_virtio_user0,path=$sock,queues=$q" -- \
+		--forward-mode="$mode" --txpkts=64 --auto-start --stats-period 5 "${multi[@]}" \
 		>"$out/guest-$mode.log" 2>&1 &
 	_p=$!
 	rp_on_exit rp_kill_pid $_p
@@ -103,7 +116,8 @@ vhost_pmd() {
 iothread() { # VAR [POLL]
 	local var=$1 _p
 	rm -f "$out/v.sock" "$out/p.sock"
-	"$iot" --vhost "$out/v.sock" --port "$out/p.sock" --cpus "$bench_cpu" --poll "${2:-busy}" \
+	"$iot" --vhost "$out/v.sock" --port "$out/p.sock" --cpus "${it_cpus:-$bench_cpu}" \
+		--queues "$queues" --poll "${2:-busy}" \
 		>"$out/iothread.log" 2>&1 &
 	_p=$!
 	rp_on_exit rp_kill_pid $_p
@@ -123,13 +137,13 @@ peer() { # VAR ARGS...: rp-peer in the switch's place, on the generator CPU
 }
 
 # worker_stat DIR: "busy packets iterations full_cycles full_packets" of
-# the iothread's stage DIR.
+# the iothread's stage DIR, summed over its workers.
 worker_stat() {
 	"$ctl" --ctl "$out/p.sock.ctl" status | python3 -c '
 import json, sys
-st = json.load(sys.stdin)["workers"][0]["stages"][sys.argv[1]]
-print(*(st[k] for k in ("busy_cycles", "packets", "busy_iterations", "full_burst_cycles",
-    "full_burst_packets")))' "$1"
+ws = [w["stages"][sys.argv[1]] for w in json.load(sys.stdin)["workers"]]
+print(*(sum(st[k] for st in ws) for k in ("busy_cycles", "packets", "busy_iterations",
+    "full_burst_cycles", "full_burst_packets")))' "$1"
 }
 # moving DIR: the switch side is attached and the stage's queue counters
 # (packets that really went through, not drops) pass 100000.
@@ -137,7 +151,7 @@ moving() {
 	"$ctl" --ctl "$out/p.sock.ctl" status | python3 -c '
 import json, sys
 s = json.load(sys.stdin)
-ok = s["port"]["session"] and s["queues"][0][sys.argv[1]]["packets"] > 100000
+ok = s["port"]["session"] and sum(q[sys.argv[1]]["packets"] for q in s["queues"]) > 100000
 sys.exit(0 if ok else 1)' "$1"
 }
 
@@ -175,6 +189,7 @@ measure_iothread() {
 	read -r b0 p0 i0 fc0 fp0 < <(worker_stat "$dir")
 	sleep "$secs" # the measurement window, not synchronisation
 	read -r b1 p1 i1 fc1 fp1 < <(worker_stat "$dir")
+	"$ctl" --ctl "$out/p.sock.ctl" status >"$out/status-$name.json"
 	report "$name" $((p1 - p0)) $((b1 - b0)) "$secs" $((i1 - i0)) $((fc1 - fc0)) $((fp1 - fp0))
 }
 
@@ -209,7 +224,7 @@ run_case() {
 	dequeue-iothread)
 		iothread i
 		peer p --sink --expect 1000000000000 --linger
-		guest g txonly "$out/v.sock"
+		guest g txonly "$out/v.sock" "$queues"
 		measure_iothread "$c" to_switch
 		rp_kill_pid $g; rp_kill_pid $p; rp_kill_pid $i
 		;;

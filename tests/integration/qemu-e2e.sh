@@ -39,9 +39,17 @@ ovs_sb_vsctl "$sb" add-port br0 vmb -- set Interface vmb type=dpdk \
 	"options:dpdk-devargs=net_ringport1,path=$d/b.sock" options:n_rxq=1 \
 	options:dpdk-lsc-interrupt=true || rp_fail "vmb not added"
 
+# B first, and A only once B's driver is up: a frame for B before then
+# (A's own boot traffic) could only be dropped as no_guest, and the test
+# asserts that B drops nothing.
 qg_start_vm "$d" b 10.0.0.2 10.0.0.1 pong 52:54:00:00:00:02
+rp_log "TCG guest B booting (Debian kernel, busybox initramfs)"
+if ! rp_wait_for 240 "guest B's eth0 up" grep -q "RP-GUEST: eth0 up" "$d/b.console"; then
+	tail -n 20 "$d/b.console" "$d/b.qemu.log" >&2
+	rp_fail "guest B did not bring eth0 up"
+fi
 qg_start_vm "$d" a 10.0.0.1 10.0.0.2 ping 52:54:00:00:00:01
-rp_log "two TCG guests booting (Debian kernel, busybox initramfs)"
+rp_log "guest B is up; TCG guest A booting"
 if ! rp_wait_for 240 "guest A to finish pinging" grep -q "RP-GUEST: done" "$d/a.console"; then
 	tail -n 20 "$d/a.console" "$d/b.console" "$d/a.qemu.log" >&2
 	"$ctl" --ctl "$d/a.sock.ctl" status >&2 || true
