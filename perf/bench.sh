@@ -41,7 +41,7 @@ set -euo pipefail
 
 secs=10 trials=3 sizes="64 512 1518" queues="" check=0 quick=0 out="" steer=""
 modes="floor native ringport" scenarios="g2d n2g g2g"
-usage() { sed -n '3,34p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 2 && !/^#/ { exit } NR > 3 { sub(/^# ?/, ""); print }' "$0"; }
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) quick=1 secs=3 trials=1 sizes=64 queues=1; shift ;;

@@ -12,7 +12,11 @@
 # manager; /opt/rpbundle.* is left for inspection.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-bundle=${1:?usage: perf/device-bench.sh BUNDLE.tar.xz [bench.sh options]}
+case ${1:-} in
+-h | --help) awk 'NR > 2 && !/^#/ { exit } NR > 3 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
+'' | -*) echo "device-bench: usage: perf/device-bench.sh BUNDLE.tar.xz [bench.sh options] (see --help)" >&2; exit 2 ;;
+esac
+bundle=$1
 shift
 [ "$(id -u)" -eq 0 ] || { echo "device-bench: run as root" >&2; exit 2; }
 [ ! -e /usr/lib/x86_64-linux-gnu/librte_eal.so.23 ] ||

@@ -51,7 +51,7 @@ it_cpus=""
 cases="dequeue-vhost dequeue-iothread enqueue-vhost enqueue-iothread idle-adaptive"
 out=""
 usage() {
-	sed -n '3,36p' "$0" | sed 's/^# \{0,1\}//'
+	awk 'NR > 2 && !/^#/ { exit } NR > 3 { sub(/^# ?/, ""); print }' "$0"
 }
 while [ $# -gt 0 ]; do
 	case $1 in

@@ -11,7 +11,11 @@
 # Unpack and run it there with perf/device-bench.sh.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-out=${1:?usage: perf/mkbundle.sh DIR}
+case ${1:-} in
+-h | --help) awk 'NR > 2 && !/^#/ { exit } NR > 3 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
+'' | -*) echo "mkbundle: usage: perf/mkbundle.sh DIR (see --help)" >&2; exit 2 ;;
+esac
+out=$1
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 pmds=/usr/lib/x86_64-linux-gnu/dpdk/pmds-23.0

@@ -33,7 +33,7 @@ gen_cpu=0
 cases="rx-null rx-ringport rx-vhost tx-ringport tx-vhost"
 out=""
 usage() {
-	sed -n '3,24p' "$0" | sed 's/^# \{0,1\}//'
+	awk 'NR > 2 && !/^#/ { exit } NR > 3 { sub(/^# ?/, ""); print }' "$0"
 }
 while [ $# -gt 0 ]; do
 	case $1 in

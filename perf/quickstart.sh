@@ -23,7 +23,7 @@ while [ $# -gt 0 ]; do
 	--qemu) qemu_mode=1; shift ;;
 	--seconds) secs=$2; shift 2 ;;
 	--no-bench) bench=0; shift ;;
-	-h | --help) sed -n '3,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) awk 'NR > 2 && !/^#/ { exit } NR > 3 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
 	*) echo "quickstart: unknown option '$1' (see --help)" >&2; exit 2 ;;
 	esac
 done

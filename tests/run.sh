@@ -21,7 +21,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) quick=1; shift ;;
 	--fuzz-seconds) fuzz_secs=$2; shift 2 ;;
-	-h|--help) sed -n '3,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) awk 'NR > 2 && !/^#/ { exit } NR > 3 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
 	esac
 done

@@ -18,6 +18,12 @@ sdk_dir="$top/.deps/dpdk-sdk"
 want_pages=${RINGPORT_HUGEPAGES:-1536}
 changed=()
 
+case ${1:-} in
+-h | --help) awk 'NR > 2 && !/^#/ { exit } NR > 3 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"; exit 0 ;;
+'') ;;
+*) echo "setup: unknown option '$1' (it takes none; see --help)" >&2; exit 2 ;;
+esac
+
 say() { echo "setup: $*"; }
 die() { echo "setup: error: $*" >&2; exit 1; }
 

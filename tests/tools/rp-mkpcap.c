@@ -10,6 +10,7 @@
  *                                 r*N + f + 1 belongs to flow f
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -96,19 +97,54 @@ parse_tuple(struct tuple *t, const char *const v[4], bool v6)
 		: -1;
 }
 
+static const char usage[] =
+	"usage: rp-mkpcap vectors FILE | flows N K FILE\n"
+	"  vectors FILE    the RSS verification suite's IPv4 and IPv6 tuples as\n"
+	"                  TCP/SYN frames, in suite order\n"
+	"  flows N K FILE  N random TCP flows (IPv4 and IPv6 mixed, seeded), K\n"
+	"                  packets each, interleaved: packet r*N + f + 1 belongs\n"
+	"                  to flow f (1 <= N <= 10000000, 1 <= K <= 1000)\n";
+
+/* A whole decimal number in [1, max], or -1 with a message naming it. */
+static long
+parse_count(const char *name, const char *v, long max)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno != 0 || end == v || *end != '\0' || n < 1 || n > max) {
+		fprintf(stderr, "rp-mkpcap: flows: %s '%s': need a number from 1 to %ld\n", name, v,
+			max);
+		return -1;
+	}
+	return n;
+}
+
 int
 main(int argc, char **argv)
 {
-	uint8_t f[128];
-	struct tuple t;
+	bool vectors = argc == 3 && strcmp(argv[1], "vectors") == 0;
+	long n = 0, k = 0;
 	pcap_dumper_t *d;
+	struct tuple t;
+	uint8_t f[128];
 	const char *out;
 	pcap_t *p;
 
-	if (argc < 3 || strcmp(argv[1], "--help") == 0) {
-		fprintf(stderr, "usage: rp-mkpcap vectors FILE | flows N K FILE\n");
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (!vectors && !(argc == 5 && strcmp(argv[1], "flows") == 0)) {
+		fprintf(stderr, "rp-mkpcap: %s%s%s\n%s", argc < 2 ? "no mode" : "bad arguments to '",
+			argc < 2 ? "" : argv[1], argc < 2 ? "" : "'", usage);
 		return 2;
 	}
+	if (!vectors && ((n = parse_count("N", argv[2], 10000000)) < 0 ||
+			    (k = parse_count("K", argv[3], 1000)) < 0))
+		return 2;
 	out = argv[argc - 1];
 	p = pcap_open_dead(DLT_EN10MB, 65535);
 	d = p ? pcap_dump_open(p, out) : NULL;
@@ -116,24 +152,24 @@ main(int argc, char **argv)
 		fprintf(stderr, "rp-mkpcap: %s: %s\n", out, p ? pcap_geterr(p) : "pcap_open_dead");
 		return 1;
 	}
-	if (strcmp(argv[1], "vectors") == 0 && argc == 3) {
-		for (size_t i = 0; i < sizeof(vec4) / sizeof(vec4[0]); i++)
-			if (parse_tuple(&t, vec4[i], false) == 0)
-				put(d, f, tcp_frame(f, &t));
-		for (size_t i = 0; i < sizeof(vec6) / sizeof(vec6[0]); i++)
-			if (parse_tuple(&t, vec6[i], true) == 0)
-				put(d, f, tcp_frame(f, &t));
-	} else if (strcmp(argv[1], "flows") == 0 && argc == 5) {
-		long n = atol(argv[2]), k = atol(argv[3]);
-		struct tuple *fl;
-
-		if (n < 1 || k < 1 || n > 10000000) {
-			fprintf(stderr, "rp-mkpcap: flows: N and K must be >= 1\n");
-			return 2;
+	if (vectors) {
+		for (size_t i = 0; i < sizeof(vec4) / sizeof(vec4[0]); i++) {
+			if (parse_tuple(&t, vec4[i], false) < 0)
+				abort(); /* the table above is wrong */
+			put(d, f, tcp_frame(f, &t));
 		}
-		fl = calloc((size_t)n, sizeof(*fl));
-		if (fl == NULL)
+		for (size_t i = 0; i < sizeof(vec6) / sizeof(vec6[0]); i++) {
+			if (parse_tuple(&t, vec6[i], true) < 0)
+				abort();
+			put(d, f, tcp_frame(f, &t));
+		}
+	} else {
+		struct tuple *fl = calloc((size_t)n, sizeof(*fl));
+
+		if (fl == NULL) {
+			fprintf(stderr, "rp-mkpcap: out of memory for %ld flows\n", n);
 			return 1;
+		}
 		for (long i = 0; i < n; i++) {
 			fl[i].v6 = (rnd() & 3) == 0;
 			for (int b = 0; b < 16; b++) {
@@ -147,9 +183,6 @@ main(int argc, char **argv)
 			for (long i = 0; i < n; i++)
 				put(d, f, tcp_frame(f, &fl[i]));
 		free(fl);
-	} else {
-		fprintf(stderr, "rp-mkpcap: unknown mode '%s' or wrong arguments\n", argv[1]);
-		return 2;
 	}
 	pcap_dump_close(d);
 	pcap_close(p);
