@@ -27,6 +27,11 @@
 #define RP_PMD_RX_DESCS 80  /* descriptors one rx call peeks: a 64 KB frame in 1 KB buffers */
 #define RP_PMD_TX_SEGS 128  /* buffers one tx call fills: a 64 KB TSO frame is 33 */
 #define RP_PMD_MAX_MTU 9000 /* jumbo frames span buffers (RP_IPC_F_MULTISEG) */
+/* Received GSO frames (up to 64 KB, across many region buffers) are copied
+ * into one buffer of a per-port pool, made when OVS enables TSO: OVS 3.1
+ * takes no chained mbufs, and its own mbufs are sized from the MTU. */
+#define RP_PMD_BIG_LEN UINT16_MAX /* an mbuf's buf_len is 16 bits */
+#define RP_PMD_BIG_BUFS 128       /* per port: GSO frames OVS may hold at once */
 /* Tx mbuf flags that need rp_ol_from_mbuf(). */
 #define RP_PMD_TX_OL_FLAGS (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG | \
 	RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_RX_L4_CKSUM_MASK)
@@ -134,6 +139,7 @@ struct rp_port {
 	enum rp_ipc_reject last_refusal; /* the last handshake refusal logged */
 	uint16_t n_rxq, n_txq;
 	unsigned int ol_conf;       /* RP_OL_CONF_*: Tx offloads OVS enabled */
+	struct rte_mempool *big;    /* RP_PMD_BIG_LEN buffers, with TSO; else NULL */
 	struct rp_queue *rxq[RP_PMD_MAX_RXQ];
 	struct rp_queue *txq[RP_PMD_MAX_TXQ];
 };
@@ -172,5 +178,6 @@ rp_sess_flush_mine(struct rp_sess *s)
 		rp_sess_flush_cache(s, &s->lc[lc]);
 }
 void rp_pmd_extbuf_free(void *addr, void *opaque);
+struct rte_mempool *rp_pmd_big_pool_create(const struct rp_port *port);
 
 #endif /* RP_PMD_H */

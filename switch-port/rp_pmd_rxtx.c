@@ -204,22 +204,61 @@ attach(struct rp_sess *s, unsigned int ring, struct rte_mbuf *m, const struct rp
 	m->pkt_len = d->len;
 }
 
+/* A big buffer's way home, when the last mbuf attached to it goes. */
+static void
+big_free(void *addr, void *opaque)
+{
+	rte_mempool_put(opaque, addr);
+}
+
+/* Pool elements: RP_PMD_BIG_LEN bytes of frame, then the buffer's shared
+ * info (refcount and free callback), private to this process. */
+#define BIG_SHINFO_OFF RTE_ALIGN_CEIL(RP_PMD_BIG_LEN, RTE_CACHE_LINE_SIZE)
+
+struct rte_mempool *
+rp_pmd_big_pool_create(const struct rp_port *port)
+{
+	char name[RTE_MEMPOOL_NAMESIZE];
+
+	snprintf(name, sizeof(name), "rp_big_%u", port->port_id);
+	return rte_mempool_create(name, RP_PMD_BIG_BUFS,
+		BIG_SHINFO_OFF + sizeof(struct rte_mbuf_ext_shared_info), 0, 0, NULL, NULL, NULL,
+		NULL, (int)rte_socket_id(), 0);
+}
+
 /* A frame of @n > 1 buffers: OVS 3.1's dp_packet takes pkt_len bytes from
  * the first segment's data (it has no chained-mbuf support), so the frame
- * is copied whole into @m's own data room. -EMSGSIZE if it does not fit
- * (OVS sizes its mbufs from the port's MTU). The buffers go back either way. */
+ * is copied whole: into @m's own data room when it fits (OVS sizes it from
+ * the port's MTU), else into a buffer of @big (GSO frames, when OVS enabled
+ * TSO) attached to @m. -EMSGSIZE if it fits neither, -ENOBUFS if @big is
+ * empty. The region buffers go back either way. */
 static int
 linearize(struct rp_sess *s, unsigned int ring, struct rte_mbuf *m, const struct rp_ipc_desc *d,
-	unsigned int n)
+	unsigned int n, struct rte_mempool *big)
 {
 	const uint8_t *base = s->base;
 	uint32_t total = 0;
+	void *obj;
 	int rc = 0;
 
 	for (unsigned int i = 0; i < n; i++)
 		total += d[i].len;
-	if (total > rte_pktmbuf_tailroom(m))
-		rc = -EMSGSIZE;
+	if (total > rte_pktmbuf_tailroom(m)) {
+		if (big == NULL || total > RP_PMD_BIG_LEN)
+			rc = -EMSGSIZE;
+		else if (rte_mempool_get(big, &obj) != 0)
+			rc = -ENOBUFS;
+		else {
+			struct rte_mbuf_ext_shared_info *sh =
+				(void *)((uint8_t *)obj + BIG_SHINFO_OFF);
+
+			sh->free_cb = big_free;
+			sh->fcb_opaque = big;
+			rte_mbuf_ext_refcnt_set(sh, 1);
+			rte_pktmbuf_attach_extbuf(m, obj, rte_mempool_virt2iova(obj),
+				RP_PMD_BIG_LEN, sh);
+		}
+	}
 	for (unsigned int i = 0; i < n; i++) {
 		if (rc == 0) {
 			rte_memcpy(rte_pktmbuf_mtod_offset(m, uint8_t *, m->data_len),
@@ -301,11 +340,15 @@ rx_ring(struct rp_queue *q, struct rp_sess *s, unsigned int ring, struct rte_mbu
 		if (likely(j == i)) {
 			attached++;
 			attach(s, ring, m, &d[i]);
-		} else if (unlikely(linearize(s, ring, m, &d[i], j - i + 1) < 0)) {
-			q->st[RP_QS_TOO_BIG]++;
-			rte_pktmbuf_free(m);
-			i = j + 1;
-			continue;
+		} else {
+			int rc = linearize(s, ring, m, &d[i], j - i + 1, q->port->big);
+
+			if (unlikely(rc < 0)) {
+				q->st[rc == -ENOBUFS ? RP_QS_NO_MBUF : RP_QS_TOO_BIG]++;
+				rte_pktmbuf_free(m);
+				i = j + 1;
+				continue;
+			}
 		}
 		m->port = q->port->port_id;
 		if (d[i].flags & RP_IPC_DESC_F_HASH) {

@@ -370,6 +370,17 @@ rp_dev_start(struct rte_eth_dev *dev)
 		? RP_OL_CONF_CKSUM : 0;
 	if (tx_ol & RTE_ETH_TX_OFFLOAD_TCP_TSO)
 		port->ol_conf |= RP_OL_CONF_TSO;
+	/* With TSO the peer's GSO frames are taken whole: they need buffers
+	 * larger than OVS's mbufs. Made once, kept until the port closes. */
+	if ((port->ol_conf & RP_OL_CONF_TSO) && port->big == NULL) {
+		port->big = rp_pmd_big_pool_create(port);
+		if (port->big == NULL) {
+			PMD_LOG(ERR, "%s: no memory for %u buffers of %u bytes for GSO frames: %s",
+				port->name, RP_PMD_BIG_BUFS, RP_PMD_BIG_LEN,
+				rte_strerror(rte_errno));
+			return -ENOMEM;
+		}
+	}
 	port->started = true;
 	for (uint16_t i = 0; i < port->n_rxq; i++)
 		dev->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
@@ -434,6 +445,15 @@ rp_dev_close(struct rte_eth_dev *dev)
 		queue_release(&port->rxq[i]);
 	for (uint16_t i = 0; i < RP_PMD_MAX_TXQ; i++)
 		queue_release(&port->txq[i]);
+	if (port->big != NULL) {
+		/* A GSO frame OVS still holds would point into a freed pool. */
+		if (rte_mempool_full(port->big))
+			rte_mempool_free(port->big);
+		else
+			PMD_LOG(WARNING, "%s: %u GSO buffers still in use at close: pool %s kept",
+				port->name, rte_mempool_in_use_count(port->big), port->big->name);
+		port->big = NULL;
+	}
 	return 0;
 }
 

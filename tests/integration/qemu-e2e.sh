@@ -24,14 +24,7 @@ mkdir -p "$d"
 
 qg_initramfs "$d"
 
-for vm in a b; do
-	"$iot" --vhost "$d/$vm-vhost.sock" --port "$d/$vm.sock" --queues 1 --poll adaptive \
-		>"$d/iothread-$vm.log" 2>&1 &
-	pid=$!
-	rp_on_exit rp_kill_pid $pid
-done
-rp_wait_for 20 "iothread sockets" test -S "$d/a.sock.ctl" -a -S "$d/b.sock.ctl" ||
-	rp_fail "iothreads did not start"
+qg_start_iothreads "$d"
 ovs_sb_vsctl "$sb" add-port br0 vma -- set Interface vma type=dpdk \
 	"options:dpdk-devargs=net_ringport0,path=$d/a.sock" options:n_rxq=1 \
 	options:dpdk-lsc-interrupt=true || rp_fail "vma not added"

@@ -11,7 +11,11 @@
 # sandbox started.
 #
 #   ovs_sb_start VAR [--plugin SO] [--eal ARGS] [--pmd-mask HEX]
-#                [--timeout S]          start one; its directory goes in VAR
+#                [--other-config KEY=VALUE]... [--timeout S]
+#                                       start one; its directory goes in VAR
+#                                       (other_config keys are set before
+#                                       ovs-vswitchd starts: e.g.
+#                                       userspace-tso-enable=true)
 #   ovs_sb_stop DIR                     stop it (idempotent)
 #   ovs_sb_restart DIR [KILL|TERM]      restart ovs-vswitchd on the same database
 #   ovs_sb_vsctl DIR ARGS...            ovs-vsctl against it
@@ -125,11 +129,12 @@ ovs_sb_stop() {
 }
 
 ovs_sb_start() {
-	local var=$1 plugin="" eal="" pmd_mask="" timeout=90 dir id extra pid
+	local var=$1 plugin="" eal="" pmd_mask="" timeout=90 dir id extra pid oc=()
 	shift
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--plugin) plugin=$2; shift 2 ;;
+		--other-config) oc+=("other_config:$2"); shift 2 ;;
 		--eal) eal=$2; shift 2 ;;
 		--pmd-mask) pmd_mask=$2; shift 2 ;;
 		--timeout) timeout=$2; shift 2 ;;
@@ -165,7 +170,7 @@ ovs_sb_start() {
 
 	ovs_sb_vsctl "$dir" --no-wait -- init -- set Open_vSwitch . \
 		other_config:dpdk-init=true \
-		"other_config:dpdk-extra=\"$extra\"" || return 1
+		"other_config:dpdk-extra=\"$extra\"" "${oc[@]}" || return 1
 	if [ -n "$pmd_mask" ]; then
 		ovs_sb_vsctl "$dir" --no-wait set Open_vSwitch . other_config:pmd-cpu-mask="$pmd_mask" || return 1
 	fi

@@ -8,12 +8,18 @@
 #
 #   qg_need                  set qemu, busybox, guest_dir, or skip (exit 77)
 #   qg_initramfs DIR         build DIR/initramfs.gz
+#   qg_start_iothreads DIR [OPTS...]
+#                            iothreads for guests a and b (see below)
 #   qg_start_vm DIR NAME IP PEER ROLE MAC [COUNT]
 #                            boot a guest on vhost-user socket
 #                            DIR/NAME-vhost.sock (the iothread's --vhost);
 #                            console in DIR/NAME.console; sets vm_NAME to
 #                            its pid. Role ping: COUNT pings (default 3),
-#                            then "RP-GUEST: done" and power off.
+#                            then "RP-GUEST: done" and power off. Role
+#                            tcp-send: COUNT MiB of random bytes to PEER's
+#                            TCP port 5001, "RP-GUEST: sent-md5 ..." and
+#                            done; role tcp-recv: "RP-GUEST: got-md5 ..."
+#                            of what one connection brought.
 
 qg_need() {
 	qemu=$(command -v qemu-system-x86_64) || rp_skip "qemu-system-x86_64 missing (run tests/setup.sh)"
@@ -56,11 +62,43 @@ if [ "$rp_role" = ping ]; then
 	echo "RP-GUEST: done"
 	poweroff -f
 fi
+if [ "$rp_role" = tcp-send ]; then
+	# rp_count MiB of random bytes over one TCP connection: with TSO on,
+	# the kernel hands the device 64 KB segments.
+	dd if=/dev/urandom of=/tmp/blob bs=1048576 count="${rp_count:-8}" 2>/dev/null
+	echo "RP-GUEST: sent-md5 $(md5sum </tmp/blob)"
+	i=0
+	until nc "$rp_peer" 5001 </tmp/blob || [ $i -ge 60 ]; do i=$((i + 1)); sleep 1; done
+	echo "RP-GUEST: tcp $(grep -E '^ *eth0' /proc/net/dev)"
+	echo "RP-GUEST: done"
+	poweroff -f
+fi
+if [ "$rp_role" = tcp-recv ]; then
+	echo "RP-GUEST: listening"
+	echo "RP-GUEST: got-md5 $(nc -l -p 5001 | md5sum)"
+fi
 echo "RP-GUEST: answering"
 while :; do sleep 1; done
 INIT
 	chmod +x "$r/init"
 	(cd "$r" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$d/initramfs.gz"
+}
+
+# qg_start_iothreads DIR [IOTHREAD OPTIONS...]: one iothread for each of
+# guests a and b (vhost DIR/NAME-vhost.sock, port DIR/NAME.sock, one queue
+# pair, adaptive polling), logs in DIR/iothread-NAME.log; waits for their
+# control sockets.
+qg_start_iothreads() {
+	local d=$1 vm _p
+	shift
+	for vm in a b; do
+		"$iot" --vhost "$d/$vm-vhost.sock" --port "$d/$vm.sock" --queues 1 --poll adaptive \
+			"$@" >"$d/iothread-$vm.log" 2>&1 &
+		_p=$!
+		rp_on_exit rp_kill_pid $_p
+	done
+	rp_wait_for 20 "iothread sockets" test -S "$d/a.sock.ctl" -a -S "$d/b.sock.ctl" ||
+		{ cat "$d"/iothread-?.log >&2; rp_fail "iothreads did not start"; }
 }
 
 # QEMU as README.md shows it, but with TCG and INTx. Under TCG there is no
