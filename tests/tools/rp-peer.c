@@ -51,6 +51,7 @@ struct opts {
 	bool corrupt_ring; /* once the counts are met, corrupt a ring's mask */
 	bool check_dst;
 	bool sink;         /* receive and return without checking (benchmarks) */
+	bool lossy;        /* gaps in a sender's sequence are counted, not errors */
 	uint8_t expect_dst[6];
 	unsigned int frame_min; /* shortest frame sent; 0: 60 */
 	unsigned int frame_max; /* longest frame sent; 0: one buffer, <= 1514 */
@@ -85,6 +86,9 @@ usage(FILE *f)
 		"  --linger         after the counts, keep serving until the peer leaves\n"
 		"  --sink           count and return what arrives without checking it\n"
 		"                   (a benchmark's receiver: any frames, not only rp-peer's)\n"
+		"  --lossy          frames missing from a sender's sequence (a switch\n"
+		"                   dropped them) are counted as \"lost\", not errors;\n"
+		"                   duplicates and reordering still are\n"
 		"  --expect-dst MAC check every received frame's destination MAC\n"
 		"  --corrupt-ring   once the counts are met, overwrite the mask of queue 0's\n"
 		"                   outgoing ring and wait for the peer to end the session\n"
@@ -153,6 +157,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{"bufs", required_argument, NULL, 'B'},
 		{"linger", no_argument, NULL, 'l'},
 		{"sink", no_argument, NULL, 'K'},
+		{"lossy", no_argument, NULL, 'L'},
 		{"rate", required_argument, NULL, 'P'},
 		{"go-file", required_argument, NULL, 'g'},
 		{"expect-dst", required_argument, NULL, 'D'},
@@ -227,6 +232,9 @@ parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'K':
 			o->sink = true;
+			break;
+		case 'L':
+			o->lossy = true;
 			break;
 		case 'D':
 			if (parse_mac("--expect-dst", optarg, o->expect_dst) < 0)
@@ -411,6 +419,7 @@ session_json(const struct rp_peer *p, const char *end, const char *peer_name, un
 		(json_int_t)rp_peer_rx_total(p), "bad_payload", (json_int_t)bad_payload,
 		"bad_order", (json_int_t)bad_order, "rejects", rej, "queues", qs);
 	json_object_set_new(o, "bad_dst", json_integer((json_int_t)bad_dst));
+	json_object_set_new(o, "lost", json_integer((json_int_t)rp_peer_lost(p)));
 	uint64_t rx_bytes = 0;
 	for (unsigned int q = 0; q < p->n_qpairs; q++)
 		rx_bytes += p->q[q].rx_bytes;
@@ -510,6 +519,7 @@ main(int argc, char **argv)
 		}
 		p.check_dst = o.check_dst;
 		p.sink = o.sink;
+		p.lossy = o.lossy;
 		memcpy(p.expect_dst, o.expect_dst, sizeof(p.expect_dst));
 		const char *end = run_session(&p, sock, &o);
 		rp_ipc_send_disconnect(sock, RP_IPC_DISC_NORMAL, end);

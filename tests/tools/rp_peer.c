@@ -258,8 +258,11 @@ rx_check(struct rp_peer *p, struct rp_peer_q *pq, const uint8_t *frame, uint32_t
 	 * packets to any of ours, but never reorder a flow. */
 	if (rp_testpkt_check(frame, len, &qq, &seq) < 0 || qq >= RP_IPC_MAX_QPAIRS) {
 		pq->bad_payload++;
-	} else if (seq != p->q[qq].rx_seq) {
-		pq->bad_order++;
+	} else if (seq < p->q[qq].rx_seq) {
+		pq->bad_order++; /* a duplicate, or a flow reordered */
+	} else if (seq > p->q[qq].rx_seq) {
+		/* Dropped on the way (a switch may, like a NIC): a gap. */
+		pq->lost += seq - p->q[qq].rx_seq;
 		p->q[qq].rx_seq = seq + 1;
 	} else {
 		p->q[qq].rx_seq++;
@@ -373,9 +376,20 @@ rp_peer_errors(const struct rp_peer *p)
 	uint64_t n = 0;
 
 	for (unsigned int q = 0; q < p->n_qpairs; q++)
-		n += p->q[q].bad_payload + p->q[q].bad_order + p->q[q].bad_dst;
+		n += p->q[q].bad_payload + p->q[q].bad_order + p->q[q].bad_dst +
+			(p->lossy ? 0 : p->q[q].lost);
 	for (int i = 0; i < RP_IPC_REJ_MAX; i++)
 		n += p->st.rejects[i];
+	return n;
+}
+
+uint64_t
+rp_peer_lost(const struct rp_peer *p)
+{
+	uint64_t n = 0;
+
+	for (unsigned int q = 0; q < p->n_qpairs; q++)
+		n += p->q[q].lost;
 	return n;
 }
 

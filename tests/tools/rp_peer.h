@@ -68,7 +68,8 @@ struct rp_peer_q {
 	uint64_t rx_seq;      /* next seq expected from the peer's queue */
 	uint64_t tx_pkts, rx_pkts, rx_bytes;
 	uint64_t bad_payload; /* CRC/magic/length wrong */
-	uint64_t bad_order;   /* seq not the next of its sending queue */
+	uint64_t bad_order;   /* seq behind the next of its sending queue */
+	uint64_t lost;        /* frames skipped: seq ahead of the next expected */
 	uint64_t bad_dst;     /* destination MAC not the expected one */
 	uint64_t ring_full;   /* tx attempts the ring refused */
 	unsigned int n_pending; /* returns waiting for room on the free ring */
@@ -91,6 +92,7 @@ struct rp_peer {
 	struct rp_ipc_stats st;       /* rejected descriptors by reason */
 	bool check_dst;               /* verify every frame's destination MAC */
 	bool sink;                    /* count frames, check nothing */
+	bool lossy;                   /* frames lost on the way are no error */
 	unsigned int n_wake;          /* client: the server's wake-up eventfds */
 	int wake[RP_IPC_MAX_QPAIRS];  /* (written as the PMD does; not owned) */
 	uint64_t wake_errors;
@@ -131,7 +133,9 @@ void rp_peer_reclaim(struct rp_peer *p);
 
 /** Totals over queues. */
 uint64_t rp_peer_rx_total(const struct rp_peer *p);
-uint64_t rp_peer_errors(const struct rp_peer *p); /* payload+order+rejects */
+/** payload + order + rejects, and lost frames unless @p->lossy. */
+uint64_t rp_peer_errors(const struct rp_peer *p);
+uint64_t rp_peer_lost(const struct rp_peer *p);
 /** True while some returns still wait for room on a free ring. */
 bool rp_peer_returns_pending(const struct rp_peer *p);
 /** True when every buffer of our pool is home. */
