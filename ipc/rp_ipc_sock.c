@@ -132,7 +132,7 @@ rp_ipc_recv(int sock, struct rp_ipc_msg *m, int *fds, unsigned int *n_fds, int t
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 	struct pollfd pfd = {.fd = sock, .events = POLLIN};
 	enum rp_ipc_reject rej;
-	unsigned int nf = 0;
+	unsigned int nf = 0, extra = 0;
 	ssize_t n;
 	int rc;
 
@@ -153,20 +153,36 @@ rp_ipc_recv(int sock, struct rp_ipc_msg *m, int *fds, unsigned int *n_fds, int t
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return rp_ipc_refuse(RP_IPC_REJ_IO, why, ws, "recvmsg: %s", strerror(errno));
-	if (n == 0)
-		return rp_ipc_refuse(RP_IPC_REJ_IO, why, ws, "peer closed the socket");
 
+	/* Every fd that arrived is ours to close, whatever else is wrong
+	 * with the message: a peer must not be able to make us leak them. */
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
 		unsigned int k = (unsigned int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-		for (unsigned int i = 0; i < k && nf < RP_IPC_MAX_FDS; i++)
-			memcpy(&fds[nf++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+		for (unsigned int i = 0; i < k; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (nf < RP_IPC_MAX_FDS) {
+				fds[nf++] = fd;
+			} else {
+				close(fd);
+				extra++;
+			}
+		}
 	}
-	if (mh.msg_flags & MSG_CTRUNC) {
+	if (n == 0 && nf == 0)
+		return rp_ipc_refuse(RP_IPC_REJ_IO, why, ws, "peer closed the socket");
+	if (n == 0) {
+		close_fds(fds, nf);
+		return rp_ipc_refuse(RP_IPC_REJ_TRUNCATED, why, ws,
+			"empty message with %u fds (closed)", nf + extra);
+	}
+	if ((mh.msg_flags & MSG_CTRUNC) || extra != 0) {
 		close_fds(fds, nf);
 		return rp_ipc_refuse(RP_IPC_REJ_FDS, why, ws,
-			"too many fds: more than %u with one message", RP_IPC_MAX_FDS);
+			"too many fds: more than %u with one message (closed)", RP_IPC_MAX_FDS);
 	}
 	if (mh.msg_flags & MSG_TRUNC)
 		n = (ssize_t)sizeof(buf); /* longer than we take: oversized */

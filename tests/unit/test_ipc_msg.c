@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <dirent.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -472,6 +473,104 @@ test_refuse_extra_fds(void **state)
 	close(sv[1]);
 }
 
+/* Open fds of this process. */
+static unsigned int
+count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	unsigned int n = 0;
+
+	assert_non_null(d);
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* Send @len bytes (any, even 0) with @nf fresh eventfds in as many
+ * SCM_RIGHTS messages of at most 32 each; our copies are closed. */
+static void
+send_with_fds(int sock, const void *buf, size_t len, unsigned int nf)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int) * 32) * 2];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = {.iov_base = (void *)(uintptr_t)buf, .iov_len = len};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b};
+	struct cmsghdr *c;
+	int fds[64];
+
+	assert_true(nf <= 64);
+	memset(&ctl, 0, sizeof(ctl));
+	for (unsigned int i = 0; i < nf; i++)
+		assert_true((fds[i] = eventfd(0, EFD_CLOEXEC)) >= 0);
+	mh.msg_controllen = 0;
+	c = &ctl.align;
+	for (unsigned int i = 0; i < nf; i += 32) {
+		unsigned int k = nf - i < 32 ? nf - i : 32;
+
+		mh.msg_controllen += CMSG_SPACE(sizeof(int) * k);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * k);
+		memcpy(CMSG_DATA(c), fds + i, sizeof(int) * k);
+		c = (struct cmsghdr *)((char *)c + CMSG_SPACE(sizeof(int) * k));
+	}
+	if (nf == 0)
+		mh.msg_control = NULL;
+	assert_int_equal(sendmsg(sock, &mh, 0), (ssize_t)len);
+	for (unsigned int i = 0; i < nf; i++)
+		close(fds[i]);
+}
+
+/* Whatever a message is, every fd that came with it is closed when it is
+ * refused: a hostile server answering each connection with fds must not
+ * make the switch leak them (an empty message with fds once did). */
+static void
+test_recv_closes_fds(void **state)
+{
+	static const struct {
+		const char *desc;
+		size_t len;        /* bytes sent: 0, short, whole (a good HELLO) */
+		unsigned int nf;
+		enum rp_ipc_reject want;
+		const char *why;
+	} cases[] = {
+		{"empty message, 3 fds", 0, 3, RP_IPC_REJ_TRUNCATED, "empty message with 3 fds"},
+		{"short message, 2 fds", 40, 2, RP_IPC_REJ_TRUNCATED, "truncated message"},
+		{"HELLO, 2 unexpected fds", RP_IPC_MSG_SIZE, 2, RP_IPC_REJ_FDS, "expected 0 fds"},
+		{"HELLO, 40 fds in two cmsgs", RP_IPC_MSG_SIZE, 40, RP_IPC_REJ_FDS, "too many fds"},
+		{"empty message, 64 fds", 0, 64, RP_IPC_REJ_TRUNCATED, "empty message with"},
+	};
+	struct rp_ipc_msg m, got;
+	int sv[2], fds[RP_IPC_MAX_FDS];
+	unsigned int n_fds, before;
+	char why[256];
+
+	(void)state;
+	good_hello(&m);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		sockpair(sv);
+		before = count_fds();
+		for (int round = 0; round < 50; round++) {
+			send_with_fds(sv[0], &m, cases[i].len, cases[i].nf);
+			enum rp_ipc_reject r = rp_ipc_recv(sv[1], &got, fds, &n_fds, 1000, why,
+				sizeof(why));
+			if (r != cases[i].want || strstr(why, cases[i].why) == NULL)
+				fail_msg("%s: got %s (%s), want %s (%s)", cases[i].desc,
+					rp_ipc_reject_name(r), why, rp_ipc_reject_name(cases[i].want),
+					cases[i].why);
+			assert_int_equal(n_fds, 0);
+		}
+		if (count_fds() != before)
+			fail_msg("%s: %u fds open after 50 refusals, %u before", cases[i].desc,
+				count_fds(), before);
+		close(sv[0]);
+		close(sv[1]);
+	}
+}
+
 static void
 test_refuse_missing_fd(void **state)
 {
@@ -592,6 +691,7 @@ main(void)
 		cmocka_unit_test(test_refuse_oversized),
 		cmocka_unit_test(test_refuse_extra_fds),
 		cmocka_unit_test(test_refuse_missing_fd),
+		cmocka_unit_test(test_recv_closes_fds),
 		cmocka_unit_test(test_refuse_small_region),
 		cmocka_unit_test(test_server_sees_refusal),
 		cmocka_unit_test(test_timeout),
