@@ -96,6 +96,9 @@ struct rp_it_sess {
 	struct rp_ipc_pool *lent;
 	struct rp_ipc_pool *held;  /* TO_GUEST buffers we hold */
 	struct rte_ring *inbox[RP_IT_MAX_QP];
+	/* Our private views of the shared rings (rp_ipc_ring.h); those of
+	 * queue pair q are driven by its owner worker only. */
+	struct rp_ipc_ring ring[RP_IT_MAX_QP][RP_IPC_RINGS_PER_QPAIR];
 };
 
 /* What a worker stages for one target between bursts. */

@@ -15,6 +15,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <rte_malloc.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
 #include <rte_log.h>
@@ -66,7 +67,7 @@ sess_free(struct rp_it_sess *s)
 	if (s->sock >= 0)
 		close(s->sock);
 	rp_ipc_region_put(s->r);
-	free(s);
+	rte_free(s);
 }
 
 static void
@@ -97,7 +98,7 @@ sess_alloc(struct rp_iothread *it, uint64_t id)
 	struct rp_it_sess *s;
 
 	memcpy(p.mac, it->mac, sizeof(p.mac));
-	s = calloc(1, sizeof(*s));
+	s = rte_zmalloc("rp_it_sess", sizeof(*s), RTE_CACHE_LINE_SIZE);
 	if (s == NULL)
 		return NULL;
 	s->sock = -1;
@@ -108,7 +109,7 @@ sess_alloc(struct rp_iothread *it, uint64_t id)
 	if (s->r == NULL) {
 		RTE_LOG(ERR, USER1, "cannot create the port region: %s\n",
 			errno == EINVAL ? why : strerror(errno));
-		free(s);
+		rte_free(s);
 		return NULL;
 	}
 	l = rp_ipc_region_layout(s->r);
@@ -119,6 +120,9 @@ sess_alloc(struct rp_iothread *it, uint64_t id)
 	s->ts_shift = l->buf_shift;
 	s->ts_n = l->n_bufs[RP_IPC_DIR_TO_SWITCH];
 	s->wake_word = &rp_ipc_region_hdr(s->r)->wake;
+	for (unsigned int q = 0; q < l->n_qpairs; q++)
+		for (unsigned int k = 0; k < RP_IPC_RINGS_PER_QPAIR; k++)
+			rp_ipc_region_ring_view(s->r, q, k, true, &s->ring[q][k]);
 	for (unsigned int q = 0; q < nq; q++) {
 		s->wake[q] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		if (s->wake[q] < 0)

@@ -89,6 +89,15 @@ drop_session_state(struct rp_it_worker *w)
 	}
 }
 
+/* The switch broke one of our shared rings: the control thread ends the
+ * session (counted as ring_corrupt). */
+static void
+sess_corrupt(struct rp_it_worker *w, struct rp_it_sess *s)
+{
+	w->st.rejects[RP_IPC_REJ_RING]++;
+	__atomic_store_n(&s->broken, true, __ATOMIC_RELEASE);
+}
+
 /* ---- to the switch ----------------------------------------------------- */
 
 /* Publish what is staged for our ring q, whole packets, as room allows. */
@@ -96,21 +105,21 @@ static void
 ts_flush(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q)
 {
 	struct rp_it_stage *st = &w->ts[q];
-	struct rte_ring *ring = rp_ipc_region_ring(s->r, q, RP_IPC_RING_TO_SWITCH);
+	struct rp_ipc_ring *ring = &s->ring[q][RP_IPC_RING_TO_SWITCH];
 	struct rp_it_qstats *qs = &w->q[q];
 	struct rp_ipc_desc d[RP_IT_DESCS];
-	struct rte_mbuf *segs[RP_IT_DESCS];
-	unsigned int k = 0, i, room, sent, pkts = 0;
+	unsigned int k = 0, i, room, pkts = 0;
 	uint64_t bytes = 0;
+	int free_slots;
 
 	if (st->n == 0)
 		return;
-	if (unlikely(rp_ipc_ring_check(s->r, q, RP_IPC_RING_TO_SWITCH) < 0)) {
-		w->st.rejects[RP_IPC_REJ_RING]++;
-		s->broken = true;
+	free_slots = rp_ipc_ring_avail(ring);
+	if (unlikely(free_slots < 0)) {
+		sess_corrupt(w, s);
 		return;
 	}
-	room = RTE_MIN(rte_ring_free_count(ring), (unsigned int)RP_IT_DESCS);
+	room = RTE_MIN((unsigned int)free_slots, (unsigned int)RP_IT_DESCS);
 	for (i = 0; i < st->n; i++) {
 		struct rte_mbuf *m = st->m[i], *seg, *next;
 		struct rp_ipc_desc first = {0};
@@ -147,7 +156,6 @@ ts_flush(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q)
 				d[k].flags |= RP_IPC_DESC_F_MORE;
 			seg->next = NULL;
 			seg->nb_segs = 1;
-			segs[k] = seg;
 			rp_ipc_pool_lend(s->lent, buf_off(s, seg));
 			k++;
 		}
@@ -156,19 +164,8 @@ ts_flush(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q)
 	st->n = (uint16_t)(st->n - i);
 	if (k == 0)
 		return;
-	sent = rte_ring_sp_enqueue_burst_elem(ring, d, sizeof(d[0]), k, NULL);
-	if (unlikely(sent < k)) {
-		/* Only if the peer rewrote the ring's indices: take them back. */
-		w->st.rejects[RP_IPC_REJ_RING]++;
-		s->broken = true;
-		for (unsigned int j = sent; j < k; j++) {
-			struct rp_ipc_desc back = {.off = buf_off(s, segs[j])};
-			uint32_t off;
-
-			rp_ipc_pool_take_back_burst(s->lent, &back, 1, &w->st, &off);
-			rte_pktmbuf_free_seg(segs[j]);
-		}
-	}
+	/* k is within the room our own read of the peer's tail found. */
+	rp_ipc_ring_put(ring, d, k);
 	RP_IT_STAT_ADD(qs->pkts[RP_IT_TO_SWITCH], pkts);
 	RP_IT_STAT_ADD(qs->bytes[RP_IT_TO_SWITCH], bytes);
 }
@@ -177,26 +174,28 @@ ts_flush(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q)
 static void
 ts_reap(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q)
 {
-	struct rte_ring *ring = rp_ipc_region_ring(s->r, q, RP_IPC_RING_TO_SWITCH_FREE);
+	struct rp_ipc_ring *ring = &s->ring[q][RP_IPC_RING_TO_SWITCH_FREE];
 	struct rp_ipc_desc d[RP_IT_BURST * 2];
 	struct rte_mbuf *ms[RP_IT_BURST * 2];
 	uint32_t offs[RP_IT_BURST * 2];
-	unsigned int got, ok, total = 0;
+	unsigned int got, ok;
+	int left = rp_ipc_ring_avail(ring);
 
-	if (unlikely(rp_ipc_ring_check(s->r, q, RP_IPC_RING_TO_SWITCH_FREE) < 0)) {
-		w->st.rejects[RP_IPC_REJ_RING]++;
-		s->broken = true;
+	if (unlikely(left < 0)) {
+		sess_corrupt(w, s);
 		return;
 	}
-	/* Bounded by the ring's size: a peer cannot keep us here. */
-	do {
-		got = rte_ring_sc_dequeue_burst_elem(ring, d, sizeof(d[0]), RTE_DIM(d), NULL);
+	/* What one read of the peer's tail showed, at most the ring's
+	 * capacity: a peer cannot keep us here. */
+	while (left > 0) {
+		got = rp_ipc_ring_peek(ring, d, RTE_MIN((unsigned int)left, RTE_DIM(d)));
+		rp_ipc_ring_consume(ring, got);
 		ok = rp_ipc_pool_take_back_burst(s->lent, d, got, &w->st, offs);
 		for (unsigned int i = 0; i < ok; i++)
 			ms[i] = s->mbuf_of[(offs[i] - s->ts_off) >> s->ts_shift];
 		rte_pktmbuf_free_bulk(ms, ok);
-		total += got;
-	} while (got == RTE_DIM(d) && total < s->ring_size);
+		left -= (int)got;
+	}
 }
 
 /* Any ring's stage, ours or another worker's hand-off, too full for
@@ -300,19 +299,16 @@ tg_drop(struct rp_it_worker *w, struct rp_it_sess *s, struct rte_mbuf *m, unsign
 static void
 ret_flush(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q)
 {
-	struct rte_ring *ring;
+	struct rp_ipc_ring *ring = &s->ring[q][RP_IPC_RING_TO_GUEST_FREE];
 	unsigned int n;
 
 	if (w->n_ret[q] == 0)
 		return;
-	if (unlikely(rp_ipc_ring_check(s->r, q, RP_IPC_RING_TO_GUEST_FREE) < 0)) {
-		w->st.rejects[RP_IPC_REJ_RING]++;
-		s->broken = true;
+	if (unlikely(rp_ipc_ring_avail(ring) < 0)) {
+		sess_corrupt(w, s);
 		return;
 	}
-	ring = rp_ipc_region_ring(s->r, q, RP_IPC_RING_TO_GUEST_FREE);
-	n = rte_ring_sp_enqueue_burst_elem(ring, w->ret[q], sizeof(w->ret[q][0]), w->n_ret[q],
-		NULL);
+	n = rp_ipc_ring_put(ring, w->ret[q], w->n_ret[q]);
 	memmove(w->ret[q], w->ret[q] + n, (w->n_ret[q] - n) * sizeof(w->ret[q][0]));
 	w->n_ret[q] = (uint16_t)(w->n_ret[q] - n);
 	w->outstanding[q] -= n;
@@ -378,23 +374,24 @@ tg_stages_full(const struct rp_it_worker *w)
 static unsigned int
 tg_poll_ring(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q, bool dev_ok)
 {
-	struct rte_ring *ring = rp_ipc_region_ring(s->r, q, RP_IPC_RING_TO_GUEST);
+	struct rp_ipc_ring *ring = &s->ring[q][RP_IPC_RING_TO_GUEST];
 	struct rp_it_frag *fr = &w->frag[q];
 	struct rp_ipc_desc d[RP_IT_BURST];
 	struct rte_mbuf *views[RP_IT_BURST];
 	unsigned int n, got;
 	uint32_t mask = ~((UINT32_C(1) << s->ts_shift) - 1);
+	int rc;
 
 	if (tg_stages_full(w))
 		return 0;
 	/* Never hold more than the free ring can take back. */
 	n = RTE_MIN((unsigned int)RP_IT_BURST, s->ring_size - 1 - w->outstanding[q]);
-	if (unlikely(rp_ipc_ring_check(s->r, q, RP_IPC_RING_TO_GUEST) < 0)) {
-		w->st.rejects[RP_IPC_REJ_RING]++;
-		s->broken = true;
+	rc = rp_ipc_ring_get(ring, d, n);
+	if (unlikely(rc < 0)) {
+		sess_corrupt(w, s);
 		return 0;
 	}
-	got = rte_ring_sc_dequeue_burst_elem(ring, d, sizeof(d[0]), n, NULL);
+	got = (unsigned int)rc;
 	if (got == 0)
 		return 0;
 	if (unlikely(rte_mempool_get_bulk(w->view_mp, (void **)views, got) != 0)) {
@@ -578,7 +575,7 @@ sleep_idle(struct rp_it_worker *w, struct rp_it_sess *s, bool dev_ok, int vid, u
 	}
 	rte_smp_mb();
 	for (unsigned int q = w->id; s != NULL && q < s->n_qpairs && !work; q += nw)
-		work = rte_ring_count(rp_ipc_region_ring(s->r, q, RP_IPC_RING_TO_GUEST)) != 0;
+		work = rp_ipc_ring_avail(&s->ring[q][RP_IPC_RING_TO_GUEST]) != 0; /* or broken */
 	for (unsigned int g = w->id; dev_ok && g < RP_IT_MAX_QP && !work; g += nw)
 		work = (vrings & (1u << (2 * g + 1))) &&
 			rte_vhost_avail_entries(vid, (uint16_t)(2 * g + 1)) != 0;

@@ -69,19 +69,12 @@ rp_ipc_region_ring(const struct rp_ipc_region *r, unsigned int qp, enum rp_ipc_r
 	return (struct rte_ring *)(r->base + r->lay.rings_off + i * r->lay.ring_stride);
 }
 
-int
-rp_ipc_ring_check(const struct rp_ipc_region *r, unsigned int qp, enum rp_ipc_ring_kind kind)
+void
+rp_ipc_region_ring_view(const struct rp_ipc_region *r, unsigned int qp,
+	enum rp_ipc_ring_kind kind, bool server, struct rp_ipc_ring *q)
 {
-	const struct rte_ring *ring = rp_ipc_region_ring(r, qp, kind);
-	uint32_t n = r->lay.ring_size;
-
-	/* One load each; the peer may change them at any time, so this narrows
-	 * but cannot close the window (see ipc/README.md). */
-	if (__atomic_load_n(&ring->size, __ATOMIC_RELAXED) != n ||
-		__atomic_load_n(&ring->mask, __ATOMIC_RELAXED) != n - 1 ||
-		__atomic_load_n(&ring->capacity, __ATOMIC_RELAXED) != n - 1)
-		return -EPROTO;
-	return 0;
+	rp_ipc_ring_view(q, rp_ipc_region_ring(r, qp, kind), r->lay.ring_size,
+		rp_ipc_ring_is_producer(kind, server));
 }
 
 void

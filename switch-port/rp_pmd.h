@@ -87,6 +87,10 @@ struct rp_sess {
 	struct rp_free_cache *lc;
 	rte_spinlock_t any_lock;
 	struct rp_ring_ctr ctr[RP_IPC_MAX_QPAIRS];
+	/* Our private views of the shared rings (rp_ipc_ring.h): TO_SWITCH and
+	 * TO_SWITCH_FREE of ring q are the rx queue's that polls q; TO_GUEST
+	 * and TO_GUEST_FREE are under tx_lock[q]. */
+	struct rp_ipc_ring ring[RP_IPC_MAX_QPAIRS][RP_IPC_RINGS_PER_QPAIR];
 	/* The iothread's wake-up eventfds, one per queue pair (0: none).
 	 * Written after a tx burst to ring q while bit q of the header's wake
 	 * word says its worker sleeps (adaptive polling). */

@@ -20,7 +20,6 @@
 #include <rte_malloc.h>
 #include <rte_memcpy.h>
 #include <rte_ring.h>
-#include <rte_ring_peek.h> /* after rte_ring.h */
 
 #include <unistd.h>
 
@@ -108,26 +107,40 @@ rp_pmd_extbuf_free(void *addr, void *opaque)
 	}
 }
 
+/* The peer broke a ring: no more traffic on the session, which the alarm
+ * thread ends (counted as ring_corrupt). */
+static inline void
+sess_corrupt(struct rp_ipc_stats *rej, struct rp_sess *s)
+{
+	rej->rejects[RP_IPC_REJ_RING]++;
+	__atomic_store_n(&s->broken, true, __ATOMIC_RELEASE);
+}
+
 /* Give back what OVS has freed from ring @ring, as far as the shared free
- * ring has room; the rest waits in the private ring. */
-static void
+ * ring has room; the rest waits in the private ring. -EPROTO if the peer
+ * broke the free ring. */
+static int
 drain_free_back(struct rp_sess *s, unsigned int ring)
 {
-	struct rte_ring *shared = rp_ipc_region_ring(s->r, ring, RP_IPC_RING_TO_SWITCH_FREE);
+	struct rp_ipc_ring *shared = &s->ring[ring][RP_IPC_RING_TO_SWITCH_FREE];
 	struct rp_ipc_desc d[RP_PMD_BURST * 2];
 	uint32_t offs[RP_PMD_BURST * 2];
-	unsigned int room, k;
+	unsigned int k;
+	int room;
 
 	if (rte_ring_count(s->free_back[ring]) == 0)
-		return;
-	room = rte_ring_free_count(shared);
+		return 0;
+	room = rp_ipc_ring_avail(shared);
+	if (unlikely(room < 0))
+		return room;
 	k = rte_ring_sc_dequeue_burst_elem(s->free_back[ring], offs, sizeof(offs[0]),
-		RTE_MIN(room, RTE_DIM(offs)), NULL);
+		RTE_MIN((unsigned int)room, RTE_DIM(offs)), NULL);
 	for (unsigned int i = 0; i < k; i++) {
 		rp_ipc_pool_unborrow(s->borrowed, offs[i]);
 		d[i] = (struct rp_ipc_desc){.off = offs[i]};
 	}
-	rte_ring_sp_enqueue_burst_elem(shared, d, sizeof(d[0]), k, NULL);
+	rp_ipc_ring_put(shared, d, k);
+	return 0;
 }
 
 /* A buffer we will not hand to OVS goes back to the peer. */
@@ -275,40 +288,34 @@ static uint16_t
 rx_ring(struct rp_queue *q, struct rp_sess *s, unsigned int ring, struct rte_mbuf **pkts,
 	uint16_t n)
 {
-	struct rte_ring *r = rp_ipc_region_ring(s->r, ring, RP_IPC_RING_TO_SWITCH);
+	struct rp_ipc_ring *r = &s->ring[ring][RP_IPC_RING_TO_SWITCH];
 	struct rp_ipc_desc d[RP_PMD_RX_DESCS];
 	unsigned int k, take, ok, frames = 0, out = 0, attached = 0;
 	bool multi;
 
-	/* The peek API dispatches on the consumer's sync type (a field on our
-	 * own cache line): single-thread, as rte_ring_init() set it. A peer
-	 * that changed it gets no traffic, never an access out of bounds
-	 * (indices are masked with the checked mask either way). */
-	if (unlikely(rp_ipc_ring_check(s->r, ring, RP_IPC_RING_TO_SWITCH) < 0 ||
-		rp_ipc_ring_check(s->r, ring, RP_IPC_RING_TO_SWITCH_FREE) < 0 ||
-		r->cons.sync_type != RTE_RING_SYNC_ST)) {
+	/* The peer's tail is read once, here, and checked against our own
+	 * index; everything after works on private copies. */
+	if (unlikely(rp_ipc_ring_avail(r) < 0 || drain_free_back(s, ring) < 0)) {
 		/* Clearly broken: the alarm thread ends the session. */
-		q->rej.rejects[RP_IPC_REJ_RING]++;
-		__atomic_store_n(&s->broken, true, __ATOMIC_RELEASE);
+		sess_corrupt(&q->rej, s);
 		return 0;
 	}
-	drain_free_back(s, ring);
 	/* Peek, then take whole frames only: the peer publishes a frame in
 	 * one enqueue, but a burst may end inside it. */
-	k = rte_ring_dequeue_burst_elem_start(r, d, sizeof(d[0]), RP_PMD_RX_DESCS, NULL);
+	k = rp_ipc_ring_peek(r, d, RP_PMD_RX_DESCS);
 	take = whole_frames(d, k, RTE_MIN(n, RP_PMD_BURST), &multi);
 	if (unlikely(take == 0 && k == RP_PMD_RX_DESCS)) {
 		/* A frame longer than any the ABI allows: the peer is broken.
 		 * Take it, so the ring moves on, and drop it. */
 		take = k;
 		q->st[RP_QS_INVALID]++;
-		rte_ring_dequeue_elem_finish(r, take);
+		rp_ipc_ring_consume(r, take);
 		ok = rp_ipc_pool_borrow_burst(s->borrowed, d, take, &q->rej);
 		for (unsigned int i = 0; i < ok; i++)
 			give_back(s, ring, d[i].off);
 		return 0;
 	}
-	rte_ring_dequeue_elem_finish(r, take);
+	rp_ipc_ring_consume(r, take);
 	if (take == 0)
 		return 0;
 	if (likely(!multi)) {
@@ -399,21 +406,26 @@ rp_pmd_rx_burst(void *arg, struct rte_mbuf **pkts, uint16_t n)
 /* Take back everything the peer has finished with. Taking only a burst per
  * call would let a backlog (built while the peer caught up after a stall)
  * outlive the traffic: the free ring stays full, the peer cannot return
- * buffers, stops receiving, and the next frames are dropped. At most one
- * ring's worth per call, so a peer that keeps refilling it with garbage
- * cannot hold the PMD thread here. */
-static void
-reap_to_guest_free(struct rp_ipc_stats *rej, struct rp_sess *s, struct rte_ring *fr,
+ * buffers, stops receiving, and the next frames are dropped. At most what
+ * one read of the peer's tail showed, never more than the ring holds, so a
+ * peer that keeps refilling it cannot hold the PMD thread here.
+ * -EPROTO if the peer broke the ring. */
+static int
+reap_to_guest_free(struct rp_ipc_stats *rej, struct rp_sess *s, struct rp_ipc_ring *fr,
 	struct rp_ipc_desc *d)
 {
-	unsigned int left = rp_ipc_region_layout(s->r)->ring_size, back;
+	int left = rp_ipc_ring_avail(fr);
+	unsigned int back;
 
-	do {
-		back = rte_ring_sc_dequeue_burst_elem(fr, d, sizeof(d[0]),
-			RTE_MIN(left, (unsigned int)RP_PMD_BURST), NULL);
+	if (unlikely(left < 0))
+		return left;
+	while (left > 0) {
+		back = rp_ipc_ring_peek(fr, d, RTE_MIN((unsigned int)left, (unsigned int)RP_PMD_BURST));
+		rp_ipc_ring_consume(fr, back);
 		rp_ipc_pool_return_burst(s->own, d, back, rej);
-		left -= back;
-	} while (back == RP_PMD_BURST && left > 0);
+		left -= (int)back;
+	}
+	return 0;
 }
 
 /* Segments @len bytes take in buffers of 1 << @shift; 0 if it cannot go. */
@@ -522,19 +534,17 @@ rp_pmd_tx_burst(void *arg, struct rte_mbuf **pkts, uint16_t n)
 	 * uncontended atomic per burst. */
 	rte_spinlock_lock(&s->tx_lock[ring]);
 
-	struct rte_ring *r = rp_ipc_region_ring(s->r, ring, RP_IPC_RING_TO_GUEST);
-	struct rte_ring *fr = rp_ipc_region_ring(s->r, ring, RP_IPC_RING_TO_GUEST_FREE);
-	if (unlikely(rp_ipc_ring_check(s->r, ring, RP_IPC_RING_TO_GUEST) < 0 ||
-		rp_ipc_ring_check(s->r, ring, RP_IPC_RING_TO_GUEST_FREE) < 0)) {
-		q->rej.rejects[RP_IPC_REJ_RING]++;
-		__atomic_store_n(&s->broken, true, __ATOMIC_RELEASE);
+	struct rp_ipc_ring *r = &s->ring[ring][RP_IPC_RING_TO_GUEST];
+	int free_slots = rp_ipc_ring_avail(r);
+	if (unlikely(free_slots < 0 ||
+		reap_to_guest_free(&q->rej, s, &s->ring[ring][RP_IPC_RING_TO_GUEST_FREE], d) < 0)) {
+		sess_corrupt(&q->rej, s);
 		n = 0;
 		goto unlock;
 	}
-	reap_to_guest_free(&q->rej, s, fr, d);
 
 	/* Whole packets only: as many as the ring has slots for. */
-	room = RTE_MIN(rte_ring_free_count(r), (unsigned int)RP_PMD_TX_SEGS);
+	room = RTE_MIN((unsigned int)free_slots, (unsigned int)RP_PMD_TX_SEGS);
 	n = RTE_MIN(n, (uint16_t)RP_PMD_TX_SEGS);
 	for (np = 0; np < n; np++) {
 		segs[np] = (uint8_t)tx_segs(s, pkts[np]->pkt_len);
@@ -567,15 +577,8 @@ rp_pmd_tx_burst(void *arg, struct rte_mbuf **pkts, uint16_t n)
 	if (have > used)
 		rp_ipc_pool_put(s->own, offs + used, have - used);
 	rte_wmb(); /* streaming stores are weakly ordered: land them first */
-	sent = rte_ring_sp_enqueue_burst_elem(r, d, sizeof(d[0]), k, NULL);
-	if (unlikely(sent < k)) {
-		/* Only if the peer moved the ring's indices under us: not
-		 * published, so still ours (and lost to this burst). */
-		for (unsigned int i = sent; i < k; i++)
-			d[i] = (struct rp_ipc_desc){.off = d[i].off};
-		rp_ipc_pool_return_burst(s->own, d + sent, k - sent, &q->rej);
-		q->st[RP_QS_RING_FULL] += k - sent;
-	}
+	/* k is within the room our own read of the peer's tail found. */
+	sent = rp_ipc_ring_put(r, d, k);
 	/* The peer's worker for this ring may sleep: then it asked for a
 	 * wake-up. The full barrier orders our tail store before the flag's
 	 * load (it sets the flag, then looks at the ring): one of us sees
@@ -614,9 +617,8 @@ rp_pmd_reap_idle(struct rp_sess *s, struct rp_ipc_stats *rej)
 	for (unsigned int ring = 0; ring < s->n_qpairs; ring++) {
 		if (!rte_spinlock_trylock(&s->tx_lock[ring]))
 			continue; /* a burst is at it */
-		if (rp_ipc_ring_check(s->r, ring, RP_IPC_RING_TO_GUEST_FREE) == 0)
-			reap_to_guest_free(rej, s, rp_ipc_region_ring(s->r, ring,
-				RP_IPC_RING_TO_GUEST_FREE), d);
+		if (reap_to_guest_free(rej, s, &s->ring[ring][RP_IPC_RING_TO_GUEST_FREE], d) < 0)
+			sess_corrupt(rej, s);
 		rte_spinlock_unlock(&s->tx_lock[ring]);
 	}
 }

@@ -88,6 +88,8 @@ sess_build(struct rp_port *port, int sock, struct rp_ipc_region *r)
 			rte_ring_init(s->free_back[q], "rp_fb", slots, RING_F_SC_DEQ) < 0)
 			goto fail;
 		rte_spinlock_init(&s->tx_lock[q]);
+		for (unsigned int k = 0; k < RP_IPC_RINGS_PER_QPAIR; k++)
+			rp_ipc_region_ring_view(r, q, k, false, &s->ring[q][k]);
 	}
 	RTE_SET_USED(port);
 	return s;

@@ -22,6 +22,7 @@
 #include <rte_ring_elem.h>
 
 #include "rp_ipc_abi.h"
+#include "rp_ipc_ring.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -167,13 +168,22 @@ struct rte_ring *rp_ipc_region_ring(const struct rp_ipc_region *r, unsigned int 
 uint8_t *rp_ipc_region_base(const struct rp_ipc_region *r);
 
 /**
- * Check a ring's metadata still equals what was laid out. rte_ring reads
- * size/mask/capacity from shared memory, so a peer that rewrites them could
- * steer our enqueue out of bounds; call this once per burst before using a
- * ring. @return 0 or -EPROTO.
+ * Set up @q, this side's private view of ring @kind of queue pair @qp
+ * (rp_ipc_ring.h): @server says which side we are, and so whether we
+ * produce or consume on it. Geometry comes from our validated layout,
+ * never from the ring's shared header.
  */
-int rp_ipc_ring_check(const struct rp_ipc_region *r, unsigned int qp,
-	enum rp_ipc_ring_kind kind);
+void rp_ipc_region_ring_view(const struct rp_ipc_region *r, unsigned int qp,
+	enum rp_ipc_ring_kind kind, bool server, struct rp_ipc_ring *q);
+
+/** True when side @server produces on rings of @kind. */
+static inline bool
+rp_ipc_ring_is_producer(enum rp_ipc_ring_kind kind, bool server)
+{
+	bool server_produces = kind == RP_IPC_RING_TO_SWITCH || kind == RP_IPC_RING_TO_GUEST_FREE;
+
+	return server == server_produces;
+}
 
 /* ---- buffer pools and ownership tracking ------------------------------- */
 /**

@@ -11,6 +11,11 @@
 #   fd-flood   a port-socket server that answers every connection with an
 #              empty message carrying 3 eventfds, for 20 s: OVS's open fds
 #              stay within a few of where they started.
+#   ring-tamper  both peers keep rewriting every ring header's size, mask,
+#              capacity, flags, sync types and head indices during traffic
+#              A -> pA -> pB -> B: every frame still arrives intact, the PMD
+#              threads keep iterating; then A moves a tail index somewhere
+#              impossible: pA's session ends, counted as ring_corrupt.
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 . "$rp_top/tests/lib/ovs-sandbox.sh"
@@ -79,4 +84,53 @@ rp_kill_pid $fpid
 	rp_fail "ovs-vswitchd's open fds went from $fds0 to $fds1 (at most $max) over $conns connections with 3 fds each"
 rp_log "  $conns connections, each with 3 fds: OVS's open fds $fds0 -> $fds1 (at most $max)"
 alive
-echo "PASS: the VM side could not make ovs-vswitchd leak fds"
+
+# --- ring-tamper --------------------------------------------------------------
+n=${RINGPORT_TAMPER_FRAMES:-40000}
+rp_log "ring-tamper: $n frames A -> pA -> pB -> B while both peers rewrite their ring headers"
+d=$sb/tamper
+mkdir -p "$d"
+"$peer" --role server --path "$d/b.sock" --queues 2 --expect "$n" --tamper --timeout 120 \
+	--ring-size 4096 --bufs 8192 >"$d/b.json" 2>"$d/b.err" &
+pb=$!
+rp_on_exit rp_kill_pid $pb
+"$peer" --role server --path "$d/a.sock" --queues 2 --send "$n" --rate 20000 --tamper \
+	--corrupt-ring --go-file "$d/go" --timeout 120 >"$d/a.json" 2>"$d/a.err" &
+pa=$!
+rp_on_exit rp_kill_pid $pa
+rp_wait_for 10 "peer sockets" test -S "$d/a.sock" -a -S "$d/b.sock" || rp_fail "peers did not listen"
+ovs_sb_add_port "$sb" br0 pB "net_ringport21,path=$d/b.sock" options:n_rxq=2 || rp_fail "pB not added"
+ovs_sb_ofctl "$sb" del-flows br0
+ovs_sb_ofctl "$sb" add-flow br0 "in_port=100,actions=output:pB"
+ovs_sb_add_port "$sb" br0 pA "net_ringport20,path=$d/a.sock" options:n_rxq=2 ofport_request=100 ||
+	rp_fail "pA not added"
+pmd_cycles() {
+	ovs_sb_pmd_stats "$sb" | awk '$1 ~ /^(idle|processing)_cycles$/ { s += $2 } END { printf "%.0f\n", s }'
+}
+c0=$(pmd_cycles)
+touch "$d/go"
+wait $pb && b_rc=0 || b_rc=$?
+c1=$(pmd_cycles)
+wait $pa || true # ends "peer-left" once the PMD drops the corrupt session
+c2=$(pmd_cycles)
+alive
+[ $b_rc -eq 0 ] || { cat "$d/a.err" "$d/b.err" >&2; echo "B: $(cat "$d/b.json")" >&2; rp_fail "B did not get every frame intact"; }
+python3 - "$d/a.json" "$d/b.json" "$n" "$c0" "$c1" "$c2" <<'PY' || rp_fail "ring-tamper"
+import json, sys
+a, b = (json.loads(open(f).readline()) for f in sys.argv[1:3])
+n, c0, c1, c2 = map(int, sys.argv[3:7])
+assert a["sent"] == n and a["end"] == "peer-left", ("A", a)
+assert b["received"] == n and b["clean"] and b["bad_payload"] == 0 and b["bad_order"] == 0, ("B", b)
+assert a["tamper_rounds"] > 1000 and b["tamper_rounds"] > 1000, (a, b)
+assert c0 < c1 < c2, f"PMD cycles did not advance: {c0} {c1} {c2}"
+print(f"  {n} frames arrived intact and in order through {a['tamper_rounds']} + "
+      f"{b['tamper_rounds']} rewrites of every ring header; PMD cycles kept advancing")
+PY
+corrupt_counted() { [ "$(ovs_sb_iface_stat "$sb" pA rejected_ring_corrupt_errors)" -ge 1 ]; }
+rp_wait_for 30 "pA rejected_ring_corrupt_errors >= 1" corrupt_counted ||
+	rp_fail "the impossible index was not counted on pA"
+rp_log "  the impossible tail index ended pA's session, counted as ring_corrupt"
+ovs_sb_del_port "$sb" br0 pA
+ovs_sb_del_port "$sb" br0 pB
+alive
+echo "PASS: the VM side could not make ovs-vswitchd leak fds or use ring metadata it wrote"

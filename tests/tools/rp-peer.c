@@ -17,6 +17,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -48,7 +49,8 @@ struct opts {
 	uint64_t rate;     /* frames per second to send, 0: as fast as possible */
 	const char *go_file; /* hold sending until this file exists */
 	uint64_t hostile;  /* invalid descriptors to publish before sending */
-	bool corrupt_ring; /* once the counts are met, corrupt a ring's mask */
+	bool corrupt_ring; /* once the counts are met, corrupt a ring's index */
+	bool tamper;       /* a thread scribbles over every ring's header */
 	bool check_dst;
 	bool sink;         /* receive and return without checking (benchmarks) */
 	bool lossy;        /* gaps in a sender's sequence are counted, not errors */
@@ -90,8 +92,12 @@ usage(FILE *f)
 		"                   dropped them) are counted as \"lost\", not errors;\n"
 		"                   duplicates and reordering still are\n"
 		"  --expect-dst MAC check every received frame's destination MAC\n"
-		"  --corrupt-ring   once the counts are met, overwrite the mask of queue 0's\n"
-		"                   outgoing ring and wait for the peer to end the session\n"
+		"  --corrupt-ring   once the counts are met, move queue 0's outgoing ring's\n"
+		"                   tail half the index space ahead (impossible) and wait\n"
+		"                   for the peer to end the session\n"
+		"  --tamper         for the whole session, a second thread keeps rewriting\n"
+		"                   every ring header's size, mask, capacity, flags, sync\n"
+		"                   types and head indices (an honest receiver reads none)\n"
 		"  --hostile N      first publish N invalid items on queue 0 (six kinds\n"
 		"                   in turn: range, foreign, len, flags, dup, random)\n"
 		"  --go-file PATH   hold sending until PATH exists (a switch may still be\n"
@@ -163,6 +169,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{"expect-dst", required_argument, NULL, 'D'},
 		{"hostile", required_argument, NULL, 'H'},
 		{"corrupt-ring", no_argument, NULL, 'C'},
+		{"tamper", no_argument, NULL, 'T'},
 		{"frame-max", required_argument, NULL, 'F'},
 		{"frame-size", required_argument, NULL, 'S'},
 		{"mtu", required_argument, NULL, 'M'},
@@ -225,6 +232,9 @@ parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'C':
 			o->corrupt_ring = true;
+			break;
+		case 'T':
+			o->tamper = true;
 			break;
 		case 'H':
 			if (parse_u64("--hostile", optarg, UINT32_MAX, &o->hostile) < 0)
@@ -357,9 +367,7 @@ run_session(struct rp_peer *p, int sock, const struct opts *o)
 		bool counts_met = sent_all && rp_peer_rx_total(p) >= o->expect &&
 			rp_peer_pool_full(p) && !rp_peer_returns_pending(p);
 		if (counts_met && o->corrupt_ring && !corrupted) {
-			/* Hostile: make the ring look four billion slots big. */
-			struct rte_ring *r = rp_ipc_region_ring(p->r, 0, p->tx_ring);
-			__atomic_store_n(&r->mask, UINT32_MAX, __ATOMIC_RELEASE);
+			rp_peer_corrupt_ring(p, 0);
 			corrupted = true;
 		}
 		if (!o->wait_forever && !o->corrupt_ring && counts_met)
@@ -394,6 +402,25 @@ run_session(struct rp_peer *p, int sock, const struct opts *o)
 			}
 		}
 	}
+}
+
+struct tamper {
+	struct rp_ipc_region *r;
+	volatile bool stop;
+	uint64_t rounds;
+};
+
+static void *
+tamper_main(void *arg)
+{
+	struct tamper *t = arg;
+	uint64_t x = 0x452821e638d01377ull;
+
+	while (!t->stop) {
+		rp_peer_tamper(t->r, &x);
+		t->rounds++;
+	}
+	return NULL;
 }
 
 static json_t *
@@ -521,13 +548,25 @@ main(int argc, char **argv)
 		p.sink = o.sink;
 		p.lossy = o.lossy;
 		memcpy(p.expect_dst, o.expect_dst, sizeof(p.expect_dst));
+		struct tamper tam = {.r = r};
+		pthread_t tam_thread;
+		if (o.tamper && pthread_create(&tam_thread, NULL, tamper_main, &tam) != 0) {
+			fprintf(stderr, "rp-peer: cannot start the tamper thread\n");
+			return 1;
+		}
 		const char *end = run_session(&p, sock, &o);
+		if (o.tamper) {
+			tam.stop = true;
+			pthread_join(tam_thread, NULL);
+		}
 		rp_ipc_send_disconnect(sock, RP_IPC_DISC_NORMAL, end);
 		close(sock);
 		rp_peer_reclaim(&p);
 		bool clean = (strcmp(end, "done") == 0 || (o.wait_forever && strcmp(end, "timeout") != 0)) &&
 			rp_peer_errors(&p) == 0 && rp_peer_rx_total(&p) >= o.expect;
 		json_t *j = session_json(&p, end, peer.name, n);
+		if (o.tamper)
+			json_object_set_new(j, "tamper_rounds", json_integer((json_int_t)tam.rounds));
 		json_object_set_new(j, "clean", json_boolean(clean));
 		/* After reclaim our pool must be whole again, whatever the peer did. */
 		json_object_set_new(j, "pool_full", json_boolean(rp_peer_pool_full(&p)));

@@ -103,6 +103,8 @@ rp_peer_init(struct rp_peer *p, struct rp_ipc_region *r, bool server)
 	if (p->own == NULL || p->borrowed == NULL)
 		goto nomem;
 	for (unsigned int q = 0; q < p->n_qpairs; q++) {
+		for (unsigned int k = 0; k < RP_IPC_RINGS_PER_QPAIR; k++)
+			rp_ipc_region_ring_view(r, q, k, server, &p->ring[q][k]);
 		p->q[q].pending = calloc(l->ring_size, sizeof(struct rp_ipc_desc));
 		p->q[q].frame = malloc(RP_TESTPKT_JUMBO);
 		if (p->q[q].pending == NULL || p->q[q].frame == NULL)
@@ -172,21 +174,23 @@ tx_frame(struct rp_peer *p, unsigned int q, uint64_t seq, uint16_t len, const ui
 unsigned int
 rp_peer_tx(struct rp_peer *p, unsigned int q, unsigned int n)
 {
-	struct rte_ring *ring = rp_ipc_region_ring(p->r, q, p->tx_ring);
+	struct rp_ipc_ring *ring = &p->ring[q][p->tx_ring];
 	struct rp_peer_q *pq = &p->q[q];
 	struct rp_ipc_desc d[BURST_SEGS];
 	uint32_t offs[BURST_SEGS];
 	unsigned int k = 0, frames = 0, sent;
+	int free_slots;
 
 	if (n > BURST)
 		n = BURST;
-	if (rp_ipc_ring_check(p->r, q, p->tx_ring) < 0) {
+	free_slots = rp_ipc_ring_avail(ring);
+	if (free_slots < 0) {
 		p->st.rejects[RP_IPC_REJ_RING]++;
 		return 0;
 	}
-	/* We are the only producer: the free count can only grow under us, so
+	/* We are the only producer: the room can only grow under us, so
 	 * everything we allocate fits and nothing is lent and taken back. */
-	unsigned int room = RTE_MIN(rte_ring_free_count(ring), (unsigned int)BURST_SEGS);
+	unsigned int room = RTE_MIN((unsigned int)free_slots, (unsigned int)BURST_SEGS);
 	for (; frames < n; frames++) {
 		uint16_t len = rp_testpkt_len(pq->tx_seq + frames, p->min_len, p->max_len);
 		unsigned int segs = (len + p->buf_size - 1) / p->buf_size, got;
@@ -204,19 +208,7 @@ rp_peer_tx(struct rp_peer *p, unsigned int q, unsigned int n)
 	}
 	for (unsigned int i = 0; i < k; i++)
 		rp_ipc_pool_lend(p->own, d[i].off);
-	sent = rte_ring_sp_enqueue_burst_elem(ring, d, sizeof(d[0]), k, NULL);
-	if (sent < k) {
-		/* Only if the peer rewrote the ring's indices. Still ours;
-		 * a frame cut short counts as sent (the peer sees it broken). */
-		for (unsigned int i = sent; i < k; i++) {
-			struct rp_ipc_desc back = {.off = d[i].off};
-			rp_ipc_pool_return(p->own, &back);
-		}
-		frames = 0;
-		for (unsigned int i = 0; i < sent; i++)
-			frames += !(d[i].flags & RP_IPC_DESC_F_MORE) || i == sent - 1;
-		pq->ring_full += k - sent;
-	}
+	sent = rp_ipc_ring_put(ring, d, k); /* k is within the room: all of it */
 	/* As the PMD does: a sleeping server worker asked to be woken. */
 	if (sent != 0 && p->n_wake != 0) {
 		rte_smp_mb();
@@ -235,14 +227,17 @@ rp_peer_tx(struct rp_peer *p, unsigned int q, unsigned int n)
 static void
 flush_returns(struct rp_peer *p, unsigned int q)
 {
-	struct rte_ring *ring = rp_ipc_region_ring(p->r, q, p->rx_free);
+	struct rp_ipc_ring *ring = &p->ring[q][p->rx_free];
 	struct rp_peer_q *pq = &p->q[q];
 	unsigned int n;
 
 	if (pq->n_pending == 0)
 		return;
-	n = rte_ring_sp_enqueue_burst_elem(ring, pq->pending, sizeof(pq->pending[0]),
-		pq->n_pending, NULL);
+	if (rp_ipc_ring_avail(ring) < 0) {
+		p->st.rejects[RP_IPC_REJ_RING]++;
+		return;
+	}
+	n = rp_ipc_ring_put(ring, pq->pending, pq->n_pending);
 	memmove(pq->pending, pq->pending + n, (pq->n_pending - n) * sizeof(pq->pending[0]));
 	pq->n_pending -= n;
 }
@@ -285,7 +280,7 @@ rx_return(struct rp_peer *p, struct rp_peer_q *pq, uint32_t off)
 unsigned int
 rp_peer_rx(struct rp_peer *p, unsigned int q, unsigned int n)
 {
-	struct rte_ring *ring = rp_ipc_region_ring(p->r, q, p->rx_ring);
+	struct rp_ipc_ring *ring = &p->ring[q][p->rx_ring];
 	uint8_t *base = rp_ipc_region_base(p->r);
 	uint32_t ring_size = rp_ipc_region_layout(p->r)->ring_size;
 	struct rp_peer_q *pq = &p->q[q];
@@ -298,11 +293,12 @@ rp_peer_rx(struct rp_peer *p, unsigned int q, unsigned int n)
 	/* Never hold more unreturned buffers than the free ring can take. */
 	if (n > ring_size - 1 - pq->n_pending)
 		n = ring_size - 1 - pq->n_pending;
-	if (rp_ipc_ring_check(p->r, q, p->rx_ring) < 0) {
+	int rc = rp_ipc_ring_get(ring, d, n);
+	if (rc < 0) {
 		p->st.rejects[RP_IPC_REJ_RING]++;
 		return 0;
 	}
-	got = rte_ring_sc_dequeue_burst_elem(ring, d, sizeof(d[0]), n, NULL);
+	got = (unsigned int)rc;
 	/* Borrow the whole burst first: a buffer twice in one burst is a dup. */
 	unsigned int ok = rp_ipc_pool_borrow_burst(p->borrowed, d, got, &p->st);
 	for (unsigned int i = 0; i < ok; i++) {
@@ -338,17 +334,52 @@ rp_peer_rx(struct rp_peer *p, unsigned int q, unsigned int n)
 unsigned int
 rp_peer_reap(struct rp_peer *p, unsigned int q)
 {
-	struct rte_ring *ring = rp_ipc_region_ring(p->r, q, p->tx_free);
 	struct rp_ipc_desc d[BURST];
-	unsigned int got;
+	int got = rp_ipc_ring_get(&p->ring[q][p->tx_free], d, BURST);
 
-	if (rp_ipc_ring_check(p->r, q, p->tx_free) < 0) {
+	if (got < 0) {
 		p->st.rejects[RP_IPC_REJ_RING]++;
 		return 0;
 	}
-	got = rte_ring_sc_dequeue_burst_elem(ring, d, sizeof(d[0]), BURST, NULL);
-	rp_ipc_pool_return_burst(p->own, d, got, &p->st);
-	return got;
+	rp_ipc_pool_return_burst(p->own, d, (unsigned int)got, &p->st);
+	return (unsigned int)got;
+}
+
+void
+rp_peer_corrupt_ring(struct rp_peer *p, unsigned int q)
+{
+	struct rp_ipc_ring *ring = &p->ring[q][p->tx_ring];
+
+	/* Four billion... two: half the index space ahead of the receiver. */
+	__atomic_store_n(ring->my_tail, ring->idx + (UINT32_C(1) << 31), __ATOMIC_RELEASE);
+}
+
+void
+rp_peer_tamper(struct rp_ipc_region *r, uint64_t *x)
+{
+	const struct rp_ipc_layout *l = rp_ipc_region_layout(r);
+
+	for (unsigned int q = 0; q < l->n_qpairs; q++) {
+		for (unsigned int k = 0; k < RP_IPC_RINGS_PER_QPAIR; k++) {
+			struct rte_ring *ring = rp_ipc_region_ring(r, q, k);
+			uint32_t v[8];
+
+			for (unsigned int i = 0; i < RTE_DIM(v); i++) {
+				*x ^= *x << 13; /* xorshift64 */
+				*x ^= *x >> 7;
+				*x ^= *x << 17;
+				v[i] = (uint32_t)*x;
+			}
+			__atomic_store_n(&ring->size, v[0], __ATOMIC_RELAXED);
+			__atomic_store_n(&ring->mask, v[1], __ATOMIC_RELAXED);
+			__atomic_store_n(&ring->capacity, v[2], __ATOMIC_RELAXED);
+			__atomic_store_n(&ring->flags, (int)v[3], __ATOMIC_RELAXED);
+			__atomic_store_n(&ring->prod.single, v[4] & 7, __ATOMIC_RELAXED);
+			__atomic_store_n(&ring->cons.single, v[5] & 7, __ATOMIC_RELAXED);
+			__atomic_store_n(&ring->prod.head, v[6], __ATOMIC_RELAXED);
+			__atomic_store_n(&ring->cons.head, v[7], __ATOMIC_RELAXED);
+		}
+	}
 }
 
 void
@@ -414,10 +445,12 @@ rp_peer_inject_bad(struct rp_peer *p, unsigned int q, unsigned int n)
 	const struct rp_ipc_layout *l = rp_ipc_region_layout(p->r);
 	enum rp_ipc_dir mine = p->server ? RP_IPC_DIR_TO_SWITCH : RP_IPC_DIR_TO_GUEST;
 	enum rp_ipc_dir theirs = p->server ? RP_IPC_DIR_TO_GUEST : RP_IPC_DIR_TO_SWITCH;
-	struct rte_ring *ring = rp_ipc_region_ring(p->r, q, p->tx_ring);
+	struct rp_ipc_ring *ring = &p->ring[q][p->tx_ring];
 	uint32_t end = (uint32_t)rp_ipc_region_hdr(p->r)->region_size;
 	unsigned int done = 0;
 
+	if (rp_ipc_ring_avail(ring) < 0)
+		return 0;
 	while (done < n) {
 		struct rp_ipc_desc d = {.len = 64};
 		uint64_t i = p->bad_seq; /* kinds stay in turn across calls */
@@ -428,14 +461,14 @@ rp_peer_inject_bad(struct rp_peer *p, unsigned int q, unsigned int n)
 			uint32_t off;
 			struct rp_ipc_desc pair[2];
 
-			if (rte_ring_free_count(ring) < 2 || rp_ipc_pool_alloc(p->own, &off, 1) != 1)
+			if (ring->avail < 2 || rp_ipc_pool_alloc(p->own, &off, 1) != 1)
 				break;
 			rp_testpkt_build(rp_ipc_region_base(p->r) + off, 64, (uint16_t)q, UINT64_MAX);
 			rp_ipc_pool_lend(p->own, off);
 			pair[0] = (struct rp_ipc_desc){.off = off, .len = 64,
 				.flags = RP_IPC_DESC_F_MORE};
 			pair[1] = (struct rp_ipc_desc){.off = off, .len = 64};
-			rte_ring_sp_enqueue_bulk_elem(ring, pair, sizeof(pair[0]), 2, NULL);
+			rp_ipc_ring_put(ring, pair, 2);
 			p->bad_seq++;
 			done++;
 			continue;
@@ -470,7 +503,7 @@ rp_peer_inject_bad(struct rp_peer *p, unsigned int q, unsigned int n)
 			break;
 		}
 		}
-		if (rte_ring_sp_enqueue_elem(ring, &d, sizeof(d)) != 0)
+		if (rp_ipc_ring_put(ring, &d, 1) != 1)
 			break;
 		p->bad_seq++;
 		done++;

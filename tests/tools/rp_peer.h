@@ -99,6 +99,8 @@ struct rp_peer {
 	uint64_t bad_seq;             /* invalid descriptors published so far */
 	uint8_t expect_dst[6];
 	struct rp_peer_q q[RP_IPC_MAX_QPAIRS];
+	/* Our private views of the region's rings (rp_ipc_ring.h). */
+	struct rp_ipc_ring ring[RP_IPC_MAX_QPAIRS][RP_IPC_RINGS_PER_QPAIR];
 };
 
 /** Set up over an attached/created region; 0 or -ENOMEM. */
@@ -126,6 +128,18 @@ unsigned int rp_peer_rx(struct rp_peer *p, unsigned int q, unsigned int n);
  */
 #define RP_PEER_BAD_KINDS 6
 unsigned int rp_peer_inject_bad(struct rp_peer *p, unsigned int q, unsigned int n);
+/**
+ * Hostile: make queue pair @q's outgoing ring impossible (our tail moved
+ * half the index space ahead), as a broken peer would; the receiver must
+ * end the session.
+ */
+void rp_peer_corrupt_ring(struct rp_peer *p, unsigned int q);
+/**
+ * Hostile: scribble once over what an honest receiver never needs from the
+ * region's ring headers: size, mask, capacity, flags, both sync types and
+ * both head indices of every ring, from the generator state @x.
+ */
+void rp_peer_tamper(struct rp_ipc_region *r, uint64_t *x);
 /** Take our returned buffers back from @q's free ring; returns how many. */
 unsigned int rp_peer_reap(struct rp_peer *p, unsigned int q);
 /** Session over: every buffer we lent is ours again, held ones dropped. */

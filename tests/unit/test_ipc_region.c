@@ -173,7 +173,8 @@ test_header_corruption(void **state)
 	poke(r, offsetof(struct rp_ipc_hdr, version), 2, RP_IPC_VERSION);
 }
 
-/* Ring metadata the peer could rewrite to steer rte_ring out of bounds. */
+/* A region whose rings are not laid out as the header says is refused at
+ * attach (the data path never reads this metadata again: rp_ipc_ring.h). */
 static void
 test_ring_corruption(void **state)
 {
@@ -183,10 +184,8 @@ test_ring_corruption(void **state)
 	char why[WHY];
 	uint32_t saved;
 
-	assert_int_equal(rp_ipc_ring_check(r, 1, RP_IPC_RING_TO_GUEST), 0);
 	saved = ring->mask;
 	ring->mask = 0xffffffff;
-	assert_int_equal(rp_ipc_ring_check(r, 1, RP_IPC_RING_TO_GUEST), -EPROTO);
 	assert_null(rp_ipc_region_attach(rp_ipc_region_fd(r), &rej, why, sizeof(why)));
 	assert_int_equal(rej, RP_IPC_REJ_RING);
 	assert_string_equal(why, "ring 2 of queue pair 1 is not an SP/SC rte_ring of 128 slots");
@@ -195,7 +194,9 @@ test_ring_corruption(void **state)
 	assert_null(rp_ipc_region_attach(rp_ipc_region_fd(r), &rej, why, sizeof(why)));
 	assert_int_equal(rej, RP_IPC_REJ_RING);
 	ring->prod.single = 1;
-	assert_int_equal(rp_ipc_ring_check(r, 1, RP_IPC_RING_TO_GUEST), 0);
+	struct rp_ipc_region *a = rp_ipc_region_attach(rp_ipc_region_fd(r), &rej, why, sizeof(why));
+	assert_non_null(a);
+	rp_ipc_region_put(a);
 }
 
 static void
