@@ -82,8 +82,9 @@ struct rp_it_sess {
 	uint32_t ring_size;
 	bool offload;
 	bool broken; /* a worker found a ring's metadata rewritten */
-	bool wake_ok; /* the switch writes wake[q] when bit q of *wake_word is set */
-	int wake[RP_IT_MAX_QP];
+	bool wake_ok; /* the switch wakes wake[q] when bit q of *wake_word is set */
+	int wake[RP_IT_MAX_QP];      /* our ends of the wake sockets: poll, drain */
+	int wake_peer[RP_IT_MAX_QP]; /* the switch's ends, until the handshake */
 	uint32_t *wake_word;
 	int sock;
 	struct rp_ipc_peer peer;

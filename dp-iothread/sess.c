@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <rte_malloc.h>
@@ -58,9 +57,12 @@ sess_free(struct rp_it_sess *s)
 				s->id, in_use);
 		rte_mempool_free(s->mp);
 	}
-	for (unsigned int q = 0; q < s->n_qpairs; q++)
+	for (unsigned int q = 0; q < s->n_qpairs; q++) {
 		if (s->wake[q] >= 0)
 			close(s->wake[q]);
+		if (s->wake_peer[q] >= 0)
+			close(s->wake_peer[q]);
+	}
 	free(s->mbuf_of);
 	rp_ipc_pool_free(s->lent);
 	rp_ipc_pool_free(s->held);
@@ -90,7 +92,7 @@ sess_alloc(struct rp_iothread *it, uint64_t id)
 		.buf_size = RP_IT_BUF_SIZE,
 		.n_bufs = {n_bufs, n_bufs},
 		.mtu = it->o.mtu,
-		.features = RP_IPC_F_OFFLOAD | RP_IPC_F_MULTISEG | RP_IPC_F_WAKE_FD,
+		.features = RP_IPC_F_OFFLOAD | RP_IPC_F_MULTISEG | RP_IPC_F_WAKE_SOCK,
 	};
 	const struct rp_ipc_layout *l;
 	struct rte_pktmbuf_extmem ext;
@@ -104,7 +106,7 @@ sess_alloc(struct rp_iothread *it, uint64_t id)
 	s->sock = -1;
 	s->id = id;
 	for (unsigned int q = 0; q < RP_IT_MAX_QP; q++)
-		s->wake[q] = -1;
+		s->wake[q] = s->wake_peer[q] = -1;
 	s->r = rp_ipc_region_create(&p, why, sizeof(why));
 	if (s->r == NULL) {
 		RTE_LOG(ERR, USER1, "cannot create the port region: %s\n",
@@ -124,9 +126,12 @@ sess_alloc(struct rp_iothread *it, uint64_t id)
 		for (unsigned int k = 0; k < RP_IPC_RINGS_PER_QPAIR; k++)
 			rp_ipc_region_ring_view(s->r, q, k, true, &s->ring[q][k]);
 	for (unsigned int q = 0; q < nq; q++) {
-		s->wake[q] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-		if (s->wake[q] < 0)
+		int pair[2];
+
+		if (rp_ipc_wake_pair(pair) < 0)
 			goto fail;
+		s->wake[q] = pair[0];
+		s->wake_peer[q] = pair[1];
 	}
 	s->lent = rp_ipc_pool_create_tracker(s->r, RP_IPC_DIR_TO_SWITCH);
 	s->held = rp_ipc_pool_create(s->r, RP_IPC_DIR_TO_GUEST, false);
@@ -178,9 +183,14 @@ rp_it_sess_open(struct rp_iothread *it, int sock)
 	}
 	s->sock = sock;
 	s->offload = true;
-	rc = rp_ipc_server_handshake(sock, s->r, s->wake, s->n_qpairs, "ringport-iothread",
+	rc = rp_ipc_server_handshake(sock, s->r, s->wake_peer, s->n_qpairs, "ringport-iothread",
 		RP_IT_HANDSHAKE_MS,
 		&s->peer, &it->hs_st, &rej, why, sizeof(why));
+	/* The switch has its ends now (or never will). */
+	for (unsigned int q = 0; q < s->n_qpairs; q++) {
+		close(s->wake_peer[q]);
+		s->wake_peer[q] = -1;
+	}
 	if (rc < 0) {
 		it->sess_refused++;
 		if (strncmp(why, it->last_refusal, sizeof(it->last_refusal) - 1) != 0)
@@ -193,7 +203,7 @@ rp_it_sess_open(struct rp_iothread *it, int sock)
 	it->sessions++;
 	it->last_refusal[0] = '\0';
 	/* A switch that did not ask for wake-ups never writes them. */
-	s->wake_ok = s->peer.features & RP_IPC_F_WAKE_FD;
+	s->wake_ok = s->peer.features & RP_IPC_F_WAKE_SOCK;
 	RTE_LOG(INFO, USER1, "switch session %" PRIu64 " up: peer '%s', %u queue pairs%s\n", s->id,
 		s->peer.name, s->n_qpairs, rp_ipc_region_hugetlb(s->r) ? "" : " (4 KiB pages)");
 	__atomic_store_n(&it->sess, s, __ATOMIC_SEQ_CST);

@@ -601,11 +601,16 @@ sleep_idle(struct rp_it_worker *w, struct rp_it_sess *s, bool dev_ok, int vid, u
 	for (unsigned int i = 0; !work && i < n; i++) {
 		uint64_t v;
 
-		/* Empty what woke us: our wake-up eventfds, and the kick fds
+		/* Empty what woke us: our wake-up sockets, and the kick fds
 		 * (eventfds rte_vhost leaves to the application). */
-		if ((pfd[i].revents & POLLIN) && (i < n_wake ? s_live : dev_live) &&
-			read(pfd[i].fd, &v, sizeof(v)) < 0)
-			RTE_LOG(DEBUG, USER1, "worker %u: eventfd read: %s\n", w->id, strerror(errno));
+		if (!(pfd[i].revents & POLLIN))
+			continue;
+		if (i < n_wake) {
+			if (s_live)
+				rp_ipc_wake_drain(pfd[i].fd);
+		} else if (dev_live && read(pfd[i].fd, &v, sizeof(v)) < 0) {
+			RTE_LOG(DEBUG, USER1, "worker %u: kick read: %s\n", w->id, strerror(errno));
+		}
 	}
 	if (mine && s_live)
 		__atomic_fetch_and(s->wake_word, ~mine, __ATOMIC_SEQ_CST);

@@ -52,8 +52,8 @@ rp_ipc_listen(const char *path)
 	return fd;
 }
 
-int
-rp_ipc_connect(const char *path)
+static int
+connect_flags(const char *path, int flags)
 {
 	struct sockaddr_un sa;
 	int fd, rc;
@@ -61,7 +61,7 @@ rp_ipc_connect(const char *path)
 	rc = sock_addr(path, &sa);
 	if (rc < 0)
 		return rc;
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | flags, 0);
 	if (fd < 0)
 		return -errno;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
@@ -70,6 +70,20 @@ rp_ipc_connect(const char *path)
 		return rc;
 	}
 	return fd;
+}
+
+int
+rp_ipc_connect(const char *path)
+{
+	return connect_flags(path, 0);
+}
+
+int
+rp_ipc_connect_nonblock(const char *path)
+{
+	/* A UNIX socket connects at once or not at all: a listener whose
+	 * backlog is full gives -EAGAIN, never a connect that hangs. */
+	return connect_flags(path, SOCK_NONBLOCK);
 }
 
 int
@@ -96,9 +110,41 @@ rp_ipc_send(int sock, const struct rp_ipc_msg *m, const int *fds, unsigned int n
 		c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
 		memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
 	}
-	if (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0)
+	/* Never wait for the peer: a full socket buffer fails the send. */
+	if (sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 		return -errno;
 	return 0;
+}
+
+int
+rp_ipc_wake_pair(int pair[2])
+{
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) < 0)
+		return -errno;
+	return 0;
+}
+
+int
+rp_ipc_wake(int fd)
+{
+	static const uint8_t one = 1;
+
+	/* MSG_DONTWAIT: non-blocking per call, not per (shared) file. */
+	if (send(fd, &one, sizeof(one), MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && errno != EAGAIN)
+		return -errno;
+	return 0;
+}
+
+unsigned int
+rp_ipc_wake_drain(int fd)
+{
+	uint8_t b[16];
+	unsigned int n = 0;
+
+	/* Bounded: a peer that keeps sending cannot hold us here. */
+	while (n < 64 && recv(fd, b, sizeof(b), MSG_DONTWAIT) >= 0)
+		n++;
+	return n;
 }
 
 void
@@ -193,6 +239,21 @@ rp_ipc_recv(int sock, struct rp_ipc_msg *m, int *fds, unsigned int *n_fds, int t
 	}
 	*n_fds = nf;
 	return RP_IPC_REJ_NONE;
+}
+
+static bool
+is_unix_dgram(int fd)
+{
+	int type = 0, domain = 0;
+	socklen_t len = sizeof(type);
+	struct stat sb;
+
+	if (fstat(fd, &sb) < 0 || !S_ISSOCK(sb.st_mode) ||
+		getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+		return false;
+	len = sizeof(domain);
+	return type == SOCK_DGRAM && getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 &&
+		domain == AF_UNIX;
 }
 
 /* Count a refusal and, if it is ours (not the peer's), tell the peer. */
@@ -384,13 +445,32 @@ rp_ipc_client_handshake(int sock, const char *name, uint32_t features, int timeo
 	}
 	const struct rp_ipc_layout *l = rp_ipc_region_layout(r);
 	if (l->n_qpairs != m.u.region.n_qpairs || l->features != m.u.region.features ||
-		(l->features & ~features & ~RP_IPC_F_WAKE_FD)) {
+		(l->features & ~features & ~RP_IPC_F_WAKE_SOCK)) {
 		close_fds(fds + 1, nf - 1);
 		rp_ipc_region_put(r);
 		rp_ipc_refuse(RP_IPC_REJ_FIELD, why, ws,
 			"REGION says %u queue pairs, features 0x%x; header says %u, 0x%x",
 			m.u.region.n_qpairs, m.u.region.features, l->n_qpairs, l->features);
 		return refused(sock, RP_IPC_REJ_FIELD, st, rej, why);
+	}
+
+	/* Each wake fd must be what the feature says: we write them from the
+	 * data path, where nothing may block or signal. */
+	for (unsigned int i = 1; i < nf; i++) {
+		if (!is_unix_dgram(fds[i])) {
+			close_fds(fds + 1, nf - 1);
+			rp_ipc_region_put(r);
+			rp_ipc_refuse(RP_IPC_REJ_FDS, why, ws,
+				"wake fd %u of %u is not a UNIX datagram socket", i, nf - 1);
+			return refused(sock, RP_IPC_REJ_FDS, st, rej, why);
+		}
+	}
+	if (nf > 1 && !(l->features & RP_IPC_F_WAKE_SOCK)) {
+		close_fds(fds + 1, nf - 1);
+		rp_ipc_region_put(r);
+		rp_ipc_refuse(RP_IPC_REJ_FDS, why, ws,
+			"REGION carries %u wake fds without the wake-socket feature", nf - 1);
+		return refused(sock, RP_IPC_REJ_FDS, st, rej, why);
 	}
 
 	rp_ipc_msg_init(&m, RP_IPC_MSG_CONNECTED, 0);

@@ -4,8 +4,9 @@
  * (rte_eth_ringport.c) and the data path (rp_pmd_rxtx.c).
  *
  * Threads: rx/tx bursts run on OVS PMD threads; the session (connect,
- * handshake, peer loss) is handled on the EAL alarm thread, never in a
- * burst. A burst reaches the session only through rp_port.sess, read once
+ * handshake, peer loss) is handled on the port's own session thread,
+ * never in a burst and never on an OVS thread (main, PMD, EAL interrupt):
+ * nothing a peer does can block those. A burst reaches the session only through rp_port.sess, read once
  * per burst inside a "burst section" (see rp_queue_enter/exit): a retired
  * session is freed only once every queue has left the section it may have
  * been read in, so no OVS thread ever touches an unmapped region.
@@ -13,6 +14,7 @@
 #ifndef RP_PMD_H
 #define RP_PMD_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include <ethdev_driver.h>
@@ -82,7 +84,7 @@ struct rp_sess {
 	/* Freed mbufs come back here from any thread (MP); the rx queue that
 	 * owns ring q drains it into the shared free ring (SP). */
 	struct rte_ring *free_back[RP_IPC_MAX_QPAIRS];
-	rte_spinlock_t tx_lock[RP_IPC_MAX_QPAIRS]; /* tx bursts and the alarm's reap */
+	rte_spinlock_t tx_lock[RP_IPC_MAX_QPAIRS]; /* tx bursts and the idle reap */
 	/* RTE_MAX_LCORE caches, then one for non-EAL threads (any_lock). */
 	struct rp_free_cache *lc;
 	rte_spinlock_t any_lock;
@@ -91,9 +93,10 @@ struct rp_sess {
 	 * TO_SWITCH_FREE of ring q are the rx queue's that polls q; TO_GUEST
 	 * and TO_GUEST_FREE are under tx_lock[q]. */
 	struct rp_ipc_ring ring[RP_IPC_MAX_QPAIRS][RP_IPC_RINGS_PER_QPAIR];
-	/* The iothread's wake-up eventfds, one per queue pair (0: none).
-	 * Written after a tx burst to ring q while bit q of the header's wake
-	 * word says its worker sleeps (adaptive polling). */
+	/* The iothread's wake-up sockets, one per queue pair (0: none).
+	 * Sent to (rp_ipc_wake: MSG_DONTWAIT, never blocks) after a tx burst
+	 * to ring q while bit q of the header's wake word says its worker
+	 * sleeps (adaptive polling). */
 	unsigned int n_wake;
 	int wake[RP_IPC_MAX_QPAIRS];
 	const uint32_t *wake_word;
@@ -112,7 +115,7 @@ enum rp_qstat {
 	RP_QS_TOO_BIG,   /* tx: packet larger than a buffer */
 	RP_QS_NO_MBUF,   /* rx: mempool empty */
 	RP_QS_BAD_OFFLOAD, /* offload metadata that does not fit the packet */
-	RP_QS_WAKE_FAIL, /* tx: the wake-up eventfd could not be written */
+	RP_QS_WAKE_FAIL, /* tx: the wake-up socket refused (not EAGAIN: full is woken) */
 	RP_QS_MAX,
 };
 
@@ -134,13 +137,23 @@ struct rp_port {
 	struct rte_ether_addr mac;
 	struct rte_ether_addr *dev_mac; /* dev->data->mac_addrs */
 	struct rp_sess *sess;       /* current session or NULL; atomic */
-	struct rp_sess *retired;    /* alarm thread only */
+	struct rp_sess *retired;    /* session thread only */
 	bool started;
-	bool alarm_set;
+	bool zerocopy;              /* devarg zerocopy=1: rx attaches region buffers */
+	/* The session thread: connects, hands shakes, watches the peer,
+	 * reaps; dev_close stops it (stop, then a write to stop_fd). */
+	pthread_t thread;
+	bool thread_running;
+	bool stop;
+	int stop_fd;
+	uint32_t backoff_ms;        /* until the next attempt, after a failure */
 	uint64_t reconnects;
 	uint64_t connect_failures;
-	struct rp_ipc_stats alarm_rej; /* rejected by the alarm's reap */
+	struct rp_ipc_stats sess_rej; /* refused by the session thread: handshakes,
+				      * headers over max_mem, the idle reap */
+	uint64_t max_mem;           /* devarg max_mem: most one session may take */
 	enum rp_ipc_reject last_refusal; /* the last handshake refusal logged */
+	uint64_t last_refusal_ms;   /* when it was logged (CLOCK_MONOTONIC) */
 	uint16_t n_rxq, n_txq;
 	unsigned int ol_conf;       /* RP_OL_CONF_*: Tx offloads OVS enabled */
 	struct rte_mempool *big;    /* RP_PMD_BIG_LEN buffers, with TSO; else NULL */
@@ -152,7 +165,7 @@ static inline void
 rp_queue_enter(struct rp_queue *q)
 {
 	/* Odd: inside. The seq_cst store orders it before our load of
-	 * port->sess, pairing with the alarm thread's store of sess = NULL
+	 * port->sess, pairing with the session thread's store of sess = NULL
 	 * followed by its load of seq (both seq_cst). */
 	__atomic_store_n(&q->seq, q->seq + 1, __ATOMIC_SEQ_CST);
 }

@@ -2,17 +2,22 @@
 /*
  * net_ringport data path.
  *
- * Rx is zero-copy: each TO_SWITCH descriptor that passes the ownership
- * checks becomes an mbuf from OVS's mempool with the region buffer
- * attached as an external buffer. Its rte_mbuf_ext_shared_info lives in
- * private memory (never in the region, where the peer could forge the
- * free callback). When OVS frees the mbuf, on any thread, the buffer goes
- * to that lcore's cache in the session (struct rp_free_cache), then in
- * bulk to a private MP ring; the rx queue that owns the ring it came from
- * hands it back to the peer (the shared rings stay single-producer).
+ * Rx copies by default: each frame whose descriptors pass the ownership
+ * checks is copied out of the region into an mbuf of OVS's mempool, and
+ * its region buffers go back to the peer in the same burst. Nothing OVS
+ * classifies, or acts on after classifying, lives in memory the VM side
+ * can write (DESIGN.md §2).
  *
- * A frame that spans several buffers (DESC_F_MORE) is copied into one
- * mbuf instead: OVS 3.1 has no chained-mbuf support (see linearize()).
+ * With the devarg zerocopy=1 (which trusts the VM side) a frame of one
+ * buffer is not copied: the region buffer becomes the mbuf's external
+ * buffer. Its rte_mbuf_ext_shared_info lives in private memory (never in
+ * the region, where the peer could forge the free callback). When OVS
+ * frees the mbuf, on any thread, the buffer goes to that lcore's cache in
+ * the session (struct rp_free_cache), then in bulk to a private MP ring;
+ * the rx queue that owns the ring it came from hands it back to the peer
+ * (the shared rings stay single-producer). A frame that spans several
+ * buffers (DESC_F_MORE) is copied whole either way: OVS 3.1 has no
+ * chained-mbuf support (see linearize()).
  *
  * Tx copies each mbuf (chains too) into TO_GUEST buffers we own, as many
  * as the frame needs.
@@ -107,8 +112,8 @@ rp_pmd_extbuf_free(void *addr, void *opaque)
 	}
 }
 
-/* The peer broke a ring: no more traffic on the session, which the alarm
- * thread ends (counted as ring_corrupt). */
+/* The peer broke a ring: no more traffic on the session, which the
+ * session thread ends (counted as ring_corrupt). */
 static inline void
 sess_corrupt(struct rp_ipc_stats *rej, struct rp_sess *s)
 {
@@ -291,12 +296,12 @@ rx_ring(struct rp_queue *q, struct rp_sess *s, unsigned int ring, struct rte_mbu
 	struct rp_ipc_ring *r = &s->ring[ring][RP_IPC_RING_TO_SWITCH];
 	struct rp_ipc_desc d[RP_PMD_RX_DESCS];
 	unsigned int k, take, ok, frames = 0, out = 0, attached = 0;
-	bool multi;
+	bool multi, zerocopy = q->port->zerocopy;
 
 	/* The peer's tail is read once, here, and checked against our own
 	 * index; everything after works on private copies. */
 	if (unlikely(rp_ipc_ring_avail(r) < 0 || drain_free_back(s, ring) < 0)) {
-		/* Clearly broken: the alarm thread ends the session. */
+		/* Clearly broken: the session thread ends the session. */
 		sess_corrupt(&q->rej, s);
 		return 0;
 	}
@@ -344,7 +349,7 @@ rx_ring(struct rp_queue *q, struct rp_sess *s, unsigned int ring, struct rte_mbu
 
 		while (j < ok - 1 && (d[j].flags & RP_IPC_DESC_F_MORE))
 			j++;
-		if (likely(j == i)) {
+		if (j == i && zerocopy) {
 			attached++;
 			attach(s, ring, m, &d[i]);
 		} else {
@@ -374,9 +379,15 @@ rx_ring(struct rp_queue *q, struct rp_sess *s, unsigned int ring, struct rte_mbu
 		pkts[out++] = m;
 		i = j + 1;
 	}
-	/* Before OVS can free any of them: pairs with rp_sess_idle(). */
-	__atomic_store_n(&s->ctr[ring].attached, s->ctr[ring].attached + attached,
-		__ATOMIC_RELEASE);
+	if (likely(!zerocopy)) {
+		/* Copied: the peer has its buffers back before we return. */
+		if (unlikely(drain_free_back(s, ring) < 0))
+			sess_corrupt(&q->rej, s);
+	} else {
+		/* Before OVS can free any of them: pairs with rp_sess_idle(). */
+		__atomic_store_n(&s->ctr[ring].attached, s->ctr[ring].attached + attached,
+			__ATOMIC_RELEASE);
+	}
 	q->st[RP_QS_PKTS] += out;
 	return (uint16_t)out;
 }
@@ -529,7 +540,7 @@ rp_pmd_tx_burst(void *arg, struct rte_mbuf **pkts, uint16_t n)
 		goto out; /* link down: OVS drops and counts */
 	rp_sess_flush_mine(s);
 	ring = q->qid % s->n_qpairs;
-	/* Taken whether or not tx queues share the ring: the alarm thread
+	/* Taken whether or not tx queues share the ring: the session thread
 	 * also reaps returns while tx is idle (rp_pmd_reap_idle). One
 	 * uncontended atomic per burst. */
 	rte_spinlock_lock(&s->tx_lock[ring]);
@@ -585,12 +596,9 @@ rp_pmd_tx_burst(void *arg, struct rte_mbuf **pkts, uint16_t n)
 	 * the other. */
 	if (sent != 0 && s->n_wake != 0) {
 		rte_smp_mb();
-		if (unlikely(__atomic_load_n(s->wake_word, __ATOMIC_RELAXED) & (1u << ring))) {
-			uint64_t one = 1;
-
-			if (write(s->wake[ring], &one, sizeof(one)) < 0)
-				q->st[RP_QS_WAKE_FAIL]++;
-		}
+		if (unlikely(__atomic_load_n(s->wake_word, __ATOMIC_RELAXED) & (1u << ring)) &&
+			unlikely(rp_ipc_wake(s->wake[ring]) < 0))
+			q->st[RP_QS_WAKE_FAIL]++;
 	}
 	/* A partly taken burst is retried by the caller (OVS does, until a
 	 * call takes nothing, then drops the rest): count drops only then. */
@@ -607,7 +615,7 @@ out:
 	return 0;
 }
 
-/* Alarm thread: take back returns on rings no tx burst is using, so a
+/* Session thread: take back returns on rings no tx burst is using, so a
  * peer's returns never wait for the next packet to the guest. */
 void
 rp_pmd_reap_idle(struct rp_sess *s, struct rp_ipc_stats *rej)

@@ -5,8 +5,11 @@
  *
  *   --vdev/dpdk-devargs net_ringport<N>,path=/run/ringport/vm1.sock
  *
- * The session (connect, handshake, peer loss, reconnect) runs on the EAL
- * alarm thread every RP_PMD_POLL_US; the link is down while there is none.
+ * The session (connect, handshake, peer loss, reconnect) runs on a thread
+ * of the port's own, with non-blocking sockets and deadlines: add-port
+ * returns at once with the link down, and the link comes up when a
+ * handshake completes. Failed attempts back off from RP_PMD_BACKOFF_MIN_MS
+ * doubling to RP_PMD_BACKOFF_MAX_MS.
  * A session that ends is retired: rp_port.sess is cleared, and the session
  * is released only when every queue has left any burst that could have
  * seen it, and its region stays mapped until the last mbuf pointing into it
@@ -14,7 +17,12 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -28,14 +36,32 @@
 #include "rp_pmd_ol.h"
 
 #define RP_PMD_ARG_PATH "path"
-#define RP_PMD_POLL_US 100000
-#define RP_PMD_HANDSHAKE_MS 500
+#define RP_PMD_ARG_ZEROCOPY "zerocopy"
+#define RP_PMD_ARG_MAX_MEM "max_mem"
+/* What one session may make the PMD allocate by default: about three times
+ * what ringport-iothread's largest region needs (16 queue pairs, 1024-slot
+ * rings, 32768 buffers each way: 5.3 MiB). */
+#define RP_PMD_MAX_MEM_DEFAULT (UINT64_C(16) << 20)
+#define RP_PMD_POLL_US 100000     /* orphaned sessions' check */
+#define RP_PMD_TICK_MS 100        /* the session thread's period with a session */
+#define RP_PMD_HANDSHAKE_MS 500   /* each handshake step's deadline */
+#define RP_PMD_BACKOFF_MIN_MS 100
+#define RP_PMD_BACKOFF_MAX_MS 5000
+#define RP_PMD_LOG_EVERY_MS 60000 /* a repeated refusal, logged once a minute */
 
 RTE_LOG_REGISTER_DEFAULT(rp_pmd_logtype, NOTICE);
 
-static const char *const valid_args[] = {RP_PMD_ARG_PATH, NULL};
+static const char *const valid_args[] = {RP_PMD_ARG_PATH, RP_PMD_ARG_ZEROCOPY,
+	RP_PMD_ARG_MAX_MEM, NULL};
 
-static void rp_alarm(void *arg);
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 static void
 rp_ipc_logger(enum rp_ipc_log_level level, const char *msg)
@@ -46,6 +72,22 @@ rp_ipc_logger(enum rp_ipc_log_level level, const char *msg)
 }
 
 /* ---- sessions ----------------------------------------------------------- */
+/* Bytes of our own memory a session over layout @l takes (sess_build and
+ * the pools): all of it sized by the peer's header, hence capped. */
+static uint64_t
+sess_mem_need(const struct rp_ipc_layout *l)
+{
+	uint64_t n_ts = l->n_bufs[RP_IPC_DIR_TO_SWITCH], n_tg = l->n_bufs[RP_IPC_DIR_TO_GUEST];
+	uint64_t fb = (uint64_t)rte_ring_get_memsize_elem(sizeof(uint32_t),
+		rte_align32pow2((uint32_t)n_ts + 1));
+	uint64_t own_list = (uint64_t)rte_ring_get_memsize_elem(sizeof(uint32_t),
+		rte_align32pow2((uint32_t)n_tg + 1));
+
+	return sizeof(struct rp_sess) + sizeof(struct rp_free_cache) * (RTE_MAX_LCORE + 1) +
+		n_ts * (sizeof(struct rte_mbuf_ext_shared_info) + 1 /* origin */ + 1 /* held */) +
+		l->n_qpairs * fb + n_tg + own_list;
+}
+
 static struct rp_sess *
 sess_build(struct rp_port *port, int sock, struct rp_ipc_region *r)
 {
@@ -99,6 +141,28 @@ fail:
 	return NULL;
 }
 
+/* A failed attempt; retried with back-off: say it once per reason per
+ * minute. A peer going away mid-handshake (it is restarting) is not an
+ * error; a peer breaking the protocol is. */
+static void
+sess_refused(struct rp_port *port, enum rp_ipc_reject rej, const char *why)
+{
+	uint64_t now = now_ms();
+
+	if (rej != port->last_refusal || now - port->last_refusal_ms >= RP_PMD_LOG_EVERY_MS) {
+		port->last_refusal_ms = now;
+		if (rej == RP_IPC_REJ_IO)
+			PMD_LOG(WARNING, "%s: %s: handshake cut short (%s): %s (retrying)",
+				port->name, port->path, rp_ipc_reject_name(rej), why);
+		else
+			PMD_LOG(ERR, "%s: %s refused (%s): %s (retrying)", port->name, port->path,
+				rp_ipc_reject_name(rej), why);
+		port->last_refusal = rej;
+	} else {
+		PMD_LOG(DEBUG, "%s: %s refused: %s", port->name, port->path, why);
+	}
+}
+
 static int
 sess_open(struct rp_port *port)
 {
@@ -110,29 +174,32 @@ sess_open(struct rp_port *port)
 	char why[256] = "";
 	struct rp_sess *s;
 
-	sock = rp_ipc_connect(port->path);
+	sock = rp_ipc_connect_nonblock(port->path);
 	if (sock < 0)
 		return sock;
 	rc = rp_ipc_client_handshake(sock, port->name,
-		RP_IPC_F_OFFLOAD | RP_IPC_F_MULTISEG | RP_IPC_F_WAKE_FD,
-		RP_PMD_HANDSHAKE_MS, &r, wake, &n_wake, &peer, NULL, &rej, why, sizeof(why));
+		RP_IPC_F_OFFLOAD | RP_IPC_F_MULTISEG | RP_IPC_F_WAKE_SOCK,
+		RP_PMD_HANDSHAKE_MS, &r, wake, &n_wake, &peer, &port->sess_rej, &rej, why,
+		sizeof(why));
 	if (rc < 0) {
-		/* Retried every 100 ms: say it once per new reason. */
-		if (rej != port->last_refusal) {
-			/* A peer going away mid-handshake (it is restarting) is
-			 * not an error; a peer breaking the protocol is. */
-			if (rej == RP_IPC_REJ_IO)
-				PMD_LOG(WARNING, "%s: %s: handshake cut short (%s): %s (retrying)",
-					port->name, port->path, rp_ipc_reject_name(rej), why);
-			else
-				PMD_LOG(ERR, "%s: %s refused (%s): %s (retrying)", port->name,
-					port->path, rp_ipc_reject_name(rej), why);
-			port->last_refusal = rej;
-		} else {
-			PMD_LOG(DEBUG, "%s: %s refused: %s", port->name, port->path, why);
-		}
+		sess_refused(port, rej, why);
 		close(sock);
 		return rc;
+	}
+	const struct rp_ipc_layout *lay = rp_ipc_region_layout(r);
+	uint64_t need = sess_mem_need(lay);
+	if (need > port->max_mem) {
+		snprintf(why, sizeof(why), "region needs %" PRIu64 " bytes of switch memory "
+			"(%u queue pairs, %u+%u buffers), above max_mem=%" PRIu64, need,
+			lay->n_qpairs, lay->n_bufs[0], lay->n_bufs[1], port->max_mem);
+		port->sess_rej.rejects[RP_IPC_REJ_HEADER]++;
+		sess_refused(port, RP_IPC_REJ_HEADER, why);
+		rp_ipc_send_disconnect(sock, RP_IPC_DISC_REFUSED, why);
+		for (unsigned int i = 0; i < n_wake; i++)
+			close(wake[i]);
+		rp_ipc_region_put(r);
+		close(sock);
+		return -E2BIG;
 	}
 	s = sess_build(port, sock, r);
 	if (s == NULL) {
@@ -302,43 +369,111 @@ link_changed(struct rte_eth_dev *dev)
 	rte_eth_dev_callback_process(dev, RTE_ETH_EVENT_INTR_LSC, NULL);
 }
 
+/* With a session: hand back what idle tx left, watch the peer. */
 static void
-rp_alarm(void *arg)
+sess_watch(struct rte_eth_dev *dev)
+{
+	struct rp_port *port = dev->data->dev_private;
+	struct rp_sess *s = port->sess;
+	char why[256];
+
+	if (s == NULL)
+		return;
+	rp_pmd_reap_idle(s, &port->sess_rej);
+	/* What non-EAL threads freed waits in a locked cache. */
+	rte_spinlock_lock(&s->any_lock);
+	if (s->lc[RTE_MAX_LCORE].n != 0)
+		rp_sess_flush_cache(s, &s->lc[RTE_MAX_LCORE]);
+	rte_spinlock_unlock(&s->any_lock);
+	if (__atomic_load_n(&s->broken, __ATOMIC_ACQUIRE)) {
+		sess_close(port, "peer corrupted a shared ring");
+		link_changed(dev);
+	} else if (peer_gone(s, why, sizeof(why))) {
+		sess_close(port, why);
+		link_changed(dev);
+	}
+}
+
+/*
+ * The port's session thread: the only thread that opens, watches and ends
+ * sessions. It waits on the session's socket (the peer leaving wakes it),
+ * on stop_fd (dev_close), or for the next tick or attempt.
+ */
+static void *
+sess_thread(void *arg)
 {
 	struct rte_eth_dev *dev = arg;
 	struct rp_port *port = dev->data->dev_private;
-	char why[256];
+	uint64_t next_try = 0;
 
-	if (port->sess != NULL) {
-		struct rp_sess *s = port->sess;
+	port->backoff_ms = RP_PMD_BACKOFF_MIN_MS;
+	while (!__atomic_load_n(&port->stop, __ATOMIC_ACQUIRE)) {
+		struct pollfd pfd[2] = {{.fd = port->stop_fd, .events = POLLIN}, {.fd = -1}};
+		uint64_t now = now_ms();
+		int wait_ms = RP_PMD_TICK_MS;
 
-		rp_pmd_reap_idle(s, &port->alarm_rej);
-		/* What non-EAL threads freed waits in a locked cache. */
-		rte_spinlock_lock(&s->any_lock);
-		if (s->lc[RTE_MAX_LCORE].n != 0)
-			rp_sess_flush_cache(s, &s->lc[RTE_MAX_LCORE]);
-		rte_spinlock_unlock(&s->any_lock);
-		if (__atomic_load_n(&port->sess->broken, __ATOMIC_ACQUIRE)) {
-			sess_close(port, "peer corrupted the metadata of a shared ring");
-			link_changed(dev);
-		} else if (peer_gone(port->sess, why, sizeof(why))) {
-			sess_close(port, why);
-			link_changed(dev);
+		sess_watch(dev);
+		if (port->sess == NULL && now >= next_try) {
+			if (sess_open(port) == 0) {
+				port->reconnects++;
+				port->backoff_ms = RP_PMD_BACKOFF_MIN_MS;
+				link_changed(dev);
+			} else {
+				port->connect_failures++;
+				next_try = now_ms() + port->backoff_ms;
+				port->backoff_ms = RTE_MIN(port->backoff_ms * 2, RP_PMD_BACKOFF_MAX_MS);
+			}
 		}
-	}
-	if (port->sess == NULL) {
-		if (sess_open(port) == 0) {
-			port->reconnects++;
-			link_changed(dev);
+		reap_retired(port, false);
+		if (port->sess != NULL) {
+			pfd[1] = (struct pollfd){.fd = port->sess->sock, .events = POLLIN};
 		} else {
-			port->connect_failures++;
+			now = now_ms();
+			wait_ms = next_try > now ? (int)(next_try - now) : 0;
+			if (port->retired != NULL)
+				wait_ms = RTE_MIN(wait_ms, RP_PMD_TICK_MS);
 		}
+		(void)poll(pfd, 2, wait_ms);
 	}
-	reap_retired(port, false);
-	if (rte_eal_alarm_set(RP_PMD_POLL_US, rp_alarm, dev) == 0)
-		port->alarm_set = true;
-	else
-		PMD_LOG(ERR, "%s: cannot re-arm the session alarm", port->name);
+	return NULL;
+}
+
+static int
+sess_thread_start(struct rte_eth_dev *dev)
+{
+	struct rp_port *port = dev->data->dev_private;
+	char name[RTE_MAX_THREAD_NAME_LEN];
+	int rc;
+
+	port->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (port->stop_fd < 0)
+		return -errno;
+	snprintf(name, sizeof(name), "rp-sess-%u", port->port_id);
+	rc = rte_ctrl_thread_create(&port->thread, name, NULL, sess_thread, dev);
+	if (rc != 0) {
+		close(port->stop_fd);
+		port->stop_fd = -1;
+		return -rc;
+	}
+	port->thread_running = true;
+	return 0;
+}
+
+static void
+sess_thread_stop(struct rp_port *port)
+{
+	uint64_t one = 1;
+
+	if (!port->thread_running)
+		return;
+	__atomic_store_n(&port->stop, true, __ATOMIC_RELEASE);
+	if (write(port->stop_fd, &one, sizeof(one)) < 0)
+		PMD_LOG(WARNING, "%s: cannot wake the session thread: %s", port->name,
+			strerror(errno));
+	pthread_join(port->thread, NULL);
+	close(port->stop_fd);
+	port->stop_fd = -1;
+	port->thread_running = false;
 }
 
 /* ---- eth_dev_ops ---------------------------------------------------------- */
@@ -438,8 +573,7 @@ rp_dev_close(struct rte_eth_dev *dev)
 
 	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
 		return 0;
-	rte_eal_alarm_cancel(rp_alarm, dev);
-	port->alarm_set = false;
+	sess_thread_stop(port);
 	sess_close(port, "port closed");
 	/* No burst runs once the port is closed. */
 	reap_retired(port, true);
@@ -604,7 +738,7 @@ rp_stats_reset(struct rte_eth_dev *dev)
 		}
 	port->reconnects = 0;
 	port->connect_failures = 0;
-	memset(&port->alarm_rej, 0, sizeof(port->alarm_rej));
+	memset(&port->sess_rej, 0, sizeof(port->sess_rej));
 	return 0;
 }
 
@@ -679,7 +813,7 @@ rp_xstats_get(struct rte_eth_dev *dev, struct rte_eth_xstat *xs, unsigned int si
 			rej[r] += tq->rej.rejects[r];
 	}
 	for (int r = 1; r < RP_IPC_REJ_MAX; r++, k++)
-		xs[k] = (struct rte_eth_xstat){k, rej[r] + port->alarm_rej.rejects[r]};
+		xs[k] = (struct rte_eth_xstat){k, rej[r] + port->sess_rej.rejects[r]};
 	xs[k] = (struct rte_eth_xstat){k, port->reconnects};
 	k++;
 	xs[k] = (struct rte_eth_xstat){k, port->connect_failures};
@@ -745,6 +879,49 @@ arg_path(const char *key, const char *value, void *opaque)
 }
 
 static int
+arg_zerocopy(const char *key, const char *value, void *opaque)
+{
+	struct rp_port *port = opaque;
+
+	if (value == NULL || (strcmp(value, "0") != 0 && strcmp(value, "1") != 0)) {
+		PMD_LOG(ERR, "%s: %s='%s' must be 0 (copy on rx, the default) or 1 (zero-copy "
+			"rx, trusts the VM side)", port->name, key, value ? value : "");
+		return -EINVAL;
+	}
+	port->zerocopy = value[0] == '1';
+	return 0;
+}
+
+/* Bytes, with an optional K, M or G suffix (powers of 1024). */
+static int
+arg_max_mem(const char *key, const char *value, void *opaque)
+{
+	struct rp_port *port = opaque;
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = value != NULL && value[0] >= '0' && value[0] <= '9' ? strtoull(value, &end, 10) : 0;
+	if (v != 0 && errno == 0) {
+		unsigned int shift = 0;
+
+		switch (*end) {
+		case 'K': case 'k': shift = 10; end++; break;
+		case 'M': case 'm': shift = 20; end++; break;
+		case 'G': case 'g': shift = 30; end++; break;
+		default: break;
+		}
+		if (*end == '\0' && v <= (UINT64_C(1) << 40) >> shift) {
+			port->max_mem = (uint64_t)v << shift;
+			return 0;
+		}
+	}
+	PMD_LOG(ERR, "%s: %s='%s' must be a size from 1 to 1T (bytes, or with K, M or G)",
+		port->name, key, value ? value : "");
+	return -EINVAL;
+}
+
+static int
 rp_probe(struct rte_vdev_device *vdev)
 {
 	const char *name = rte_vdev_device_name(vdev);
@@ -756,8 +933,8 @@ rp_probe(struct rte_vdev_device *vdev)
 	rp_ipc_set_log(rp_ipc_logger);
 	kv = rte_kvargs_parse(args ? args : "", valid_args);
 	if (kv == NULL) {
-		PMD_LOG(ERR, "%s: bad devargs '%s' (valid keys: %s)", name, args ? args : "",
-			RP_PMD_ARG_PATH);
+		PMD_LOG(ERR, "%s: bad devargs '%s' (valid keys: %s, %s, %s)", name,
+			args ? args : "", RP_PMD_ARG_PATH, RP_PMD_ARG_ZEROCOPY, RP_PMD_ARG_MAX_MEM);
 		return -EINVAL;
 	}
 	if (rte_kvargs_count(kv, RP_PMD_ARG_PATH) != 1) {
@@ -772,7 +949,10 @@ rp_probe(struct rte_vdev_device *vdev)
 	}
 	port = dev->data->dev_private;
 	snprintf(port->name, sizeof(port->name), "%s", name);
-	if (rte_kvargs_process(kv, RP_PMD_ARG_PATH, arg_path, port) < 0) {
+	port->max_mem = RP_PMD_MAX_MEM_DEFAULT;
+	if (rte_kvargs_process(kv, RP_PMD_ARG_PATH, arg_path, port) < 0 ||
+		rte_kvargs_process(kv, RP_PMD_ARG_ZEROCOPY, arg_zerocopy, port) < 0 ||
+		rte_kvargs_process(kv, RP_PMD_ARG_MAX_MEM, arg_max_mem, port) < 0) {
 		rte_kvargs_free(kv);
 		rte_eth_dev_release_port(dev);
 		return -EINVAL;
@@ -799,15 +979,18 @@ rp_probe(struct rte_vdev_device *vdev)
 	dev->rx_pkt_burst = rp_pmd_rx_burst;
 	dev->tx_pkt_burst = rp_pmd_tx_burst;
 
-	/* First try now, so a peer that is already there gives link up at
-	 * once; then keep trying from the alarm. */
-	if (sess_open(port) < 0)
-		PMD_LOG(INFO, "%s: no peer on %s yet; retrying every %u ms", name, port->path,
-			RP_PMD_POLL_US / 1000);
-	if (rte_eal_alarm_set(RP_PMD_POLL_US, rp_alarm, dev) == 0)
-		port->alarm_set = true;
 	rte_eth_dev_probing_finish(dev);
-	PMD_LOG(INFO, "%s: probed, path=%s, port %u", name, port->path, port->port_id);
+	/* The link comes up once the session thread has a session: nothing
+	 * here waits for the peer. */
+	int rc = sess_thread_start(dev);
+	if (rc < 0) {
+		PMD_LOG(ERR, "%s: cannot start the session thread: %s", name, strerror(-rc));
+		rte_eth_dev_release_port(dev);
+		return rc;
+	}
+	PMD_LOG(INFO, "%s: probed, path=%s, port %u, %s rx, max_mem=%" PRIu64, name, port->path,
+		port->port_id, port->zerocopy ? "zero-copy (trusts the VM side)" : "copying",
+		port->max_mem);
 	return 0;
 }
 
@@ -828,4 +1011,5 @@ static struct rte_vdev_driver rp_pmd_drv = {
 };
 
 RTE_PMD_REGISTER_VDEV(net_ringport, rp_pmd_drv);
-RTE_PMD_REGISTER_PARAM_STRING(net_ringport, RP_PMD_ARG_PATH "=<port socket path>");
+RTE_PMD_REGISTER_PARAM_STRING(net_ringport, RP_PMD_ARG_PATH "=<port socket path> "
+	RP_PMD_ARG_ZEROCOPY "=0|1 " RP_PMD_ARG_MAX_MEM "=<bytes, K, M or G>");

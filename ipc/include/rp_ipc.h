@@ -273,9 +273,15 @@ uint32_t rp_ipc_pool_buf_start(const struct rp_ipc_pool *p, uint32_t off);
 int rp_ipc_listen(const char *path);
 /** Client: connect to @path; returns the fd or a negative errno. */
 int rp_ipc_connect(const char *path);
+/**
+ * Client: rp_ipc_connect() on a non-blocking socket, which never waits for
+ * the listener: -EAGAIN when its backlog is full (it does not accept).
+ */
+int rp_ipc_connect_nonblock(const char *path);
 
 /**
- * Send one message with @n_fds fds. @return 0 or a negative errno.
+ * Send one message with @n_fds fds, without waiting for room in the
+ * socket: @return 0 or a negative errno (-EAGAIN: the peer does not read).
  */
 int rp_ipc_send(int sock, const struct rp_ipc_msg *m, const int *fds, unsigned int n_fds);
 
@@ -286,6 +292,22 @@ int rp_ipc_send(int sock, const struct rp_ipc_msg *m, const int *fds, unsigned i
  */
 enum rp_ipc_reject rp_ipc_recv(int sock, struct rp_ipc_msg *m, int *fds, unsigned int *n_fds,
 	int timeout_ms, char *why, size_t why_size);
+
+/* ---- wake-ups (RP_IPC_F_WAKE_SOCK) -------------------------------------- */
+/**
+ * Server: a wake-up pair for one queue pair: @pair[0] stays (poll it, then
+ * rp_ipc_wake_drain), @pair[1] goes to the client in REGION and is closed
+ * once sent. Both non-blocking. @return 0 or a negative errno.
+ */
+int rp_ipc_wake_pair(int pair[2]);
+/**
+ * Client: wake the worker behind wake socket @fd. Never blocks and never
+ * raises SIGPIPE, whatever the server did to the socket.
+ * @return 0 (sent, or the queue is full: woken already) or a negative errno.
+ */
+int rp_ipc_wake(int fd);
+/** Server: empty wake socket @fd (bounded); @return datagrams taken. */
+unsigned int rp_ipc_wake_drain(int fd);
 
 /** Send DISCONNECT with @code and @reason; errors are ignored. */
 void rp_ipc_send_disconnect(int sock, uint32_t code, const char *reason);
@@ -299,7 +321,7 @@ struct rp_ipc_peer {
 
 /**
  * Server side of the handshake on accepted socket @sock: HELLO, INIT,
- * REGION with the region fd and @n_wake wake eventfds, CONNECTED. On
+ * REGION with the region fd and @n_wake wake sockets, CONNECTED. On
  * success the header state is set to RP_IPC_STATE_UP.
  * @return 0; -EPROTO (refused either way: *rej and why say why), -ETIMEDOUT,
  * -ECONNRESET or another negative errno.
@@ -310,7 +332,8 @@ int rp_ipc_server_handshake(int sock, struct rp_ipc_region *r, const int *wake_f
 
 /**
  * Client side. On success *@out holds the attached region (refcount 1) and
- * @wake_fds the eventfds (*@n_wake of them; caller closes them).
+ * @wake_fds the wake sockets (*@n_wake of them, each checked to be a UNIX
+ * datagram socket; caller closes them).
  */
 int rp_ipc_client_handshake(int sock, const char *name, uint32_t features, int timeout_ms,
 	struct rp_ipc_region **out, int *wake_fds, unsigned int *n_wake, struct rp_ipc_peer *peer,

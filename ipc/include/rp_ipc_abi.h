@@ -40,7 +40,7 @@
 #define RP_IPC_COOKIE UINT64_C(0x54524f50474e4952)
 
 #define RP_IPC_VERSION_MAJOR 1
-#define RP_IPC_VERSION_MINOR 0
+#define RP_IPC_VERSION_MINOR 1 /* 1.1: wake-up sockets (RP_IPC_F_WAKE_SOCK) */
 /** (major << 8) | minor, as in memif. */
 #define RP_IPC_VERSION ((RP_IPC_VERSION_MAJOR << 8) | RP_IPC_VERSION_MINOR)
 /** Oldest version this build still speaks. */
@@ -76,10 +76,21 @@ enum rp_ipc_ring_kind {
 };
 
 /* Feature bits (rp_ipc_hdr.features, hello and init messages). */
-#define RP_IPC_F_WAKE_FD (1u << 0)  /**< server sends wake-up eventfds */
+/** Retired in 1.1, reserved: wake-up eventfds. O_NONBLOCK belongs to the
+ * open file description the server also holds, so a server could make the
+ * client's write block; refused as an unknown bit. */
+#define RP_IPC_F_WAKE_EVENTFD_RETIRED (1u << 0)
 #define RP_IPC_F_OFFLOAD (1u << 1)  /**< descriptors carry offload metadata */
 #define RP_IPC_F_MULTISEG (1u << 2) /**< packets may span buffers (DESC_F_MORE) */
-#define RP_IPC_F_KNOWN (RP_IPC_F_WAKE_FD | RP_IPC_F_OFFLOAD | RP_IPC_F_MULTISEG)
+/**
+ * The server sends one wake-up socket per queue pair: an AF_UNIX
+ * SOCK_DGRAM socket, connected to one the server keeps. The client wakes
+ * queue pair q's worker by sending one byte on socket q with MSG_DONTWAIT:
+ * the call never blocks whatever the server did to the socket, and a full
+ * queue (EAGAIN) means the worker is woken already.
+ */
+#define RP_IPC_F_WAKE_SOCK (1u << 3)
+#define RP_IPC_F_KNOWN (RP_IPC_F_WAKE_SOCK | RP_IPC_F_OFFLOAD | RP_IPC_F_MULTISEG)
 
 /* Session state (rp_ipc_hdr.state), written by the server only. */
 #define RP_IPC_STATE_INIT 0    /**< region laid out, handshake not done */
@@ -87,7 +98,8 @@ enum rp_ipc_ring_kind {
 #define RP_IPC_STATE_CLOSING 2 /**< server is ending the session */
 
 /* rp_ipc_hdr.wake: bit q set means the server's worker for queue pair q
- * sleeps and wants an eventfd write after the client enqueues to it. */
+ * sleeps and wants a wake-up (RP_IPC_F_WAKE_SOCK) after the client
+ * enqueues to it. */
 
 /**
  * The region header, at offset 0. The server writes everything above
@@ -167,7 +179,7 @@ struct rp_ipc_desc {
 #define RP_IPC_MSG_SIZE 128
 #define RP_IPC_NAME_SIZE 32
 #define RP_IPC_REASON_SIZE 96
-/** Most fds one message carries: the region and a wake fd per queue pair. */
+/** Most fds one message carries: the region and a wake socket per queue pair. */
 #define RP_IPC_MAX_FDS (1 + RP_IPC_MAX_QPAIRS)
 
 enum rp_ipc_msg_type {
@@ -210,7 +222,7 @@ struct rp_ipc_msg_init {
 struct rp_ipc_msg_region {
 	uint64_t region_size; /**< bytes; the fd must be exactly this big */
 	uint16_t n_qpairs;    /**< queue pairs in the region */
-	uint16_t n_wake_fds;  /**< eventfds after the region fd: 0 or n_qpairs */
+	uint16_t n_wake_fds;  /**< wake sockets after the region fd: 0 or n_qpairs */
 	uint32_t features;    /**< features in force */
 };
 

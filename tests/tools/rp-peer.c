@@ -13,6 +13,7 @@
  * object per session and exits 0 only if nothing was wrong.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -51,6 +52,9 @@ struct opts {
 	uint64_t hostile;  /* invalid descriptors to publish before sending */
 	bool corrupt_ring; /* once the counts are met, corrupt a ring's index */
 	bool tamper;       /* a thread scribbles over every ring's header */
+	bool rewrite_dst;  /* a thread rewrites the dst MAC of every frame we lend */
+	bool hostile_wake; /* blocking, full wake sockets, a wake-up always asked */
+	uint8_t evil_dst[6];
 	bool check_dst;
 	bool sink;         /* receive and return without checking (benchmarks) */
 	bool lossy;        /* gaps in a sender's sequence are counted, not errors */
@@ -98,6 +102,11 @@ usage(FILE *f)
 		"  --tamper         for the whole session, a second thread keeps rewriting\n"
 		"                   every ring header's size, mask, capacity, flags, sync\n"
 		"                   types and head indices (an honest receiver reads none)\n"
+		"  --rewrite-dst MAC  for the whole session, a second thread keeps writing\n"
+		"                   MAC over the destination of every buffer we lend (a\n"
+		"                   frame changed after the switch classified it)\n"
+		"  --hostile-wake   (server) send wake sockets with O_NONBLOCK cleared and\n"
+		"                   their queues full, and ask for a wake-up always\n"
 		"  --hostile N      first publish N invalid items on queue 0 (six kinds\n"
 		"                   in turn: range, foreign, len, flags, dup, random)\n"
 		"  --go-file PATH   hold sending until PATH exists (a switch may still be\n"
@@ -170,6 +179,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{"hostile", required_argument, NULL, 'H'},
 		{"corrupt-ring", no_argument, NULL, 'C'},
 		{"tamper", no_argument, NULL, 'T'},
+		{"rewrite-dst", required_argument, NULL, 'W'},
+		{"hostile-wake", no_argument, NULL, 'w'},
 		{"frame-max", required_argument, NULL, 'F'},
 		{"frame-size", required_argument, NULL, 'S'},
 		{"mtu", required_argument, NULL, 'M'},
@@ -235,6 +246,14 @@ parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'T':
 			o->tamper = true;
+			break;
+		case 'w':
+			o->hostile_wake = true;
+			break;
+		case 'W':
+			if (parse_mac("--rewrite-dst", optarg, o->evil_dst) < 0)
+				return -1;
+			o->rewrite_dst = true;
 			break;
 		case 'H':
 			if (parse_u64("--hostile", optarg, UINT32_MAX, &o->hostile) < 0)
@@ -404,8 +423,12 @@ run_session(struct rp_peer *p, int sock, const struct opts *o)
 	}
 }
 
+/* A second thread, hostile to the peer: it rewrites ring headers
+ * (--tamper) or the frames we lend (--rewrite-dst) until stopped. */
 struct tamper {
 	struct rp_ipc_region *r;
+	bool server;
+	const uint8_t *evil_dst; /* NULL: scribble over ring headers */
 	volatile bool stop;
 	uint64_t rounds;
 };
@@ -414,13 +437,53 @@ static void *
 tamper_main(void *arg)
 {
 	struct tamper *t = arg;
+	const struct rp_ipc_layout *l = rp_ipc_region_layout(t->r);
+	unsigned int dir = t->server ? RP_IPC_DIR_TO_SWITCH : RP_IPC_DIR_TO_GUEST;
+	uint8_t *bufs = rp_ipc_region_base(t->r) + l->bufs_off[dir];
 	uint64_t x = 0x452821e638d01377ull;
 
 	while (!t->stop) {
-		rp_peer_tamper(t->r, &x);
+		if (t->evil_dst == NULL)
+			rp_peer_tamper(t->r, &x);
+		else
+			for (uint32_t i = 0; i < l->n_bufs[dir]; i++)
+				memcpy(bufs + ((size_t)i << l->buf_shift), t->evil_dst, 6);
+		if (t->evil_dst != NULL)
+			usleep(20); /* windows in which a frame is still as built */
 		t->rounds++;
 	}
 	return NULL;
+}
+
+/*
+ * --hostile-wake: wake sockets made to hurt a writer that trusts them. The
+ * ends we send have O_NONBLOCK cleared (the flag belongs to the open file,
+ * which the switch will share) and their queues full (we never read ours),
+ * and the header asks for a wake-up on every queue, always. A switch must
+ * still never block. Our ends go to @keep.
+ */
+static int
+hostile_wake_setup(struct rp_ipc_region *r, unsigned int n, int *send_fds, int *keep)
+{
+	for (unsigned int q = 0; q < n; q++) {
+		int pair[2];
+		uint8_t b = 0;
+
+		if (rp_ipc_wake_pair(pair) < 0) {
+			fprintf(stderr, "rp-peer: socketpair: %s\n", strerror(errno));
+			return -1;
+		}
+		while (send(pair[1], &b, 1, MSG_DONTWAIT) == 1)
+			;
+		if (fcntl(pair[1], F_SETFL, 0) < 0) {
+			fprintf(stderr, "rp-peer: fcntl: %s\n", strerror(errno));
+			return -1;
+		}
+		keep[q] = pair[0];
+		send_fds[q] = pair[1];
+	}
+	__atomic_store_n(&rp_ipc_region_hdr(r)->wake, UINT32_MAX, __ATOMIC_RELEASE);
+	return 0;
 }
 
 static json_t *
@@ -484,7 +547,7 @@ main(int argc, char **argv)
 		struct rp_ipc_peer peer = {0};
 		enum rp_ipc_reject rej;
 		unsigned int n_wake = 0;
-		int wake[RP_IPC_MAX_FDS], sock, rc;
+		int wake[RP_IPC_MAX_FDS], hw_keep[RP_IPC_MAX_QPAIRS], sock, rc;
 		char why[256] = "";
 		struct rp_peer p;
 
@@ -501,13 +564,20 @@ main(int argc, char **argv)
 				fprintf(stderr, "rp-peer: accept: %s\n", strerror(errno));
 				return 1;
 			}
+			if (o.hostile_wake)
+				rp.features |= RP_IPC_F_WAKE_SOCK;
 			r = rp_ipc_region_create(&rp, why, sizeof(why));
 			if (r == NULL) {
 				fprintf(stderr, "rp-peer: %s\n", why);
 				return 1;
 			}
-			rc = rp_ipc_server_handshake(sock, r, NULL, 0, "rp-peer", 5000, &peer, NULL,
-				&rej, why, sizeof(why));
+			if (o.hostile_wake && hostile_wake_setup(r, o.queues, wake, hw_keep) < 0)
+				return 1;
+			rc = rp_ipc_server_handshake(sock, r, wake, o.hostile_wake ? o.queues : 0,
+				"rp-peer", 5000, &peer, NULL, &rej, why, sizeof(why));
+			if (o.hostile_wake)
+				for (unsigned int i = 0; i < o.queues; i++)
+					close(wake[i]); /* the switch has them now */
 		} else {
 			sock = rp_ipc_connect(o.path);
 			if (sock < 0) {
@@ -548,14 +618,16 @@ main(int argc, char **argv)
 		p.sink = o.sink;
 		p.lossy = o.lossy;
 		memcpy(p.expect_dst, o.expect_dst, sizeof(p.expect_dst));
-		struct tamper tam = {.r = r};
+		struct tamper tam = {.r = r, .server = o.server,
+			.evil_dst = o.rewrite_dst ? o.evil_dst : NULL};
 		pthread_t tam_thread;
-		if (o.tamper && pthread_create(&tam_thread, NULL, tamper_main, &tam) != 0) {
+		bool tampering = o.tamper || o.rewrite_dst;
+		if (tampering && pthread_create(&tam_thread, NULL, tamper_main, &tam) != 0) {
 			fprintf(stderr, "rp-peer: cannot start the tamper thread\n");
 			return 1;
 		}
 		const char *end = run_session(&p, sock, &o);
-		if (o.tamper) {
+		if (tampering) {
 			tam.stop = true;
 			pthread_join(tam_thread, NULL);
 		}
@@ -565,7 +637,7 @@ main(int argc, char **argv)
 		bool clean = (strcmp(end, "done") == 0 || (o.wait_forever && strcmp(end, "timeout") != 0)) &&
 			rp_peer_errors(&p) == 0 && rp_peer_rx_total(&p) >= o.expect;
 		json_t *j = session_json(&p, end, peer.name, n);
-		if (o.tamper)
+		if (tampering)
 			json_object_set_new(j, "tamper_rounds", json_integer((json_int_t)tam.rounds));
 		json_object_set_new(j, "clean", json_boolean(clean));
 		/* After reclaim our pool must be whole again, whatever the peer did. */
@@ -577,6 +649,8 @@ main(int argc, char **argv)
 		failures += !clean;
 		for (unsigned int i = 0; i < n_wake; i++)
 			close(wake[i]);
+		for (unsigned int i = 0; o.hostile_wake && i < o.queues; i++)
+			close(hw_keep[i]);
 		rp_peer_fini(&p);
 		rp_ipc_region_put(r);
 	}

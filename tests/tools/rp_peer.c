@@ -212,12 +212,9 @@ rp_peer_tx(struct rp_peer *p, unsigned int q, unsigned int n)
 	/* As the PMD does: a sleeping server worker asked to be woken. */
 	if (sent != 0 && p->n_wake != 0) {
 		rte_smp_mb();
-		if (__atomic_load_n(&rp_ipc_region_hdr(p->r)->wake, __ATOMIC_RELAXED) & (1u << q)) {
-			uint64_t one = 1;
-
-			if (write(p->wake[q], &one, sizeof(one)) < 0)
-				p->wake_errors++;
-		}
+		if ((__atomic_load_n(&rp_ipc_region_hdr(p->r)->wake, __ATOMIC_RELAXED) & (1u << q)) &&
+			rp_ipc_wake(p->wake[q]) < 0)
+			p->wake_errors++;
 	}
 	pq->tx_seq += frames;
 	pq->tx_pkts += frames;

@@ -42,7 +42,7 @@ test_abi_layout(void **state)
 	assert_int_equal(offsetof(struct rp_ipc_msg, u), 16);
 	assert_int_equal(RP_IPC_COOKIE, 0x54524f50474e4952ULL);
 	assert_memory_equal(&(uint64_t){RP_IPC_COOKIE}, "RINGPORT", 8);
-	assert_int_equal(RP_IPC_VERSION, 0x0100);
+	assert_int_equal(RP_IPC_VERSION, 0x0101);
 	/* Every reason has a distinct, non-empty name (xstats rely on it). */
 	for (int i = 0; i < RP_IPC_REJ_MAX; i++) {
 		assert_true(strlen(rp_ipc_reject_name(i)) > 0);
@@ -110,7 +110,7 @@ static const struct parse_case parse_cases[] = {
 	{"cookie off by one bit", mut_cookie, RP_IPC_REJ_COOKIE, "bad cookie 0x54524f50474e4953"},
 	{"type 0", mut_type0, RP_IPC_REJ_TYPE, "unknown message type 0"},
 	{"type 99", mut_type99, RP_IPC_REJ_TYPE, "unknown message type 99"},
-	{"INIT at ABI 2.0", mut_major, RP_IPC_REJ_VERSION, "ABI major mismatch: peer 2.0, ours 1.0"},
+	{"INIT at ABI 2.0", mut_major, RP_IPC_REJ_VERSION, "ABI major mismatch: peer 2.0, ours 1.1"},
 	{"reserved header byte", mut_hdr_resv, RP_IPC_REJ_FIELD, "reserved header bytes"},
 	{"HELLO with an extra fd", mut_extra_fd, RP_IPC_REJ_FDS, "HELLO: expected 0 fds, header says 0, received 1"},
 	{"HELLO header claims fds", mut_hdr_fds, RP_IPC_REJ_FDS, "header says 2"},
@@ -320,11 +320,13 @@ client_refuses(int sv[2], enum rp_ipc_reject want, const char *why_sub, bool exp
 	assert_non_null(strstr(m.u.disconnect.reason, why_sub));
 }
 
-/* Wake eventfds travel with the region: one per queue pair, and a write on
- * the server's end is seen on the client's. */
+/* Wake sockets travel with the region: one per queue pair; a wake-up on
+ * the client's end is seen on the server's, and never blocks, whatever the
+ * server did to the socket. Anything else as a wake fd is refused. */
 struct wake_srv {
 	struct srv_arg s;
-	int efd[4];
+	int keep[4], send[4];
+	unsigned int n_send;
 };
 
 static void *
@@ -332,55 +334,123 @@ wake_srv_thread(void *a)
 {
 	struct wake_srv *w = a;
 
-	w->s.rc = rp_ipc_server_handshake(w->s.sock, w->s.r, w->efd, 4, "iothread-test", 5000,
-		NULL, NULL, &w->s.rej, w->s.why, sizeof(w->s.why));
+	w->s.rc = rp_ipc_server_handshake(w->s.sock, w->s.r, w->send, w->n_send, "iothread-test",
+		5000, NULL, NULL, &w->s.rej, w->s.why, sizeof(w->s.why));
 	return NULL;
+}
+
+static int
+wake_handshake(struct wake_srv *w, int sv[2], int *wake, unsigned int *n_wake,
+	struct rp_ipc_region **cr, enum rp_ipc_reject *rej, char *why, size_t ws)
+{
+	struct rp_ipc_region_params p = small_params(4);
+	pthread_t t;
+
+	p.features |= RP_IPC_F_WAKE_SOCK;
+	sockpair(sv);
+	w->s.sock = sv[0];
+	w->s.r = rp_ipc_region_create(&p, w->s.why, sizeof(w->s.why));
+	assert_non_null(w->s.r);
+	assert_int_equal(pthread_create(&t, NULL, wake_srv_thread, w), 0);
+	int rc = rp_ipc_client_handshake(sv[1], "pmd", RP_IPC_F_KNOWN, 5000, cr, wake, n_wake,
+		NULL, NULL, rej, why, ws);
+	pthread_join(t, NULL);
+	return rc;
 }
 
 static void
 test_handshake_wake_fds(void **state)
 {
-	struct rp_ipc_region_params p = small_params(4);
-	struct wake_srv w = {0};
+	struct wake_srv w = {.n_send = 4};
 	struct rp_ipc_region *cr = NULL;
 	enum rp_ipc_reject rej;
 	unsigned int n_wake = 0;
-	int wake[RP_IPC_MAX_FDS];
+	int wake[RP_IPC_MAX_FDS], sv[2];
 	char why[WHY] = "";
-	pthread_t t;
-	int sv[2];
 
 	(void)state;
-	p.features |= RP_IPC_F_WAKE_FD;
-	sockpair(sv);
-	w.s.sock = sv[0];
-	w.s.r = rp_ipc_region_create(&p, w.s.why, sizeof(w.s.why));
-	assert_non_null(w.s.r);
-	for (int i = 0; i < 4; i++)
-		w.efd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	for (int i = 0; i < 4; i++) {
+		int pair[2];
+
+		assert_int_equal(rp_ipc_wake_pair(pair), 0);
+		w.keep[i] = pair[0];
+		w.send[i] = pair[1];
+	}
 	/* Three wake fds for four queue pairs is refused before anything is sent. */
-	assert_int_equal(rp_ipc_server_handshake(sv[0], w.s.r, w.efd, 3, "x", 10, NULL, NULL,
-				 &rej, why, sizeof(why)), -EINVAL);
-	assert_int_equal(pthread_create(&t, NULL, wake_srv_thread, &w), 0);
-	int rc = rp_ipc_client_handshake(sv[1], "pmd", RP_IPC_F_KNOWN, 5000, &cr, wake, &n_wake,
-		NULL, NULL, &rej, why, sizeof(why));
-	pthread_join(t, NULL);
-	assert_int_equal(rc, 0);
+	struct rp_ipc_region_params p4 = small_params(4);
+	struct rp_ipc_region *r4 = rp_ipc_region_create(&p4, why, sizeof(why));
+	assert_non_null(r4);
+	assert_int_equal(rp_ipc_server_handshake(-1, r4, w.send, 3, "x", 10, NULL, NULL, &rej,
+				 why, sizeof(why)), -EINVAL);
+	rp_ipc_region_put(r4);
+	assert_int_equal(wake_handshake(&w, sv, wake, &n_wake, &cr, &rej, why, sizeof(why)), 0);
 	assert_int_equal(w.s.rc, 0);
 	assert_int_equal(n_wake, 4);
-	assert_true(rp_ipc_region_layout(cr)->features & RP_IPC_F_WAKE_FD);
-	uint64_t v = 5;
-	assert_int_equal(write(w.efd[2], &v, sizeof(v)), 8);
-	v = 0;
-	assert_int_equal(read(wake[2], &v, sizeof(v)), 8);
-	assert_int_equal(v, 5);
-	assert_int_equal(read(wake[1], &v, sizeof(v)), -1); /* others untouched */
+	assert_true(rp_ipc_region_layout(cr)->features & RP_IPC_F_WAKE_SOCK);
+	assert_int_equal(rp_ipc_wake(wake[2]), 0);
+	assert_true(rp_ipc_wake_drain(w.keep[2]) >= 1);
+	assert_int_equal(rp_ipc_wake_drain(w.keep[1]), 0); /* others untouched */
+
+	/* Hostile: the server clears O_NONBLOCK on the socket it sent (the
+	 * flag belongs to the open file, which it shares) and fills the queue
+	 * it never reads. A wake-up still returns at once: woken already. */
+	assert_int_equal(fcntl(w.send[3], F_SETFL, 0), 0);
+	assert_int_equal(fcntl(wake[3], F_GETFL) & O_NONBLOCK, 0);
+	uint8_t b = 1;
+	while (send(wake[3], &b, 1, MSG_DONTWAIT) == 1)
+		;
 	assert_int_equal(errno, EAGAIN);
+	alarm(5); /* a blocking call fails the test with SIGALRM */
+	for (int i = 0; i < 1000; i++)
+		assert_int_equal(rp_ipc_wake(wake[3]), 0);
+	alarm(0);
+	/* ... and one whose server end is gone: an error, never SIGPIPE. */
+	close(w.keep[0]);
+	assert_true(rp_ipc_wake(wake[0]) < 0);
 	for (int i = 0; i < 4; i++) {
 		close(wake[i]);
-		close(w.efd[i]);
+		if (i != 0)
+			close(w.keep[i]);
+		close(w.send[i]);
 	}
 	rp_ipc_region_put(cr);
+	rp_ipc_region_put(w.s.r);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* A wake fd that is not a UNIX datagram socket: an eventfd, whose
+ * O_NONBLOCK the server could clear (the retired 1.0 wake-ups). */
+static void
+test_refuse_wake_eventfd(void **state)
+{
+	struct wake_srv w = {.n_send = 4};
+	struct rp_ipc_region *cr = NULL;
+	enum rp_ipc_reject rej;
+	unsigned int n_wake = 0;
+	int wake[RP_IPC_MAX_FDS], sv[2];
+	char why[WHY] = "";
+
+	(void)state;
+	for (int i = 0; i < 4; i++) {
+		int pair[2];
+
+		assert_int_equal(rp_ipc_wake_pair(pair), 0);
+		w.keep[i] = pair[0];
+		w.send[i] = pair[1];
+	}
+	close(w.send[1]);
+	w.send[1] = eventfd(0, EFD_CLOEXEC);
+	assert_int_equal(wake_handshake(&w, sv, wake, &n_wake, &cr, &rej, why, sizeof(why)),
+		-EPROTO);
+	assert_int_equal(rej, RP_IPC_REJ_FDS);
+	assert_string_equal(why, "wake fd 2 of 4 is not a UNIX datagram socket");
+	assert_null(cr);
+	assert_int_equal(n_wake, 0);
+	for (int i = 0; i < 4; i++) {
+		close(w.keep[i]);
+		close(w.send[i]);
+	}
 	rp_ipc_region_put(w.s.r);
 	close(sv[0]);
 	close(sv[1]);
@@ -416,7 +486,7 @@ test_refuse_major(void **state)
 	m.u.hello.max_version = 0x0203;
 	raw_send(sv[0], &m, sizeof(m), NULL, 0);
 	client_refuses(sv, RP_IPC_REJ_VERSION,
-		"ABI major mismatch: server speaks 2.0..2.3, we speak 1.0..1.0", true);
+		"ABI major mismatch: server speaks 2.0..2.3, we speak 1.0..1.1", true);
 	close(sv[0]);
 	close(sv[1]);
 }
@@ -685,6 +755,7 @@ main(void)
 		cmocka_unit_test(test_msg_parse),
 		cmocka_unit_test(test_handshake_ok),
 		cmocka_unit_test(test_handshake_wake_fds),
+		cmocka_unit_test(test_refuse_wake_eventfd),
 		cmocka_unit_test(test_refuse_cookie),
 		cmocka_unit_test(test_refuse_major),
 		cmocka_unit_test(test_refuse_truncated),

@@ -97,7 +97,7 @@ struct hdr_case {
 
 static const struct hdr_case hdr_cases[] = {
 	{"cookie", F(cookie), 0x5452, RP_IPC_REJ_COOKIE, "bad region cookie 0x0000000000005452"},
-	{"major 2", F(version), 0x0200, RP_IPC_REJ_VERSION, "region ABI 2.0, ours 1.0"},
+	{"major 2", F(version), 0x0200, RP_IPC_REJ_VERSION, "region ABI 2.0, ours 1.1"},
 	{"major 0", F(version), 0x0001, RP_IPC_REJ_VERSION, "region ABI 0.1"},
 	{"hdr_size short", F(hdr_size), 64, RP_IPC_REJ_HEADER, "hdr_size 64 not in 256..4096"},
 	{"hdr_size huge", F(hdr_size), 8192, RP_IPC_REJ_HEADER, "hdr_size 8192"},

@@ -252,12 +252,13 @@ test_xfer_10m(void **state)
 enum { N_RANDOM = 1000, N_OOR = 500, N_FOREIGN = 300, N_LEN = 200, N_DUP = 100, N_GOOD = 5000 };
 enum { R_TWICE = 64, R_ALIGN = 50, R_FOREIGN = 40, R_RANGE = 30, R_NEVER = 20, R_FLAGS = 10 };
 
-/* Push @n descriptors onto @ring, waiting for room. */
+/* Push @n descriptors onto @ring (our rp_peer's own view of it, so that
+ * its later sends continue from here), waiting for room. */
 static void
-push(struct rte_ring *ring, const struct rp_ipc_desc *d, unsigned int n)
+push(struct rp_ipc_ring *ring, const struct rp_ipc_desc *d, unsigned int n)
 {
 	while (n > 0) {
-		unsigned int k = rte_ring_sp_enqueue_burst_elem(ring, d, sizeof(*d), n, NULL);
+		unsigned int k = rp_ipc_ring_avail(ring) < 0 ? 0 : rp_ipc_ring_put(ring, d, n);
 		d += k;
 		n -= k;
 		if (k == 0)
@@ -274,8 +275,8 @@ child_hostile(int sock)
 	if (r == NULL || rp_peer_init(&p, r, false) < 0)
 		_exit(2);
 	const struct rp_ipc_layout *l = rp_ipc_region_layout(r);
-	struct rte_ring *data = rp_ipc_region_ring(r, 0, RP_IPC_RING_TO_GUEST);
-	struct rte_ring *ret = rp_ipc_region_ring(r, 0, RP_IPC_RING_TO_SWITCH_FREE);
+	struct rp_ipc_ring *data = &p.ring[0][RP_IPC_RING_TO_GUEST];
+	struct rp_ipc_ring *ret = &p.ring[0][RP_IPC_RING_TO_SWITCH_FREE];
 	uint32_t to_sw = (uint32_t)l->bufs_off[RP_IPC_DIR_TO_SWITCH];
 	uint32_t to_g = (uint32_t)l->bufs_off[RP_IPC_DIR_TO_GUEST];
 	uint32_t end = (uint32_t)rp_ipc_region_hdr(r)->region_size;
@@ -320,9 +321,9 @@ child_hostile(int sock)
 		/* A duplicate is only detectable while the first copy is held:
 		 * publish the pair at once into an empty ring, so that the
 		 * server dequeues both in one burst. */
-		while (rte_ring_count(data) != 0 ||
-			rte_ring_sp_enqueue_bulk_elem(data, two, sizeof(two[0]), 2, NULL) != 2)
+		while (rp_ipc_ring_avail(data) != (int)data->capacity)
 			sched_yield();
+		assert_int_equal(rp_ipc_ring_put(data, two, 2), 2);
 	}
 	/* Then good traffic: the session still works. (The server's packets
 	 * wait in our rx ring for the returns below.) */
@@ -336,9 +337,10 @@ child_hostile(int sock)
 	/* Returns (server owns): receive its packets by hand, return badly. */
 	struct rp_ipc_desc got[R_TWICE];
 	unsigned int n = 0;
-	struct rte_ring *rx = rp_ipc_region_ring(r, 0, RP_IPC_RING_TO_SWITCH);
+	struct rp_ipc_ring *rx = &p.ring[0][RP_IPC_RING_TO_SWITCH];
 	while (n < R_TWICE) {
-		n += rte_ring_sc_dequeue_burst_elem(rx, got + n, sizeof(got[0]), R_TWICE - n, NULL);
+		int k = rp_ipc_ring_get(rx, got + n, R_TWICE - n);
+		n += k > 0 ? (unsigned int)k : 0;
 		rp_peer_reap(&p, 0);
 	}
 	for (unsigned int i = 0; i < R_TWICE; i++) {
