@@ -6,6 +6,9 @@
 #
 #   modes      native    OVS dpdkvhostuserclient ports, testpmd virtio-user guests
 #              ringport  ringport-iothread + the ringport PMD, the same guests
+#                        (the PMD copies rx frames into OVS's mbufs, its default)
+#              ringport-zc  the same with the PMD's zerocopy=1 (rx mbufs point
+#                        into the region: trusts the VM side)
 #              floor     net_null ports: OVS's own cost with no device behind
 #   scenarios  g2d  guest -> OVS -> drop           (floor: net_null rx -> drop)
 #              n2g  net_null -> OVS -> guest       (floor: net_null -> net_null)
@@ -66,7 +69,7 @@ for s in $sizes; do
 	[ "$s" -le 1518 ] || { echo "bench: --sizes '$s': at most 1518" >&2; exit 2; }
 done
 for m in $modes; do
-	case $m in floor | native | ringport) ;; *) echo "bench: --modes '$m': floor, native or ringport" >&2; exit 2 ;; esac
+	case $m in floor | native | ringport | ringport-zc) ;; *) echo "bench: --modes '$m': floor, native, ringport or ringport-zc" >&2; exit 2 ;; esac
 done
 for s in $scenarios; do
 	case $s in g2d | n2g | g2g) ;; *) echo "bench: --scenarios '$s': g2d, n2g or g2g" >&2; exit 2 ;; esac
@@ -220,20 +223,22 @@ setup() {
 			vhu p2 2 "$work/gb.sock"
 		fi
 		;;
-	ringport)
+	ringport | ringport-zc)
+		local zc=""
+		[ $mode = ringport-zc ] && zc=",zerocopy=1"
 		if [ $sc = n2g ]; then
 			port p1 1 "${n}0,size=$size,copy=0" "$q"
 		else
 			iothread ia "$q" "$iot_cpus"
 			iots+=("$work/ia.p.ctl")
 			guest ga txonly "$work/ia.v" 0 "$q" "$size" "$guest_cpus"
-			port p1 1 "net_ringport$((cfg_id * 2)),path=$work/ia.p" "$q"
+			port p1 1 "net_ringport$((cfg_id * 2)),path=$work/ia.p$zc" "$q"
 		fi
 		if [ -n "$out_port" ]; then
 			iothread ib "$q" "$ib_cpus"
 			iots+=("$work/ib.p.ctl")
 			guest gb rxonly "$work/ib.v" 0 "$q" "$size" "$gb_cpus"
-			port p2 2 "net_ringport$((cfg_id * 2 + 1)),path=$work/ib.p" "$q"
+			port p2 2 "net_ringport$((cfg_id * 2 + 1)),path=$work/ib.p$zc" "$q"
 		fi
 		;;
 	esac
@@ -282,8 +287,8 @@ if sc == "g2d":
 d = [y - x for x, y in zip(i0, i1)]
 iot = {"to_switch": d[0] / d[1] if d[1] else None, "to_guest": d[2] / d[3] if d[3] else None}
 r = {"mode": mode, "scenario": sc, "size": size, "queues": q, "trial": trial,
-     "steer": __import__("os").environ.get("RP_BENCH_STEER", "") if mode == "ringport" else "",
-     "cpus": {"ovs_pmd": pmd_cpus, "iothread": iot_cpus if mode == "ringport" else "",
+     "steer": __import__("os").environ.get("RP_BENCH_STEER", "") if mode.startswith("ringport") else "",
+     "cpus": {"ovs_pmd": pmd_cpus, "iothread": iot_cpus if mode.startswith("ringport") else "",
               "guests": guest_cpus if mode != "floor" else "", "shared": shared},
      "seconds": secs, "ovs_packets": rx, "delivered": delivered,
      "mpps": round(delivered / secs / 1e6, 4),
@@ -308,9 +313,9 @@ for q in $queues; do
 			for mode in $modes; do
 				cfg_id=$((cfg_id + 1))
 				where="OVS PMD on CPU $pmd_cpus"
-				if [ $mode = ringport ]; then where+=", iothread $iot_cpus"; fi
+				if [[ $mode == ringport* ]]; then where+=", iothread $iot_cpus"; fi
 				if [ $mode != floor ]; then where+=", guest $guest_cpus"; fi
-				if [ $sc = g2g ] && [ $mode = ringport ]; then
+				if [ $sc = g2g ] && [[ $mode == ringport* ]]; then
 					where+=" (B: iothread $iot_cpus_b, guest $guest_cpus_b)"
 				elif [ $sc = g2g ] && [ $mode = native ]; then
 					where+=" (B: guest $guest_cpus_b)"
