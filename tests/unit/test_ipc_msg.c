@@ -358,6 +358,19 @@ wake_handshake(struct wake_srv *w, int sv[2], int *wake, unsigned int *n_wake,
 	return rc;
 }
 
+/* The server's four wake socket pairs: keep[] stays, send[] goes. */
+static void
+wake_pairs(struct wake_srv *w)
+{
+	for (int i = 0; i < 4; i++) {
+		int pair[2];
+
+		assert_int_equal(rp_ipc_wake_pair(pair), 0);
+		w->keep[i] = pair[0];
+		w->send[i] = pair[1];
+	}
+}
+
 static void
 test_handshake_wake_fds(void **state)
 {
@@ -369,13 +382,7 @@ test_handshake_wake_fds(void **state)
 	char why[WHY] = "";
 
 	(void)state;
-	for (int i = 0; i < 4; i++) {
-		int pair[2];
-
-		assert_int_equal(rp_ipc_wake_pair(pair), 0);
-		w.keep[i] = pair[0];
-		w.send[i] = pair[1];
-	}
+	wake_pairs(&w);
 	/* Three wake fds for four queue pairs is refused before anything is sent. */
 	struct rp_ipc_region_params p4 = small_params(4);
 	struct rp_ipc_region *r4 = rp_ipc_region_create(&p4, why, sizeof(why));
@@ -432,13 +439,7 @@ test_refuse_wake_eventfd(void **state)
 	char why[WHY] = "";
 
 	(void)state;
-	for (int i = 0; i < 4; i++) {
-		int pair[2];
-
-		assert_int_equal(rp_ipc_wake_pair(pair), 0);
-		w.keep[i] = pair[0];
-		w.send[i] = pair[1];
-	}
+	wake_pairs(&w);
 	close(w.send[1]);
 	w.send[1] = eventfd(0, EFD_CLOEXEC);
 	assert_int_equal(wake_handshake(&w, sv, wake, &n_wake, &cr, &rej, why, sizeof(why)),
