@@ -54,10 +54,17 @@ slurp(const char *path, size_t *len, char *err, size_t errlen)
 	ssize_t n;
 	int fd, rc;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Never wait on what the path names (a FIFO would hold the caller,
+	 * the iothread's control thread, until someone writes it), never
+	 * follow a link in its last component; only a regular file is read. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
 	if (fd < 0) {
 		rc = errno;
-		rp_prog_errf(err, errlen, 0, "cannot open %s: %s", path, strerror(rc));
+		if (rc == ELOOP)
+			rp_prog_errf(err, errlen, 0,
+				"%s is a symbolic link: name the program file itself", path);
+		else
+			rp_prog_errf(err, errlen, 0, "cannot open %s: %s", path, strerror(rc));
 		errno = rc;
 		return NULL;
 	}

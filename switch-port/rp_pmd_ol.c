@@ -13,6 +13,8 @@
 
 #include "rp_pmd_ol.h"
 
+#define RP_OL_L2_LEN_MAX ((1u << RTE_MBUF_L2_LEN_BITS) - 1)
+#define RP_OL_L3_LEN_MAX ((1u << RTE_MBUF_L3_LEN_BITS) - 1)
 #define L4_FIELD(f, shift) (((f) >> (shift)) & 3u)
 #define TCP_CKSUM_OFF 16
 #define UDP_CKSUM_OFF 6
@@ -27,10 +29,12 @@ check_headers(const struct rte_mbuf *m, unsigned int l3, unsigned int l4, uint32
 	if ((l3 != RP_IPC_L3_IPV4 && l3 != RP_IPC_L3_IPV6) ||
 		(l4 != RP_IPC_L4_TCP && l4 != RP_IPC_L4_UDP))
 		return -EINVAL;
-	if (l2_len < RTE_ETHER_HDR_LEN ||
+	/* The mbuf's fields are narrower than the descriptor's (l2_len 7 bits,
+	 * l3_len 9): a length they cannot hold must not pass truncated. */
+	if (l2_len < RTE_ETHER_HDR_LEN || l2_len > RP_OL_L2_LEN_MAX ||
 		l3_len < (l3 == RP_IPC_L3_IPV4 ? sizeof(struct rte_ipv4_hdr)
 					       : sizeof(struct rte_ipv6_hdr)) ||
-		l2_len + l3_len + l4_min > m->data_len)
+		l3_len > RP_OL_L3_LEN_MAX || l2_len + l3_len + l4_min > m->data_len)
 		return -EINVAL;
 	return 0;
 }

@@ -245,6 +245,18 @@ test_rx_bad_metadata(void **state)
 	d = rx_desc(true, true, 0);  /* says IPv6: 40 bytes of L3 do not fit */
 	d.l3_len = 20;
 	assert_int_equal(rp_ol_to_mbuf(mbuf_over(len, 0), &d, 0), -EINVAL);
+	/* Lengths the mbuf's fields cannot hold (l2_len is 7 bits, l3_len 9),
+	 * in a frame long enough for them: 142 must not pass as 14. */
+	len = build(pkt_buf[0], false, true, 600);
+	d = rx_desc(false, true, 0);
+	d.l2_len = 142;
+	assert_int_equal(rp_ol_to_mbuf(mbuf_over(len, 0), &d, 0), -EINVAL);
+	assert_int_equal(rp_ol_to_mbuf(mbuf_over(len, 0), &d, RP_OL_CONF_CKSUM), -EINVAL);
+	d = rx_desc(false, true, 0);
+	d.l2_len = 127; /* the most the field holds: taken */
+	struct rte_mbuf *m = mbuf_over(len, 0);
+	assert_int_equal(rp_ol_to_mbuf(m, &d, RP_OL_CONF_CKSUM), 0);
+	assert_int_equal(m->l2_len, 127);
 }
 
 static void

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -88,6 +90,35 @@ test_not_ebpf(void **state)
 	assert_int_equal(errno, EINVAL);
 	print_message("host executable -> %s\n", err);
 	assert_non_null(strstr(err, "not eBPF (ELF machine 62"));
+}
+
+/* Paths that are not a regular file are refused at once, by name: a FIFO
+ * (opening one for reading waits for a writer: it once held the iothread's
+ * control thread), a directory, and a symbolic link to a good program. */
+static void
+test_not_a_file(void **state)
+{
+	char dir[] = "/tmp/rp-prog-XXXXXX", fifo[64], link[64], err[512];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	snprintf(link, sizeof(link), "%s/link.o", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	alarm(10); /* a blocking open fails the test with SIGALRM */
+	assert_null(rp_prog_open(fifo, err, sizeof(err)));
+	alarm(0);
+	assert_int_equal(errno, EINVAL);
+	assert_non_null(strstr(err, "not a regular file"));
+	assert_null(rp_prog_open(dir, err, sizeof(err)));
+	assert_non_null(strstr(err, "not a regular file"));
+	assert_int_equal(symlink(path_of(xdp_dir, "rss.bpf.o"), link), 0);
+	assert_null(rp_prog_open(link, err, sizeof(err)));
+	assert_int_equal(errno, ELOOP);
+	assert_non_null(strstr(err, "is a symbolic link"));
+	unlink(link);
+	unlink(fifo);
+	rmdir(dir);
 }
 
 /* Each example loads, and does what its comment says on one frame. */
@@ -197,6 +228,7 @@ main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_programs),
 		cmocka_unit_test(test_not_ebpf),
+		cmocka_unit_test(test_not_a_file),
 		cmocka_unit_test(test_examples),
 		cmocka_unit_test(test_parsers),
 	};
