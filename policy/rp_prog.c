@@ -260,33 +260,44 @@ out:
 }
 
 struct rp_prog *
-rp_prog_open(const char *path, char *err, size_t errlen)
+rp_prog_open_mem(const void *buf, size_t len, const char *name, char *err, size_t errlen)
 {
 	struct rp_prog *p;
-	size_t len = 0;
-	void *buf;
 	int rc;
 
-	buf = slurp(path, &len, err, errlen);
-	if (buf == NULL)
-		return NULL;
 	p = calloc(1, sizeof(*p));
-	if (p == NULL || (p->path = strdup(path)) == NULL) {
+	if (p == NULL || (p->path = strdup(name)) == NULL) {
 		rc = -ENOMEM;
 		goto fail;
 	}
 	rc = load_image(p, buf, len, err, errlen);
 	if (rc < 0)
 		goto fail;
-	free(buf);
 	return p;
 fail:
-	free(buf);
 	rp_prog_close(p);
 	if (rc == -ENOMEM)
-		rp_prog_errf(err, errlen, 0, "%s: out of memory", path);
+		rp_prog_errf(err, errlen, 0, "%s: out of memory", name);
 	errno = -rc;
 	return NULL;
+}
+
+struct rp_prog *
+rp_prog_open(const char *path, char *err, size_t errlen)
+{
+	struct rp_prog *p;
+	size_t len = 0;
+	void *buf;
+	int e;
+
+	buf = slurp(path, &len, err, errlen);
+	if (buf == NULL)
+		return NULL;
+	p = rp_prog_open_mem(buf, len, path, err, errlen);
+	e = errno;
+	free(buf);
+	errno = e;
+	return p;
 }
 
 void
@@ -359,6 +370,15 @@ rp_prog_inst_init(struct rp_prog_inst *i, const struct rp_prog *p,
 	int rc = 0;
 
 	memset(i, 0, sizeof(*i));
+	/* The instance's own copy: rte_bpf's validator checks bounds but not
+	 * that a program only reads, so a program may store to it. What it
+	 * stores stays in its own instance, and the host never reads it. */
+	i->own_cfg = aligned_alloc(64, RTE_ALIGN_CEIL(sizeof(*cfg), 64));
+	if (i->own_cfg == NULL)
+		return rp_prog_errf(err, errlen, -ENOMEM, "out of memory");
+	memcpy(i->own_cfg, cfg, sizeof(*cfg));
+	cfg = i->own_cfg;
+	xsym[0].var.val = i->own_cfg;
 	i->cfg = cfg;
 	i->counters = counters;
 	if (p == NULL)
@@ -399,6 +419,10 @@ rp_prog_inst_init(struct rp_prog_inst *i, const struct rp_prog *p,
 		i->fn = jit.func;
 	}
 	free(logbuf);
+	if (rc < 0) {
+		free(i->own_cfg);
+		i->own_cfg = NULL;
+	}
 	return rc;
 }
 
@@ -407,5 +431,6 @@ rp_prog_inst_fini(struct rp_prog_inst *i)
 {
 	if (i->bpf != NULL)
 		rte_bpf_destroy(i->bpf);
+	free(i->own_cfg);
 	memset(i, 0, sizeof(*i));
 }

@@ -35,11 +35,15 @@
 struct rp_prog;
 
 /* A program bound to one configuration and one counter array, compiled.
- * A NULL bpf is the built-in RSS (rp_rss_core.h compiled natively). */
+ * A NULL bpf is the built-in RSS (rp_rss_core.h compiled natively). The
+ * configuration is the instance's own copy (own_cfg): a program can store
+ * to it (rte_bpf checks bounds, not that it only reads), so nothing of the
+ * host ever reads it back, and no other instance sees it. */
 struct rp_prog_inst {
 	struct rte_bpf *bpf;
 	uint64_t (*fn)(void *ctx); /* JIT code */
-	const struct rp_steer_cfg *cfg;
+	const struct rp_steer_cfg *cfg; /* == own_cfg */
+	struct rp_steer_cfg *own_cfg;
 	uint64_t *counters;
 };
 
@@ -53,6 +57,10 @@ struct rp_prog_inst {
  */
 struct rp_prog *rp_prog_open(const char *path, char *err, size_t errlen);
 
+/** rp_prog_open() of the @len bytes at @buf, called @name in messages. */
+struct rp_prog *rp_prog_open_mem(const void *buf, size_t len, const char *name, char *err,
+	size_t errlen);
+
 void rp_prog_close(struct rp_prog *p);
 
 /** The path the image was read from. */
@@ -62,10 +70,10 @@ const char *rp_prog_path(const struct rp_prog *p);
 unsigned int rp_prog_insns(const struct rp_prog *p);
 
 /**
- * Bind @p (NULL: the built-in RSS) to @cfg and @counters (RP_STEER_COUNTERS
- * words), validate it with rte_bpf's verifier and JIT-compile it. The
- * validator's own message is the reason on refusal. @cfg and @counters must
- * outlive the instance.
+ * Bind @p (NULL: the built-in RSS) to a private copy of @cfg and to
+ * @counters (RP_STEER_COUNTERS words), validate it with rte_bpf's verifier
+ * and JIT-compile it. The validator's own message is the reason on
+ * refusal. @counters must outlive the instance; @cfg need not.
  * @return 0, -EINVAL (refused by the validator), -ENOTSUP (no JIT code),
  *   -ENOMEM.
  */
@@ -113,8 +121,11 @@ int rp_steer_parse_types(const char *s, uint32_t *types, char *err, size_t errle
 const char *rp_steer_types_str(uint32_t types, char *buf, size_t len);
 
 /** Fill @ctx for the frame @pkt of @len bytes, @seg of them contiguous
- * there. Only the frame's own bytes are copied: reading past them would
- * pull in buffer lines nobody touched (a cache miss per packet). */
+ * there. Only the frame's own bytes are copied (reading past them would
+ * pull in buffer lines nobody touched: a cache miss per packet), and every
+ * other byte of @ctx is rewritten too, the rest of pkt[] and the slack
+ * with zeroes: a program sees this frame and nothing of an earlier one,
+ * nor anything an earlier program run left there. */
 static inline void
 rp_steer_ctx_fill(struct rp_steer_ctx *ctx, const void *pkt, uint32_t len, uint32_t seg,
 	unsigned int dir, unsigned int queue, unsigned int nb_queues)
@@ -122,12 +133,16 @@ rp_steer_ctx_fill(struct rp_steer_ctx *ctx, const void *pkt, uint32_t len, uint3
 	uint32_t n = seg < RP_STEER_PKT_MAX ? seg : RP_STEER_PKT_MAX;
 
 	rte_memcpy(ctx->pkt, pkt, n); /* inline: no call for a few vector moves */
+	memset(ctx->pkt + n, 0, RP_STEER_PKT_MAX - n);
 	ctx->len = len;
 	ctx->pkt_len = n;
+	ctx->hash = 0;
 	ctx->queue = (uint16_t)queue;
 	ctx->nb_queues = (uint16_t)nb_queues;
 	ctx->dir = (uint8_t)dir;
 	ctx->flags = 0;
+	memset(ctx->pad, 0, sizeof(ctx->pad));
+	memset(ctx->slack, 0, sizeof(ctx->slack));
 }
 
 /** The queue the host uses for result @r with @nb_queues (>= 1) queues. */

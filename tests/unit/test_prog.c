@@ -186,6 +186,79 @@ test_examples(void **state)
 	}
 }
 
+/* A program that stores to its configuration: accepted by the validator
+ * (so it is loaded), but the stores land in its own instance's copy only:
+ * the host's configuration and another worker's instance are untouched,
+ * and the out-of-range queue it asks for is clamped by the host's count. */
+static void
+test_cfg_write(void **state)
+{
+	static struct rp_steer_cfg cfg, before;
+	uint64_t counters[2][RP_STEER_COUNTERS] = {{0}};
+	struct rp_prog_inst a, b;
+	struct rp_steer_ctx ctx;
+	struct rp_prog *p;
+	char err[512];
+	uint64_t r;
+
+	(void)state;
+	rp_steer_cfg_init(&cfg);
+	before = cfg;
+	p = rp_prog_open(path_of(bpf_dir, "cfg_write.bpf.o"), err, sizeof(err));
+	if (p == NULL)
+		fail_msg("%s", err);
+	if (rp_prog_inst_init(&a, p, &cfg, counters[0], err, sizeof(err)) < 0 ||
+		rp_prog_inst_init(&b, p, &cfg, counters[1], err, sizeof(err)) < 0)
+		fail_msg("refused, but the validator lets such stores through: %s", err);
+	rp_steer_ctx_fill(&ctx, (uint8_t[64]){0}, 64, 64, RP_STEER_TO_GUEST, 0, 4);
+	r = rp_prog_run(&a, &ctx);
+	assert_int_equal(RP_STEER_RET_GET_QUEUE(r), 0xfff0);
+	assert_true(rp_steer_queue(r, 4) < 4);
+	/* The host's configuration: not one byte changed. */
+	assert_int_equal(cfg.table_mask, 127);
+	assert_memory_equal(&cfg, &before, sizeof(cfg));
+	/* The other worker's instance: untouched. */
+	assert_memory_equal(b.cfg, &before, sizeof(before));
+	/* The stores went somewhere: the instance's own copy. */
+	assert_int_equal(a.cfg->table_mask, 0xffff);
+	rp_prog_inst_fini(&a);
+	rp_prog_inst_fini(&b);
+	rp_prog_close(p);
+}
+
+/* A program sees its frame and zeroes, never bytes of an earlier frame
+ * nor what an earlier run of itself left in the context. */
+static void
+test_ctx_clean(void **state)
+{
+	static struct rp_steer_cfg cfg;
+	uint64_t counters[RP_STEER_COUNTERS] = {0};
+	uint8_t big[RP_STEER_PKT_MAX + 64], small[60];
+	struct rp_prog_inst inst;
+	struct rp_steer_ctx ctx;
+	struct rp_prog *p;
+	char err[512];
+	uint64_t r;
+
+	(void)state;
+	memset(big, 0xee, sizeof(big));
+	memset(small, 0x11, sizeof(small));
+	rp_steer_cfg_init(&cfg);
+	p = rp_prog_open(path_of(bpf_dir, "ctx_peek.bpf.o"), err, sizeof(err));
+	if (p == NULL || rp_prog_inst_init(&inst, p, &cfg, counters, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	memset(&ctx, 0xcc, sizeof(ctx)); /* whatever the memory held before */
+	rp_steer_ctx_fill(&ctx, big, sizeof(big), sizeof(big), RP_STEER_TO_SWITCH, 0, 1);
+	r = rp_prog_run(&inst, &ctx);
+	assert_int_equal(RP_STEER_RET_GET_HASH(r), 0); /* a full pkt[]: only slack */
+	/* A short frame after a long one and after the program's scribbles. */
+	rp_steer_ctx_fill(&ctx, small, sizeof(small), sizeof(small), RP_STEER_TO_GUEST, 0, 1);
+	r = rp_prog_run(&inst, &ctx);
+	assert_int_equal(RP_STEER_RET_GET_HASH(r), 0);
+	rp_prog_inst_fini(&inst);
+	rp_prog_close(p);
+}
+
 /* Parsers: what they take, and what they refuse with the bad value named. */
 static void
 test_parsers(void **state)
@@ -231,6 +304,8 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_not_a_file),
 		cmocka_unit_test(test_examples),
 		cmocka_unit_test(test_parsers),
+		cmocka_unit_test(test_cfg_write),
+		cmocka_unit_test(test_ctx_clean),
 	};
 
 	(void)argc;

@@ -245,6 +245,11 @@ test_program_matches_native(void **state)
 			for (int k = 0; k < RP_STEER_TABLE_MAX; k++)
 				cfg.table[k] = (uint16_t)(rnd() % 16);
 			cfg.default_queue = (uint16_t)(rnd() % 4);
+			/* An instance reads its own copy, taken when it is
+			 * made: a new configuration is a new instance. */
+			rp_prog_inst_fini(&inst);
+			if (rp_prog_inst_init(&inst, p, &cfg, counters, err, sizeof(err)) < 0)
+				fail_msg("%s", err);
 		}
 		memset(&ctx, 0, sizeof(ctx));
 		ctx.pkt_len = random_frame(ctx.pkt);
@@ -260,6 +265,9 @@ test_program_matches_native(void **state)
 	}
 	/* And the published vectors through the program. */
 	rp_steer_cfg_init(&cfg);
+	rp_prog_inst_fini(&inst);
+	if (rp_prog_inst_init(&inst, p, &cfg, counters, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
 	for (size_t i = 0; i < sizeof(v4) / sizeof(v4[0]); i++) {
 		memset(&ctx, 0, sizeof(ctx));
 		ctx.pkt_len = build(ctx.pkt, &v4[i], false, 6, true, 0);

@@ -57,8 +57,8 @@ typedef unsigned long long uint64_t;
  * (a program never sees a pointer into guest or region memory).
  */
 struct rp_steer_ctx {
-	/* The frame's first min(len, RP_STEER_PKT_MAX) bytes. Bytes past
-	 * pkt_len are unspecified: read them only under a pkt_len check. */
+	/* The frame's first min(len, RP_STEER_PKT_MAX) bytes; the host zeroes
+	 * the bytes past pkt_len for every packet (never another frame's). */
 	uint8_t pkt[RP_STEER_PKT_MAX];
 	uint32_t len;       /* length of the whole frame */
 	uint32_t pkt_len;   /* valid bytes in pkt[] */
@@ -69,8 +69,7 @@ struct rp_steer_ctx {
 	uint8_t flags;      /* RP_STEER_CTX_F_* */
 	uint8_t pad[6];     /* zero */
 	/* Slack so a program may read a few bytes past pkt[] at offsets it
-	 * masks with (RP_STEER_PKT_MAX - 1) without a branch; the host zeroes
-	 * nothing here and a program must not rely on its contents. */
+	 * masks with (RP_STEER_PKT_MAX - 1) without a branch; zero. */
 	uint8_t slack[40];
 };
 
@@ -78,7 +77,11 @@ struct rp_steer_ctx {
  * The configuration: the RSS settings of one direction, read-only to the
  * program (extern const struct rp_steer_cfg rp_steer_cfg). The host builds
  * a new one for each change and swaps it in with the program, so a program
- * never sees a half-made change.
+ * never sees a half-made change. Each instance (one per worker) reads its
+ * own copy, and the host keeps its own: a program that stores to it
+ * anyway changes only what it itself reads later, never the host's values
+ * (the queue is clamped to the host's queue count, the table it shows is
+ * the host's) nor another worker's.
  */
 struct rp_steer_cfg {
 	/* Toeplitz lookup tables made from key: lut[i][v] is the hash of an
