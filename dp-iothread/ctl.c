@@ -3,6 +3,7 @@
  * without stopping them (each counter has one writer). */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <jansson.h>
 #include <rte_cycles.h>
@@ -157,7 +158,48 @@ rp_it_status_json(struct rp_iothread *it)
 		cpp(busy[0], pkts[0]), "to_guest", cpp(busy[1], pkts[1]),
 		"cycles_per_packet_full_bursts", "to_switch", cpp(full_c[0], full_p[0]), "to_guest",
 		cpp(full_c[1], full_p[1]), "tsc_hz", (json_int_t)rte_get_tsc_hz());
+	json_object_set_new(o, "control", json_pack("{s:s,s:i,s:I,s:I,s:I,s:I}", "path",
+		it->o.ctl_path, "clients", (int)it->ctl.n_clients, "refused",
+		(json_int_t)it->ctl.refused, "timeouts", (json_int_t)it->ctl.timeouts, "busy",
+		(json_int_t)it->ctl.busy, "bad_requests", (json_int_t)it->ctl.bad));
 	out = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
+	return out;
+}
+
+/* steer-load {path, direction}, rss-set {direction, key, table, types,
+ * user}: each value is checked again in steer.c, whoever sent it. */
+static char *
+ctl_steer(struct rp_iothread *it, const struct rp_ctl_req *r)
+{
+	char err[512];
+	json_t *j;
+	char *out;
+	int rc;
+
+	if (r->cmd == RP_CTL_STEER_LOAD)
+		rc = rp_it_steer_load(it, r->direction, r->path, err, sizeof(err));
+	else
+		rc = rp_it_steer_rss_set(it, r->direction, r->key, r->table, r->types, r->user,
+			err, sizeof(err));
+	j = rc == 0 ? json_pack("{s:b,s:o}", "ok", 1, "steering", rp_it_steer_json(it))
+		    : json_pack("{s:s}", "error", err);
+	out = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	return out;
+}
+
+char *
+rp_it_ctl_dispatch(struct rp_iothread *it, const char *buf, size_t len, uint64_t *bad)
+{
+	struct rp_ctl_req r;
+	char err[256], *out;
+
+	if (rp_ctl_req_parse(buf, len, &r, err, sizeof(err)) < 0) {
+		(*bad)++;
+		return rp_ctl_error(err);
+	}
+	out = r.cmd == RP_CTL_STATUS ? rp_it_status_json(it) : ctl_steer(it, &r);
+	rp_ctl_req_free(&r);
 	return out;
 }

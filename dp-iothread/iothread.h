@@ -30,17 +30,21 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 #include <rte_rcu_qsbr.h>
 
+#include "ctl_req.h"
 #include "rp_ipc.h"
 #include "rp_prog.h"
 
 #define RP_IT_BURST 32
 #define RP_IT_STAGE 128          /* packets staged per target */
 #define RP_IT_FRAME_SEGS 64      /* most buffers in one to-guest frame */
+#define RP_IT_L2_OVERHEAD 22     /* Ethernet header and two VLAN tags over the MTU */
+#define RP_IT_TSO_FRAME_MAX (65535 + RP_IT_L2_OVERHEAD) /* a guest TSO frame */
 #define RP_IT_RING_SIZE 1024
 #define RP_IT_BUF_SIZE 2048
 #define PROG "ringport-iothread"
@@ -94,6 +98,10 @@ struct rp_it_sess {
 	struct rte_mempool *mp;
 	struct rte_mbuf **mbuf_of; /* by TO_SWITCH buffer index */
 	uint32_t ts_off, ts_shift, ts_n;
+	/* Guest frames to the switch: longer ones, or ones spanning more
+	 * buffers, are dropped whole (too_big) before they are staged. */
+	uint32_t ts_max_frame; /* bytes, without TSO */
+	uint32_t ts_max_segs;  /* within one ring's room and the ABI's limit */
 	struct rp_ipc_pool *lent;
 	struct rp_ipc_pool *held;  /* TO_GUEST buffers we hold */
 	struct rte_ring *inbox[RP_IT_MAX_QP];
@@ -161,6 +169,8 @@ struct rp_it_steer {
 
 enum rp_it_poll { RP_IT_POLL_BUSY, RP_IT_POLL_ADAPTIVE };
 
+enum rp_it_seccomp { RP_IT_SECCOMP_KILL, RP_IT_SECCOMP_LOG, RP_IT_SECCOMP_OFF };
+
 struct rp_it_opts {
 	const char *vhost_path;
 	const char *port_path;
@@ -173,6 +183,7 @@ struct rp_it_opts {
 	unsigned int n_cpus;
 	const char *steer_prog[RP_IT_DIRS];
 	uint16_t mtu;
+	enum rp_it_seccomp seccomp;
 };
 
 struct rp_it_dev {
@@ -185,8 +196,52 @@ struct rp_it_dev {
 	uint64_t gen;       /* bumped when the device starts or stops */
 };
 
+/* Who the iothread runs as, and who may use the control socket. */
+struct rp_it_ids {
+	uid_t run_uid; /* --user; (uid_t)-1: stay who we are */
+	gid_t run_gid;
+	gid_t ctl_group; /* --ctl-group */
+	bool ctl_group_set;
+};
+
+/* The control socket (ctlsock.c), on the control thread. */
+#define RP_CTL_CLIENTS 16        /* requests in progress at once */
+#define RP_CTL_DEADLINE_MS 1000  /* from connect to a whole request */
+
+struct rp_ctl_client {
+	int fd; /* -1: free slot */
+	uint64_t deadline; /* CLOCK_MONOTONIC ms */
+	bool refused;      /* SO_PEERCRED said no: the answer is why */
+	char why[128];
+	size_t len;
+	char req[RP_CTL_REQ_MAX];
+};
+
+struct rp_it_ctl {
+	int lfd;
+	struct rp_it_ids ids;
+	unsigned int n_clients;
+	uint64_t refused;  /* SO_PEERCRED said no */
+	uint64_t timeouts; /* no whole request before the deadline */
+	uint64_t busy;     /* every slot taken */
+	uint64_t bad;      /* requests refused as malformed */
+	struct rp_ctl_client cl[RP_CTL_CLIENTS];
+};
+
+/* epoll tags of the control thread's event loop */
+enum {
+	RP_IT_EV_SIGNAL = 0,
+	RP_IT_EV_PORT,
+	RP_IT_EV_CTL,
+	RP_IT_EV_SESS,
+	RP_IT_EV_CTL_CLIENT = 16, /* + client slot */
+};
+
 struct rp_iothread {
 	struct rp_it_opts o;
+	struct rp_it_ids ids;
+	struct rp_it_ctl ctl;
+	int port_lfd;
 	uint8_t mac[6];
 	struct rp_it_sess *sess; /* published to workers; NULL: link down */
 	struct rp_it_dev dev;
@@ -220,6 +275,22 @@ rp_it_owner(const struct rp_iothread *it, unsigned int q)
 /* Single-writer statistics, read by the control thread. */
 #define RP_IT_STAT_ADD(x, v) __atomic_store_n(&(x), (x) + (v), __ATOMIC_RELAXED)
 #define RP_IT_STAT_READ(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
+/* confine.c: drop what the iothread no longer needs (see there). */
+int rp_it_confine(const struct rp_it_opts *o, const struct rp_it_ids *ids, char *err,
+	size_t errlen);
+
+/* ctlsock.c */
+int rp_it_ctl_open(struct rp_it_ctl *c, const char *path, const struct rp_it_ids *ids);
+void rp_it_ctl_accept(struct rp_it_ctl *c, int ep);
+void rp_it_ctl_event(struct rp_iothread *it, struct rp_it_ctl *c, unsigned int i);
+void rp_it_ctl_expire(struct rp_it_ctl *c);
+int rp_it_ctl_next_ms(const struct rp_it_ctl *c, int dflt);
+void rp_it_ctl_close(struct rp_it_ctl *c, const char *path);
+
+/* ctl.c: the reply to the request in @buf (malloc'ed JSON; NULL if out of
+ * memory); a malformed request counts in *@bad. */
+char *rp_it_ctl_dispatch(struct rp_iothread *it, const char *buf, size_t len, uint64_t *bad);
 
 /* worker.c */
 int rp_it_worker_main(void *arg);

@@ -14,9 +14,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -39,9 +41,6 @@
 
 #include "iothread.h"
 
-#define CTL_REQ_MAX 4096
-#define CTL_TIMEOUT_MS 1000
-
 static void
 usage(FILE *f)
 {
@@ -61,6 +60,15 @@ usage(FILE *f)
 		"  --tso                   offer the guest TSO (HOST/GUEST_TSO4/6); the switch\n"
 		"                          must take 64 KB frames (OVS userspace-tso-enable)\n"
 		"  --mtu N                 MTU announced to the switch (68..9000, default 1500)\n"
+		"  --user USER[:GROUP]     once set up, run as USER (and GROUP, default USER's\n"
+		"                          primary group) with no capabilities; the sockets are\n"
+		"                          made USER's (see README, Security)\n"
+		"  --ctl-group GROUP       members (primary group) may use the control socket\n"
+		"                          too (mode 0660); otherwise root and the iothread's\n"
+		"                          own user only\n"
+		"  --seccomp kill|log|off  the system-call allow-list: a call outside it kills\n"
+		"                          the process (kill, default), is logged and allowed\n"
+		"                          (log), or no filter (off)\n"
 		"  --steer-to-switch PROG.o, --steer-to-guest PROG.o\n"
 		"                          eBPF steering program per direction (default: the\n"
 		"                          rss.bpf.o built or installed beside this program;\n"
@@ -140,11 +148,68 @@ parse_cpus(const char *s, const cpu_set_t *allowed, struct rp_it_opts *o)
 	return rc;
 }
 
+/* A group by name or number. */
 static int
-parse_args(int argc, char **argv, struct rp_it_opts *o, const cpu_set_t *allowed)
+parse_group(const char *flag, const char *s, gid_t *gid)
+{
+	struct group *g = getgrnam(s);
+	unsigned long v;
+	char *end;
+
+	if (g != NULL) {
+		*gid = g->gr_gid;
+		return 0;
+	}
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno || v >= (gid_t)-1)
+		return bad(flag, s, "no such group");
+	*gid = (gid_t)v;
+	return 0;
+}
+
+/* USER[:GROUP], by name or number; root is refused (it is no drop). */
+static int
+parse_user(const char *s, struct rp_it_ids *ids)
+{
+	char name[256], *colon;
+	struct passwd *pw;
+	unsigned long v;
+	char *end;
+
+	if (strlen(s) >= sizeof(name))
+		return bad("--user", s, "too long");
+	strcpy(name, s);
+	colon = strchr(name, ':');
+	if (colon != NULL)
+		*colon++ = '\0';
+	pw = getpwnam(name);
+	if (pw != NULL) {
+		ids->run_uid = pw->pw_uid;
+		ids->run_gid = pw->pw_gid;
+	} else {
+		errno = 0;
+		v = strtoul(name, &end, 10);
+		if (name[0] == '\0' || *end != '\0' || errno || v >= (uid_t)-1)
+			return bad("--user", s, "no such user");
+		ids->run_uid = (uid_t)v;
+		ids->run_gid = (gid_t)v;
+	}
+	if (colon != NULL && parse_group("--user", colon, &ids->run_gid) < 0)
+		return -1;
+	if (ids->run_uid == 0 || ids->run_gid == 0)
+		return bad("--user", s, "root is not a confinement (omit --user to stay root)");
+	if (geteuid() != 0 && geteuid() != ids->run_uid)
+		return bad("--user", s, "only root can switch to another user");
+	return 0;
+}
+
+static int
+parse_args(int argc, char **argv, struct rp_it_opts *o, struct rp_it_ids *ids,
+	const cpu_set_t *allowed)
 {
 	enum { O_VHOST = 256, O_PORT, O_QUEUES, O_CPUS, O_CTL, O_CLIENT, O_POLL, O_TSO, O_MTU,
-		O_STEER_TS, O_STEER_TG };
+		O_STEER_TS, O_STEER_TG, O_USER, O_CTL_GROUP, O_SECCOMP };
 	static const struct option lo[] = {
 		{"vhost", required_argument, NULL, O_VHOST},
 		{"port", required_argument, NULL, O_PORT},
@@ -157,6 +222,9 @@ parse_args(int argc, char **argv, struct rp_it_opts *o, const cpu_set_t *allowed
 		{"mtu", required_argument, NULL, O_MTU},
 		{"steer-to-switch", required_argument, NULL, O_STEER_TS},
 		{"steer-to-guest", required_argument, NULL, O_STEER_TG},
+		{"user", required_argument, NULL, O_USER},
+		{"ctl-group", required_argument, NULL, O_CTL_GROUP},
+		{"seccomp", required_argument, NULL, O_SECCOMP},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -164,6 +232,7 @@ parse_args(int argc, char **argv, struct rp_it_opts *o, const cpu_set_t *allowed
 	int c;
 
 	*o = (struct rp_it_opts){.queues = 1, .poll = RP_IT_POLL_BUSY, .mtu = 1500};
+	*ids = (struct rp_it_ids){.run_uid = (uid_t)-1, .run_gid = (gid_t)-1};
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
 		switch (c) {
@@ -207,6 +276,25 @@ parse_args(int argc, char **argv, struct rp_it_opts *o, const cpu_set_t *allowed
 		case O_STEER_TS:
 		case O_STEER_TG:
 			o->steer_prog[c == O_STEER_TS ? RP_IT_TO_SWITCH : RP_IT_TO_GUEST] = optarg;
+			break;
+		case O_USER:
+			if (parse_user(optarg, ids) < 0)
+				return -1;
+			break;
+		case O_CTL_GROUP:
+			if (parse_group("--ctl-group", optarg, &ids->ctl_group) < 0)
+				return -1;
+			ids->ctl_group_set = true;
+			break;
+		case O_SECCOMP:
+			if (strcmp(optarg, "kill") == 0)
+				o->seccomp = RP_IT_SECCOMP_KILL;
+			else if (strcmp(optarg, "log") == 0)
+				o->seccomp = RP_IT_SECCOMP_LOG;
+			else if (strcmp(optarg, "off") == 0)
+				o->seccomp = RP_IT_SECCOMP_OFF;
+			else
+				return bad("--seccomp", optarg, "must be kill, log or off");
 			break;
 		case 'h':
 			usage(stdout);
@@ -276,6 +364,9 @@ eal_up(const char *prog, const struct rp_it_opts *o, const cpu_set_t *allowed)
 	argv[argc++] = (char *)"--in-memory";
 	argv[argc++] = (char *)"--no-pci";
 	argv[argc++] = (char *)"--no-telemetry";
+	/* No device DMA here: virtual addresses, so nothing needs to read
+	 * /proc/self/pagemap (which an unprivileged process cannot). */
+	argv[argc++] = (char *)"--iova-mode=va";
 	argv[argc++] = (char *)"--lcores";
 	argv[argc++] = lcores;
 	argv[argc++] = (char *)"--log-level=lib.eal:warning";
@@ -295,121 +386,6 @@ eal_up(const char *prog, const struct rp_it_opts *o, const cpu_set_t *allowed)
 	if (!huge)
 		RTE_LOG(WARNING, USER1, "no free hugepages: EAL runs on 4 KiB pages\n");
 	return 0;
-}
-
-static int
-ctl_listen(const char *path)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd;
-
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		bad("--ctl", path, "path too long for a UNIX socket");
-		return -1;
-	}
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -1;
-	unlink(path);
-	/* 0600 from birth: no window where others could connect. */
-	mode_t old = umask(0177);
-	int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-
-	umask(old);
-	if (rc < 0 || listen(fd, 8) < 0) {
-		fprintf(stderr, PROG ": --ctl '%s': %s\n", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static const char *
-jstr(json_t *j, const char *k)
-{
-	return json_string_value(json_object_get(j, k));
-}
-
-/* steer-load {path, direction}, rss-set {direction, key, table, types,
- * user}: each value is checked again here (steer.c), whoever sent it. */
-static char *
-ctl_steer(struct rp_iothread *it, const char *cmd, json_t *j)
-{
-	char err[512];
-	json_t *r;
-	char *out;
-	int rc;
-
-	if (strcmp(cmd, "steer-load") == 0)
-		rc = rp_it_steer_load(it, jstr(j, "direction"), jstr(j, "path"), err, sizeof(err));
-	else
-		rc = rp_it_steer_rss_set(it, jstr(j, "direction"), jstr(j, "key"), jstr(j, "table"),
-			jstr(j, "types"), jstr(j, "user"), err, sizeof(err));
-	r = rc == 0 ? json_pack("{s:b,s:o}", "ok", 1, "steering", rp_it_steer_json(it))
-		    : json_pack("{s:s}", "error", err);
-	out = json_dumps(r, JSON_COMPACT);
-	json_decref(r);
-	return out;
-}
-
-/* One request, one reply, on the control thread. Requests are JSON
- * objects on one line: {"cmd":"status"}. */
-static void
-ctl_serve(struct rp_iothread *it, int lfd)
-{
-	char req[CTL_REQ_MAX + 1];
-	size_t len = 0;
-	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	char *reply = NULL;
-	json_t *j = NULL;
-	json_error_t err;
-
-	if (fd < 0)
-		return;
-	while (len < CTL_REQ_MAX && memchr(req, '\n', len) == NULL) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		ssize_t n;
-
-		if (poll(&p, 1, CTL_TIMEOUT_MS) <= 0)
-			break;
-		n = recv(fd, req + len, CTL_REQ_MAX - len, 0);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	req[len] = '\0';
-	j = json_loads(req, JSON_DISABLE_EOF_CHECK, &err);
-	const char *cmd = j ? json_string_value(json_object_get(j, "cmd")) : NULL;
-
-	if (j == NULL || !json_is_object(j)) {
-		json_t *e = json_pack("{s:s}", "error", "request is not a JSON object");
-
-		reply = json_dumps(e, JSON_COMPACT);
-		json_decref(e);
-	} else if (cmd != NULL && strcmp(cmd, "status") == 0) {
-		reply = rp_it_status_json(it);
-	} else if (cmd != NULL && (strcmp(cmd, "steer-load") == 0 || strcmp(cmd, "rss-set") == 0)) {
-		reply = ctl_steer(it, cmd, j);
-	} else {
-		char msg[128];
-		json_t *e;
-
-		snprintf(msg, sizeof(msg), "unknown command '%.64s'", cmd ? cmd : "");
-		e = json_pack("{s:s}", "error", msg);
-		reply = json_dumps(e, JSON_COMPACT);
-		json_decref(e);
-	}
-	if (reply != NULL) {
-		size_t rl = strlen(reply);
-
-		reply[rl] = '\n';
-		if (send(fd, reply, rl + 1, MSG_NOSIGNAL) < 0)
-			RTE_LOG(DEBUG, USER1, "ctl: reply: %s\n", strerror(errno));
-		free(reply);
-	}
-	json_decref(j);
-	close(fd);
 }
 
 static void
@@ -475,16 +451,37 @@ port_accept(struct rp_iothread *it, int lfd, struct rp_it_sess **cur, int ep)
 	}
 	*cur = rp_it_sess_open(it, fd);
 	if (*cur != NULL) {
-		struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.u32 = 3};
+		struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.u64 = RP_IT_EV_SESS};
 
 		epoll_ctl(ep, EPOLL_CTL_ADD, (*cur)->sock, &ev);
 	}
 }
 
+/* The port and control sockets, made the --user's before it is one. */
+static int
+open_sockets(struct rp_iothread *it)
+{
+	const struct rp_it_ids *ids = &it->ids;
+
+	it->ctl.lfd = -1;
+	it->port_lfd = rp_ipc_listen(it->o.port_path);
+	if (it->port_lfd < 0) {
+		fprintf(stderr, PROG ": --port '%s': %s\n", it->o.port_path,
+			strerror(-it->port_lfd));
+		return 1;
+	}
+	if (ids->run_uid != (uid_t)-1 && chown(it->o.port_path, ids->run_uid, ids->run_gid) < 0) {
+		fprintf(stderr, PROG ": --port '%s': chown to --user: %s\n", it->o.port_path,
+			strerror(errno));
+		return 1;
+	}
+	return rp_it_ctl_open(&it->ctl, it->o.ctl_path, ids) < 0 ? 1 : 0;
+}
+
 static int
 serve(struct rp_iothread *it)
 {
-	int ep, sfd, pfd, cfd;
+	int ep, sfd, pfd;
 	struct rp_it_sess *cur = NULL;
 	sigset_t sigs;
 	struct epoll_event ev;
@@ -492,47 +489,52 @@ serve(struct rp_iothread *it)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
-	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
-	pfd = rp_ipc_listen(it->o.port_path);
-	if (pfd < 0) {
-		fprintf(stderr, PROG ": --port '%s': %s\n", it->o.port_path, strerror(-pfd));
-		return 1;
-	}
-	cfd = ctl_listen(it->o.ctl_path);
+	sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	pfd = it->port_lfd;
 	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (sfd < 0 || cfd < 0 || ep < 0)
+	if (sfd < 0 || ep < 0)
 		return 1;
-	ev = (struct epoll_event){.events = EPOLLIN, .data.u32 = 0};
+	ev = (struct epoll_event){.events = EPOLLIN, .data.u64 = RP_IT_EV_SIGNAL};
 	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
-	ev.data.u32 = 1;
+	ev.data.u64 = RP_IT_EV_PORT;
 	epoll_ctl(ep, EPOLL_CTL_ADD, pfd, &ev);
-	ev.data.u32 = 2;
-	epoll_ctl(ep, EPOLL_CTL_ADD, cfd, &ev);
+	ev.data.u64 = RP_IT_EV_CTL;
+	epoll_ctl(ep, EPOLL_CTL_ADD, it->ctl.lfd, &ev);
 	RTE_LOG(INFO, USER1, "serving vhost %s, port %s, control %s, %u queue pairs, "
 		"%u worker(s)\n", it->o.vhost_path, it->o.port_path, it->o.ctl_path, it->o.queues,
 		it->n_workers);
+	/* Nothing in this loop waits on a peer or a client: a signal is seen
+	 * within one pass (at most 100 ms, or a handshake step). */
 	for (;;) {
-		struct epoll_event evs[8];
-		int n = epoll_wait(ep, evs, 8, 100);
+		struct epoll_event evs[16];
+		int n = epoll_wait(ep, evs, 16, rp_it_ctl_next_ms(&it->ctl, 100));
 		bool quit = false;
 
 		for (int i = 0; i < n; i++) {
-			switch (evs[i].data.u32) {
-			case 0:
+			uint64_t tag = evs[i].data.u64;
+
+			switch (tag) {
+			case RP_IT_EV_SIGNAL:
 				quit = true;
 				break;
-			case 1:
+			case RP_IT_EV_PORT:
 				port_accept(it, pfd, &cur, ep);
 				break;
-			case 2:
-				ctl_serve(it, cfd);
+			case RP_IT_EV_CTL:
+				rp_it_ctl_accept(&it->ctl, ep);
 				break;
-			case 3:
+			case RP_IT_EV_SESS:
 				if (cur != NULL)
 					sess_event(it, &cur);
 				break;
+			default:
+				if (tag >= RP_IT_EV_CTL_CLIENT)
+					rp_it_ctl_event(it, &it->ctl,
+						(unsigned int)(tag - RP_IT_EV_CTL_CLIENT));
+				break;
 			}
 		}
+		rp_it_ctl_expire(&it->ctl);
 		if (cur != NULL && cur->broken) {
 			RTE_LOG(ERR, USER1, "switch rewrote a ring's metadata: session ended\n");
 			sess_end(it, &cur, RP_IPC_DISC_PROTOCOL, "ring metadata rewritten");
@@ -544,12 +546,8 @@ serve(struct rp_iothread *it)
 	__atomic_store_n(&it->stop, true, __ATOMIC_RELAXED);
 	rte_eal_mp_wait_lcore();
 	sess_end(it, &cur, RP_IPC_DISC_NORMAL, "iothread stopping");
-	close(pfd);
-	close(cfd);
 	close(ep);
 	close(sfd);
-	unlink(it->o.port_path);
-	unlink(it->o.ctl_path);
 	return 0;
 }
 
@@ -567,7 +565,7 @@ main(int argc, char **argv)
 		perror(PROG ": sched_getaffinity");
 		return 1;
 	}
-	if (parse_args(argc, argv, &it.o, &allowed) < 0)
+	if (parse_args(argc, argv, &it.o, &it.ids, &allowed) < 0)
 		return 2;
 	if (it.o.ctl_path == NULL) {
 		snprintf(ctl_default, sizeof(ctl_default), "%s.ctl", it.o.port_path);
@@ -612,7 +610,27 @@ main(int argc, char **argv)
 		it.w[i].cpu = it.o.cpus[i];
 		rte_eal_remote_launch(rp_it_worker_main, &it.w[i], i + 1);
 	}
-	rc = serve(&it);
+	rc = open_sockets(&it);
+	if (rc == 0) {
+		char err[256];
+
+		if (rp_it_confine(&it.o, &it.ids, err, sizeof(err)) < 0) {
+			fprintf(stderr, PROG ": %s\n", err);
+			rc = 1;
+		} else {
+			RTE_LOG(INFO, USER1, "confined: uid %u gid %u, no_new_privs, seccomp %s\n",
+				(unsigned int)geteuid(), (unsigned int)getegid(),
+				it.o.seccomp == RP_IT_SECCOMP_KILL ? "kill" :
+				it.o.seccomp == RP_IT_SECCOMP_LOG ? "log" : "off");
+		}
+	}
+	if (rc == 0)
+		rc = serve(&it);
+	if (it.port_lfd >= 0) {
+		close(it.port_lfd);
+		unlink(it.o.port_path);
+	}
+	rp_it_ctl_close(&it.ctl, it.o.ctl_path);
 	if (rc != 0) {
 		__atomic_store_n(&it.stop, true, __ATOMIC_RELAXED);
 		rte_eal_mp_wait_lcore();

@@ -126,7 +126,7 @@ ts_flush(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q)
 		int ol = 0;
 
 		if (k + m->nb_segs > room)
-			break;
+			break; /* fits once the switch frees room: nb_segs <= ts_max_segs */
 		if (s->offload && (m->ol_flags & (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG))) {
 			ol = rp_ol_from_mbuf(m, rte_pktmbuf_mtod(m, uint8_t *), m->data_len, &first);
 			if (unlikely(ol < 0)) {
@@ -225,6 +225,29 @@ ts_handoff(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q)
 	st->n = (uint16_t)(st->n - n);
 }
 
+/* The caps on a guest frame, checked before it is staged: at most
+ * ts_max_segs buffers (so it always fits an empty ring: a frame that never
+ * fits would stall the ring behind it), and at most ts_max_frame bytes
+ * unless it is a TSO frame the switch will take. UDP segmentation is not
+ * offered to the guest nor to the switch: a UFO frame is an ordinary
+ * frame, and too big unless it fits the MTU. */
+static inline bool
+guest_frame_ok(struct rp_it_worker *w, const struct rp_it_sess *s, struct rte_mbuf *m,
+	unsigned int g)
+{
+	uint64_t f = m->ol_flags;
+	bool tso = (f & RTE_MBUF_F_TX_TCP_SEG) && s->offload;
+	uint32_t max = tso ? RP_IT_TSO_FRAME_MAX : s->ts_max_frame;
+
+	if (likely(m->pkt_len <= max && m->nb_segs <= s->ts_max_segs)) {
+		if (unlikely(f & (RTE_MBUF_F_TX_UDP_SEG | RTE_MBUF_F_TX_TCP_SEG)) && !tso)
+			m->ol_flags = f & ~(RTE_MBUF_F_TX_UDP_SEG | RTE_MBUF_F_TX_TCP_SEG);
+		return true;
+	}
+	RP_IT_STAT_ADD(w->q[g].drops[RP_IT_TO_SWITCH][RP_IT_DROP_TOO_BIG], 1);
+	return false;
+}
+
 /* Guest TX queue pair g: dequeue, steer, stage. Returns packets taken. */
 static unsigned int
 ts_poll_guest(struct rp_it_worker *w, struct rp_it_sess *s, int vid, unsigned int g)
@@ -252,6 +275,10 @@ ts_poll_guest(struct rp_it_worker *w, struct rp_it_sess *s, int vid, unsigned in
 		unsigned int r;
 		uint64_t ret;
 
+		if (unlikely(!guest_frame_ok(w, s, m, g))) {
+			rte_pktmbuf_free(m);
+			continue;
+		}
 		rp_steer_ctx_fill(&w->ctx, rte_pktmbuf_mtod(m, void *), m->pkt_len, m->data_len,
 			RP_STEER_TO_SWITCH, g, s->n_qpairs);
 		ret = rp_prog_run(prog, &w->ctx);

@@ -50,7 +50,7 @@ mkdir -p "$d"
 q=2
 [ $qemu_mode -eq 1 ] && q=1
 for vm in vm1 vm2; do
-	"$iot" --vhost "$d/$vm-vhost.sock" --port "$d/$vm.sock" --queues $q --poll adaptive \
+	"$iot" "${iot_conf[@]}" --vhost "$d/$vm-vhost.sock" --port "$d/$vm.sock" --queues $q --poll adaptive \
 		>"$d/$vm-iothread.log" 2>&1 &
 	rp_on_exit rp_kill_pid $!
 done

@@ -26,7 +26,7 @@
 #define RP_PMD_MAX_RXQ RP_IPC_MAX_QPAIRS
 #define RP_PMD_MAX_TXQ 128
 #define RP_PMD_BURST 32
-#define RP_PMD_RX_DESCS 80  /* descriptors one rx call peeks: a 64 KB frame in 1 KB buffers */
+#define RP_PMD_RX_DESCS RP_IPC_MAX_FRAME_DESCS /* descriptors one rx call peeks */
 #define RP_PMD_TX_SEGS 128  /* buffers one tx call fills: a 64 KB TSO frame is 33 */
 #define RP_PMD_MAX_MTU 9000 /* jumbo frames span buffers (RP_IPC_F_MULTISEG) */
 /* Received GSO frames (up to 64 KB, across many region buffers) are copied

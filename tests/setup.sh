@@ -37,7 +37,7 @@ pkgs=(
 	dpdk-dev libdpdk-dev openvswitch-switch-dpdk
 	libbpf-dev libelf-dev clang llvm lld
 	meson ninja-build pkg-config gcc
-	libcmocka-dev libpcap-dev libjansson-dev
+	libcmocka-dev libpcap-dev libjansson-dev libseccomp-dev libcap-ng-dev
 	dpkg-dev xz-utils procps iproute2 util-linux jq gnuplot-nox
 	qemu-system-x86 busybox-static cpio kmod
 )

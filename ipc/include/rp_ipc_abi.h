@@ -58,6 +58,9 @@
 #define RP_IPC_MAX_REGION_SIZE (UINT64_C(1) << 32) /* desc.off is 32 bits */
 #define RP_IPC_HDR_AREA 4096
 #define RP_IPC_DESC_SIZE 16
+/* Most descriptors one frame may span (a 64 KB frame in 1 KiB buffers):
+ * a receiver drops a longer frame whole. */
+#define RP_IPC_MAX_FRAME_DESCS 80
 
 /** Direction of a packet, and the buffer pool it travels in. */
 enum rp_ipc_dir {

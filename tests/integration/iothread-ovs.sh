@@ -61,13 +61,13 @@ run_case() {
 	local q=$1 name=$2 k=$((next_id++)) ia ib ga gb ga_rc gb_rc
 	shift 2
 	local d=$sb/$name
-	mkdir -p "$d"
+	rp_it_dir "$d"
 	rp_log "$name: $q queue pair(s), $N frames each way, guest A <-> OVS <-> guest B"
-	"$iot" --vhost "$d/va.sock" --port "$d/pa.sock" --queues "$q" --cpus "${cpus_a:-0}" \
+	"$iot" "${iot_conf[@]}" --vhost "$d/va.sock" --port "$d/pa.sock" --queues "$q" --cpus "${cpus_a:-0}" \
 		--poll adaptive >"$d/ia.log" 2>&1 &
 	ia=$!
 	rp_on_exit rp_kill_pid $ia
-	"$iot" --vhost "$d/vb.sock" --port "$d/pb.sock" --queues "$q" --cpus "${cpus_b:-1}" \
+	"$iot" "${iot_conf[@]}" --vhost "$d/vb.sock" --port "$d/pb.sock" --queues "$q" --cpus "${cpus_b:-1}" \
 		--poll adaptive >"$d/ib.log" 2>&1 &
 	ib=$!
 	rp_on_exit rp_kill_pid $ib

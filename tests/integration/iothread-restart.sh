@@ -29,7 +29,7 @@ RATE=${RINGPORT_IT_RATE:-5000}
 ovs_sb_start sb --plugin "$pmd"
 ovs_sb_add_bridge "$sb" br0
 d=$sb/restart
-mkdir -p "$d"
+rp_it_dir "$d"
 
 ctl_get() { # ctl_get CTL PYEXPR: evaluate PYEXPR over status s
 	"$ctl" --ctl "$1" status 2>/dev/null | python3 -c '
@@ -46,7 +46,7 @@ start_ia() {
 	# Not CPU 0: the sandbox's ovs-vswitchd runs EAL on core 0, and a
 	# restarted one spent 60-110 s in EAL init beside a worker pinned
 	# there (0.3 s otherwise).
-	"$iot" --vhost "$d/va.sock" --vhost-client --port "$d/pa.sock" --queues 2 --cpus 1 \
+	"$iot" "${iot_conf[@]}" --vhost "$d/va.sock" --vhost-client --port "$d/pa.sock" --queues 2 --cpus 1 \
 		--poll adaptive >>"$d/ia.log" 2>&1 &
 	ia=$!
 	rp_on_exit rp_kill_pid $ia
@@ -84,8 +84,11 @@ both_flowing() {
 ga=$!
 rp_on_exit rp_kill_pid $ga
 rp_wait_for 20 "guest A socket" test -S "$d/va.sock" || rp_fail "guest A did not listen"
+# The iothread runs as an unprivileged user and reconnects as one: the
+# guest's socket must be its to connect to, as libvirt would arrange.
+rp_share_sock "$d/va.sock"
 start_ia
-"$iot" --vhost "$d/vb.sock" --port "$d/pb.sock" --queues 2 --cpus 1 --poll adaptive \
+"$iot" "${iot_conf[@]}" --vhost "$d/vb.sock" --port "$d/pb.sock" --queues 2 --cpus 1 --poll adaptive \
 	>"$d/ib.log" 2>&1 &
 ib=$!
 rp_on_exit rp_kill_pid $ib

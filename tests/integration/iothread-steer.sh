@@ -32,13 +32,13 @@ Q=4
 ovs_sb_start sb --plugin "$pmd"
 ovs_sb_add_bridge "$sb" br0
 d=$sb/steer
-mkdir -p "$d"
+rp_it_dir "$d"
 
-"$iot" --vhost "$d/va.sock" --port "$d/pa.sock" --queues $Q --cpus 0 --poll adaptive \
+"$iot" "${iot_conf[@]}" --vhost "$d/va.sock" --port "$d/pa.sock" --queues $Q --cpus 0 --poll adaptive \
 	>"$d/ia.log" 2>&1 &
 ia=$!
 rp_on_exit rp_kill_pid $ia
-"$iot" --vhost "$d/vb.sock" --port "$d/pb.sock" --queues $Q --cpus 1 --poll adaptive \
+"$iot" "${iot_conf[@]}" --vhost "$d/vb.sock" --port "$d/pb.sock" --queues $Q --cpus 1 --poll adaptive \
 	>"$d/ib.log" 2>&1 &
 ib=$!
 rp_on_exit rp_kill_pid $ib

@@ -67,15 +67,31 @@ rp_need_ringport_bins() {
 }
 
 # Sets iot, vguest and ctl to the built iothread, test guest and
-# ringportctl (meson passes RINGPORT_IOTHREAD, RP_VGUEST, RINGPORTCTL).
+# ringportctl (meson passes RINGPORT_IOTHREAD, RP_VGUEST, RINGPORTCTL), and
+# iot_conf to the confinement every test iothread runs under: --user
+# RINGPORT_IT_USER (default nobody) and --seccomp RINGPORT_IT_SECCOMP
+# (default kill).
 rp_need_iothread_bins() {
 	iot=${RINGPORT_IOTHREAD:-$rp_top/build/dp-iothread/ringport-iothread}
+	iot_conf=(--user "${RINGPORT_IT_USER:-nobody}" --seccomp "${RINGPORT_IT_SECCOMP:-kill}")
 	vguest=${RP_VGUEST:-$rp_top/build/tests/rp-vguest}
 	ctl=${RINGPORTCTL:-$rp_top/build/policy/ringportctl}
 	local b
 	for b in "$iot" "$vguest" "$ctl"; do
 		[ -x "$b" ] || rp_fail "not built: $b"
 	done
+}
+
+# rp_it_dir DIR: make DIR for iothread sockets, the test iothreads' user's
+# (as /run/ringport would be), so they can remove their sockets on exit.
+rp_it_dir() {
+	mkdir -p "$1" && chown "${RINGPORT_IT_USER:-nobody}" "$1"
+}
+
+# rp_share_sock PATH: let the test iothreads' user connect to a socket a
+# root process made (a vhost-user server guest).
+rp_share_sock() {
+	chgrp "$(id -gn "${RINGPORT_IT_USER:-nobody}")" "$1" && chmod g+rw "$1"
 }
 
 rp_kill_pid() {

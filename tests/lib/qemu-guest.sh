@@ -91,9 +91,10 @@ INIT
 qg_start_iothreads() {
 	local d=$1 vm _p
 	shift
+	rp_it_dir "$d"
 	for vm in a b; do
-		"$iot" --vhost "$d/$vm-vhost.sock" --port "$d/$vm.sock" --queues 1 --poll adaptive \
-			"$@" >"$d/iothread-$vm.log" 2>&1 &
+		"$iot" "${iot_conf[@]}" --vhost "$d/$vm-vhost.sock" --port "$d/$vm.sock" --queues 1 \
+			--poll adaptive "$@" >"$d/iothread-$vm.log" 2>&1 &
 		_p=$!
 		rp_on_exit rp_kill_pid $_p
 	done

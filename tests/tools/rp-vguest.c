@@ -66,6 +66,9 @@ struct opts {
 	unsigned int flows;
 	unsigned int timeout_s;
 	unsigned int frame_min, frame_max;
+	unsigned int n_over; /* --oversize frames, sent first */
+	uint64_t over_len[4];
+	unsigned int over_segs[4];
 	int cpu;
 	const char *go_file;
 };
@@ -226,6 +229,9 @@ usage(FILE *f)
 		"  --flows F         flows to spread the frames over (1..%d, default 64)\n"
 		"  --rate PPS        send at most PPS frames per second (default: no limit)\n"
 		"  --frame-size MIN[-MAX]  frame lengths (60..1514, default 64-1514)\n"
+		"  --oversize BYTES:SEGS  first send one frame of BYTES in SEGS buffers (up to\n"
+		"                    16000 each) on queue 0, before the others: a frame the\n"
+		"                    backend must drop whole (up to 4 times)\n"
 		"  --check-steer     check each flow's RX queue against the Toeplitz reference\n"
 		"  --tx-csum         leave the UDP checksum to the device (virtio NEEDS_CSUM);\n"
 		"                    every frame's UDP checksum is verified on receipt anyway\n"
@@ -259,6 +265,39 @@ num(const char *flag, const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+/* One frame of @len bytes in @segs buffers: an Ethernet header (local
+ * experimental EtherType) and zeroes, which no receiver should ever see. */
+static struct rte_mbuf *
+oversize(struct rte_mempool *mp, uint64_t len, unsigned int segs)
+{
+	struct rte_mbuf *head = NULL;
+
+	for (unsigned int i = 0; i < segs; i++) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+		uint16_t n = (uint16_t)(len / segs + (i < len % segs));
+
+		if (m == NULL || rte_pktmbuf_append(m, n) == NULL) {
+			rte_pktmbuf_free(m);
+			rte_pktmbuf_free(head);
+			return NULL;
+		}
+		memset(rte_pktmbuf_mtod(m, void *), 0, n);
+		if (head == NULL) {
+			struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+
+			memset(eh->dst_addr.addr_bytes, 0xff, 6);
+			memcpy(eh->src_addr.addr_bytes, (uint8_t[6]){0x02, 0x52, 0x50, 0, 0, 0x01}, 6);
+			eh->ether_type = rte_cpu_to_be_16(0x88b5);
+			head = m;
+		} else if (rte_pktmbuf_chain(head, m) != 0) {
+			rte_pktmbuf_free(m);
+			rte_pktmbuf_free(head);
+			return NULL;
+		}
+	}
+	return head;
+}
+
 static int
 parse(int argc, char **argv, struct opts *o)
 {
@@ -268,6 +307,7 @@ parse(int argc, char **argv, struct opts *o)
 		{"send", required_argument, NULL, 's'}, {"expect", required_argument, NULL, 'e'},
 		{"flows", required_argument, NULL, 'f'}, {"rate", required_argument, NULL, 'r'},
 		{"frame-size", required_argument, NULL, 'z'},
+		{"oversize", required_argument, NULL, 'O'},
 		{"check-steer", no_argument, NULL, 'C'}, {"forever", no_argument, NULL, 'F'},
 		{"tx-csum", no_argument, NULL, 'X'}, {"go-file", required_argument, NULL, 'g'},
 		{"reorder-ok", no_argument, NULL, 'R'},
@@ -333,6 +373,23 @@ parse(int argc, char **argv, struct opts *o)
 				return -1;
 			o->frame_min = (unsigned int)a;
 			o->frame_max = (unsigned int)(dash ? b : a);
+			break;
+		}
+		case 'O': {
+			char *colon = strchr(optarg, ':');
+			uint64_t b, k;
+
+			if (colon == NULL || o->n_over == 4) {
+				fprintf(stderr, PROG ": --oversize '%s': want BYTES:SEGS, at most 4\n",
+					optarg);
+				return -1;
+			}
+			*colon = '\0';
+			if (num("--oversize segments", colon + 1, 1, 200, &k) < 0 ||
+				num("--oversize bytes", optarg, 60 * k, 16000 * k, &b) < 0)
+				return -1;
+			o->over_len[o->n_over] = b;
+			o->over_segs[o->n_over++] = (unsigned int)k;
 			break;
 		}
 		case 'h': usage(stdout); exit(0);
@@ -472,6 +529,15 @@ main(int argc, char **argv)
 	struct rte_mbuf *pend[MAX_Q][BURST];
 	unsigned int n_pend[MAX_Q] = {0};
 	uint64_t next_flow = 0, made = 0;
+	unsigned int over_sent = 0;
+	struct rte_mempool *big_mp = o.n_over == 0 ? NULL :
+		rte_pktmbuf_pool_create("vg-big", 1023, 0, 0, RTE_PKTMBUF_HEADROOM + 16000,
+			(int)rte_socket_id());
+
+	if (o.n_over > 0 && big_mp == NULL) {
+		fprintf(stderr, PROG ": --oversize: no memory for its buffers\n");
+		goto out;
+	}
 
 	while (!stop) {
 		double now = rp_now_s();
@@ -498,6 +564,16 @@ main(int argc, char **argv)
 				tokens = RATE_DEPTH;
 		}
 		t_rate = now;
+		/* The oversize frames, once, before any other. */
+		while (go && over_sent < o.n_over && n_pend[0] < BURST) {
+			struct rte_mbuf *m = oversize(big_mp, o.over_len[over_sent],
+				o.over_segs[over_sent]);
+
+			if (m == NULL)
+				break;
+			pend[0][n_pend[0]++] = m;
+			over_sent++;
+		}
 		/* Send: one frame per flow in turn; flow f always on queue
 		 * f % nq, each queue in order, so every flow stays in order. */
 		while (go && !hold && made < o.send && (!o.rate || tokens >= 1)) {
@@ -582,7 +658,7 @@ main(int argc, char **argv)
 		}
 		if (got_any)
 			last_rx = now;
-		bool counts = sent >= o.send && received + bad_payload >= o.expect;
+		bool counts = sent >= o.send + o.n_over && received + bad_payload >= o.expect;
 
 		if (counts && done_at == 0 && !o.forever)
 			done_at = now;
@@ -602,8 +678,8 @@ main(int argc, char **argv)
 		json_array_append_new(ra, json_integer((json_int_t)ring_expect[q]));
 	}
 	bool clean = o.forever ? stop && bad_payload == 0 && bad_order == 0 && bad_queue == 0
-			       : !timed_out && !stop && sent == o.send && received == o.expect &&
-			bad_payload == 0 && bad_order == 0 && bad_queue == 0 && gaps == 0;
+			       : !timed_out && !stop && sent == o.send + o.n_over &&
+			received == o.expect && bad_payload == 0 && bad_order == 0 && bad_queue == 0 && gaps == 0;
 	json_t *out = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:b}", "end",
 		timed_out ? "timeout" : stop ? "signal" : "done", "sent", (json_int_t)sent,
 		"received", (json_int_t)received, "bad_payload", (json_int_t)bad_payload,
@@ -612,6 +688,7 @@ main(int argc, char **argv)
 		(json_int_t)bad_queue, "tx_queues",
 		txa, "rx_queues", rxa, "steer_expect", ra, "clean", clean);
 	json_object_set_new(out, "reordered", json_integer((json_int_t)reordered));
+	json_object_set_new(out, "oversize_sent", json_integer((json_int_t)over_sent));
 	char *s = json_dumps(out, JSON_COMPACT);
 
 	printf("%s\n", s);
