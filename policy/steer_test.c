@@ -21,6 +21,7 @@
 #include <rte_bpf.h>
 
 #include "ringportctl.h"
+#include "steer_pcap.h"
 
 #define QUEUES_MAX 65535
 
@@ -172,9 +173,6 @@ rpctl_steer_test(int argc, char **argv)
 	uint64_t counters[RP_STEER_COUNTERS] = {0};
 	char err[PCAP_ERRBUF_SIZE > 512 ? PCAP_ERRBUF_SIZE : 512];
 	struct rp_prog_inst inst;
-	struct rp_steer_ctx ctx;
-	struct pcap_pkthdr *ph;
-	const u_char *data;
 	struct st_opts o;
 	struct rp_prog *p;
 	uint64_t n = 0;
@@ -208,23 +206,7 @@ rpctl_steer_test(int argc, char **argv)
 		rc = 2;
 		goto close;
 	}
-	while ((rc = pcap_next_ex(pc, &ph, &data)) == 1) {
-		uint64_t r;
-
-		memset(&ctx, 0, sizeof(ctx));
-		rp_steer_ctx_fill(&ctx, data, ph->len, ph->caplen, o.dir, 0, o.queues);
-		r = o.no_jit ? rte_bpf_exec(inst.bpf, &ctx) : rp_prog_run(&inst, &ctx);
-		n++;
-		printf("{\"pkt\":%" PRIu64 ",\"hash\":", n);
-		if (r & RP_STEER_RET_HASH)
-			printf("\"0x%08" PRIx32 "\"", RP_STEER_RET_GET_HASH(r));
-		else
-			printf("null");
-		if (r & RP_STEER_RET_DROP)
-			printf(",\"queue\":null,\"drop\":true}\n");
-		else
-			printf(",\"queue\":%u}\n", rp_steer_queue(r, o.queues));
-	}
+	rc = rp_steer_test_pcap(pc, &inst, o.dir, o.queues, o.no_jit, stdout, &n);
 	if (rc == PCAP_ERROR) {
 		fprintf(stderr, PROG ": steer test: --pcap '%s': packet %" PRIu64 ": %s\n", o.pcap,
 			n + 1, pcap_geterr(pc));
