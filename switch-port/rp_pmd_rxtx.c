@@ -30,6 +30,7 @@
 
 #include "rp_pmd.h"
 #include "rp_pmd_ol.h"
+#include "rp_pmd_frames.h"
 
 void
 rp_sess_free(struct rp_sess *s)
@@ -157,52 +158,18 @@ give_back(struct rp_sess *s, unsigned int ring, uint32_t off)
 	rte_ring_mp_enqueue_elem(s->free_back[ring], &start, sizeof(start));
 }
 
-/* How many of the @k peeked descriptors make up at most @n whole frames;
- * @multi: whether any of those frames spans buffers. */
-static unsigned int
-whole_frames(const struct rp_ipc_desc *d, unsigned int k, unsigned int n, bool *multi)
+/* rp_frames_borrow()'s way to hand back a rejected frame's segments. */
+struct give_back_arg {
+	struct rp_sess *s;
+	unsigned int ring;
+};
+
+static void
+give_back_cb(void *arg, uint32_t off)
 {
-	unsigned int take = 0, frames = 0;
+	const struct give_back_arg *g = arg;
 
-	*multi = false;
-	for (unsigned int i = 0; i < k && frames < n; i++) {
-		if (d[i].flags & RP_IPC_DESC_F_MORE) {
-			*multi = true;
-		} else {
-			take = i + 1;
-			frames++;
-		}
-	}
-	return take;
-}
-
-/* Ownership checks frame by frame: a frame that loses any segment to a
- * rejection is dropped whole (its accepted segments go back), so a bad
- * descriptor never splices one frame onto the next. Returns how many
- * descriptors, whole frames only, are left at the front of @d. */
-static unsigned int
-borrow_frames(struct rp_queue *q, struct rp_sess *s, unsigned int ring, struct rp_ipc_desc *d,
-	unsigned int n)
-{
-	unsigned int out = 0;
-
-	for (unsigned int i = 0, j; i < n; i = j + 1) {
-		unsigned int segs, ok;
-
-		for (j = i; j < n - 1 && (d[j].flags & RP_IPC_DESC_F_MORE); j++)
-			;
-		segs = j - i + 1;
-		memmove(&d[out], &d[i], segs * sizeof(d[0]));
-		ok = rp_ipc_pool_borrow_burst(s->borrowed, &d[out], segs, &q->rej);
-		if (likely(ok == segs)) {
-			out += segs;
-			continue;
-		}
-		q->st[RP_QS_INVALID] += segs - ok;
-		for (unsigned int x = 0; x < ok; x++)
-			give_back(s, ring, d[out + x].off);
-	}
-	return out;
+	give_back(g->s, g->ring, off);
 }
 
 /* Zero-copy: the region buffer becomes @m's external buffer. */
@@ -308,7 +275,7 @@ rx_ring(struct rp_queue *q, struct rp_sess *s, unsigned int ring, struct rte_mbu
 	/* Peek, then take whole frames only: the peer publishes a frame in
 	 * one enqueue, but a burst may end inside it. */
 	k = rp_ipc_ring_peek(r, d, RP_PMD_RX_DESCS);
-	take = whole_frames(d, k, RTE_MIN(n, RP_PMD_BURST), &multi);
+	take = rp_frames_whole(d, k, RTE_MIN(n, RP_PMD_BURST), &multi);
 	if (unlikely(take == 0 && k == RP_PMD_RX_DESCS)) {
 		/* A frame longer than any the ABI allows: the peer is broken.
 		 * Take it, so the ring moves on, and drop it. */
@@ -327,7 +294,10 @@ rx_ring(struct rp_queue *q, struct rp_sess *s, unsigned int ring, struct rte_mbu
 		ok = rp_ipc_pool_borrow_burst(s->borrowed, d, take, &q->rej);
 		q->st[RP_QS_INVALID] += take - ok;
 	} else {
-		ok = borrow_frames(q, s, ring, d, take);
+		struct give_back_arg g = {.s = s, .ring = ring};
+
+		ok = rp_frames_borrow(s->borrowed, d, take, &q->rej, &q->st[RP_QS_INVALID],
+			give_back_cb, &g);
 	}
 	/* The peer wrote the frames on another core: start pulling their
 	 * headers in now, for OVS's parser, while the mbufs are set up. */

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "rp_pmd_ol.h"
+#include "rp_stack_mbuf.h"
 
 #define MAXPKT 70000
 
@@ -24,25 +25,8 @@ static struct rte_mbuf mb[2];
 static struct rte_mbuf *
 mbuf_over(const uint8_t *pkt, uint32_t len, uint32_t split)
 {
-	memset(mb, 0, sizeof(mb));
 	memcpy(buf[0], pkt, len);
-	mb[0].buf_addr = buf[0];
-	mb[0].buf_len = UINT16_MAX;
-	mb[0].nb_segs = 1;
-	mb[0].pkt_len = len;
-	mb[0].data_len = (uint16_t)len;
-	if (split != 0 && split < len) {
-		memcpy(buf[1], pkt + split, len - split);
-		mb[0].data_len = (uint16_t)split;
-		mb[0].next = &mb[1];
-		mb[0].nb_segs = 2;
-		mb[1].buf_addr = buf[1];
-		mb[1].buf_len = UINT16_MAX;
-		mb[1].nb_segs = 1;
-		mb[1].data_len = (uint16_t)(len - split);
-		mb[1].pkt_len = len - split;
-	}
-	return &mb[0];
+	return rp_stack_mbuf(mb, (uint8_t *[2]){buf[0], buf[1]}, UINT16_MAX, len, split);
 }
 
 int

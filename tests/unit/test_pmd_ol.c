@@ -17,6 +17,7 @@
 #include <rte_tcp.h>
 
 #include "rp_pmd_ol.h"
+#include "rp_stack_mbuf.h"
 
 #define L2 14
 #define MAXPKT 3000
@@ -120,24 +121,7 @@ field_be(const uint8_t *p, uint32_t off)
 static struct rte_mbuf *
 mbuf_over(uint32_t len, uint32_t split)
 {
-	memset(mb, 0, sizeof(mb));
-	mb[0].buf_addr = pkt_buf[0];
-	mb[0].buf_len = MAXPKT;
-	mb[0].nb_segs = 1;
-	mb[0].pkt_len = len;
-	mb[0].data_len = (uint16_t)len;
-	if (split != 0 && split < len) {
-		memcpy(pkt_buf[1], pkt_buf[0] + split, len - split);
-		mb[0].data_len = (uint16_t)split;
-		mb[0].next = &mb[1];
-		mb[0].nb_segs = 2;
-		mb[1].buf_addr = pkt_buf[1];
-		mb[1].buf_len = MAXPKT;
-		mb[1].nb_segs = 1;
-		mb[1].data_len = (uint16_t)(len - split);
-		mb[1].pkt_len = len - split;
-	}
-	return &mb[0];
+	return rp_stack_mbuf(mb, (uint8_t *[2]){pkt_buf[0], pkt_buf[1]}, MAXPKT, len, split);
 }
 
 static struct rp_ipc_desc
