@@ -123,6 +123,11 @@ rp_it_status_json(struct rp_iothread *it)
 		json_object_set_new(st, "sleeps", json_integer((json_int_t)RP_IT_STAT_READ(w->sleeps)));
 		json_object_set_new(st, "wakeups",
 			json_integer((json_int_t)RP_IT_STAT_READ(w->wakeups)));
+		json_object_set_new(st, "handoff_packets", json_pack("{s:I,s:I}", "to_switch",
+			(json_int_t)RP_IT_STAT_READ(w->handoff_pkts[RP_IT_TO_SWITCH]), "to_guest",
+			(json_int_t)RP_IT_STAT_READ(w->handoff_pkts[RP_IT_TO_GUEST])));
+		json_object_set_new(st, "foreign_vq_writes",
+			json_integer((json_int_t)RP_IT_STAT_READ(w->foreign_vq_writes)));
 		json_array_append_new(ws, json_pack("{s:i,s:i,s:{s:I,s:I},s:{s:I,s:I},s:I,s:I,s:o}",
 			"id", i, "cpu", w->cpu, "busy_cycles", "to_switch",
 			(json_int_t)RP_IT_STAT_READ(w->busy_cycles[0]), "to_guest",

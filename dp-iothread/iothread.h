@@ -151,6 +151,11 @@ struct rp_it_worker {
 	uint64_t naps;
 	uint64_t sleeps; /* slept on the kick and wake eventfds */
 	uint64_t wakeups; /* ... and were woken by one */
+	/* Locality: packets this worker passed to another worker (per
+	 * direction), and packets it wrote to a guest RX virtqueue it does
+	 * not own (rte_vhost then serialises on the virtqueue's lock). */
+	uint64_t handoff_pkts[RP_IT_DIRS];
+	uint64_t foreign_vq_writes;
 	struct rp_it_qstats q[RP_IT_MAX_QP];
 	/* What the steering programs count (rp_steer_counters), per direction;
 	 * written by this worker's program instances only. */

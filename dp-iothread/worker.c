@@ -221,6 +221,7 @@ ts_handoff(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q)
 	if (st->n == 0)
 		return;
 	n = rte_ring_mp_enqueue_burst(s->inbox[q], (void **)st->m, st->n, NULL);
+	RP_IT_STAT_ADD(w->handoff_pkts[RP_IT_TO_SWITCH], n);
 	memmove(st->m, st->m + n, (st->n - n) * sizeof(st->m[0]));
 	st->n = (uint16_t)(st->n - n);
 }
@@ -494,9 +495,11 @@ tg_flush(struct rp_it_worker *w, struct rp_it_sess *s, int vid, unsigned int g, 
 
 	if (st->n == 0)
 		return;
-	if (dev_ok && (__atomic_load_n(&w->it->dev.vrings, __ATOMIC_RELAXED) & (1u << (2 * g))))
+	if (dev_ok && (__atomic_load_n(&w->it->dev.vrings, __ATOMIC_RELAXED) & (1u << (2 * g)))) {
 		n = rte_vhost_enqueue_burst(vid, (uint16_t)(2 * g), st->m, st->n);
-	else {
+		if (rp_it_owner(w->it, g) != w->id)
+			RP_IT_STAT_ADD(w->foreign_vq_writes, n);
+	} else {
 		/* The guest went away or disabled the queue: nothing will
 		 * ever take these. */
 		for (unsigned int i = 0; i < st->n; i++)

@@ -150,6 +150,19 @@ for s, g, other, name in ((sa, ga, gb, "A"), (sb, gb, ga, "B")):
     # thread sends on one txq, so one ring, so one worker: that is OVS's
     # XPS, not ours.)
     assert all(w["packets"]["to_switch"] for w in s["workers"]), s["workers"]
+    # Locality counters: with one worker nothing can be handed over or
+    # written to another's virtqueue. With two, the global RSS default does
+    # both (issue #14: these are the figures a worker-local default must
+    # bring to 0).
+    ho = sum(w["stages"]["handoff_packets"]["to_switch"] +
+             w["stages"]["handoff_packets"]["to_guest"] for w in s["workers"])
+    fv = sum(w["stages"]["foreign_vq_writes"] for w in s["workers"])
+    if len(s["workers"]) == 1:
+        assert ho == 0 and fv == 0, (name, "one worker: handoffs", ho, "foreign", fv)
+    else:
+        assert 0 < ho <= n and 0 < fv <= n, (name, "handoffs", ho, "foreign vq writes", fv)
+        print(f"  iothread {name}, {len(s['workers'])} workers: {ho} of {n} handed over,"
+              f" {fv} written to another worker's guest queue")
 print(f"  guests: {n} frames each way, intact, in order, each flow on its Toeplitz queue;"
       f" iothread A rings {[x['to_switch']['packets'] for x in sa['queues']]}")
 print(f"  iothread cycles/packet: A to-switch {sa['cycles_per_packet']['to_switch']:.0f},"
