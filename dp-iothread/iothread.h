@@ -12,12 +12,14 @@
  * Queue pair q (guest queue pair and region queue pair alike) belongs to
  * worker q % n_workers. A worker dequeues its guest TX queues and its
  * TO_GUEST rings, and is the only producer of its TO_SWITCH rings and
- * TO_GUEST_FREE rings. Steering may send a guest packet to a ring another
- * worker owns: it is handed over through that ring's private inbox (an
+ * TO_GUEST_FREE rings. The default program (rss.bpf.o) keeps each packet
+ * on its worker both ways; another program may send a guest packet to a
+ * ring another worker owns (counted: handoff_packets): it is handed over through that ring's private inbox (an
  * MP/SC rte_ring of mbuf pointers), one burst per ring per pass, never
  * enqueued on the shared ring by a second producer; what the inbox cannot
  * take stays staged. A packet for the guest may go to any guest RX queue:
- * rte_vhost_enqueue_burst serialises on the virtqueue's own lock.
+ * rte_vhost_enqueue_burst serialises on the virtqueue's own lock (a write
+ * to another worker's queue is counted: foreign_vq_writes).
  *
  * Lifetimes: the session and the vhost device are published to workers by
  * pointer / flag and retired with QSBR (rte_rcu): the retiring thread

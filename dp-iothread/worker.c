@@ -281,7 +281,7 @@ ts_poll_guest(struct rp_it_worker *w, struct rp_it_sess *s, int vid, unsigned in
 			continue;
 		}
 		rp_steer_ctx_fill(&w->ctx, rte_pktmbuf_mtod(m, void *), m->pkt_len, m->data_len,
-			RP_STEER_TO_SWITCH, g, s->n_qpairs);
+			RP_STEER_TO_SWITCH, g, s->n_qpairs, w->id, it->n_workers);
 		ret = rp_prog_run(prog, &w->ctx);
 		if (unlikely(ret & RP_STEER_RET_DROP)) {
 			RP_IT_STAT_ADD(w->q[g].drops[RP_IT_TO_SWITCH][RP_IT_DROP_STEER], 1);
@@ -375,7 +375,7 @@ tg_deliver(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q, struct 
 		}
 	}
 	rp_steer_ctx_fill(&w->ctx, rte_pktmbuf_mtod(m, void *), m->pkt_len, m->data_len,
-		RP_STEER_TO_GUEST, q, n_rxq);
+		RP_STEER_TO_GUEST, q, n_rxq, w->id, it->n_workers);
 	if (first->flags & RP_IPC_DESC_F_HASH) {
 		w->ctx.hash = first->hash;
 		w->ctx.flags = RP_STEER_CTX_F_HASH;

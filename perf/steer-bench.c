@@ -143,14 +143,14 @@ main(int argc, char **argv)
 				uint64_t c0 = rte_rdtsc_precise();
 
 				memset(&ctx, 0, sizeof(ctx));
-				rp_steer_ctx_fill(&ctx, f, 64, 64, 0, 0, 4);
+				rp_steer_ctx_fill(&ctx, f, 64, 64, 0, 0, 4, 0, 1);
 				for (long i = 0; i < iters; i++) {
 					switch (m) {
 					case M_JIT:
 						sink += rp_prog_run(&inst, &ctx);
 						break;
 					case M_FILL_JIT:
-						rp_steer_ctx_fill(&ctx, f, 64, 64, 0, 0, 4);
+						rp_steer_ctx_fill(&ctx, f, 64, 64, 0, 0, 4, 0, 1);
 						sink += rp_prog_run(&inst, &ctx);
 						break;
 					case M_NATIVE:

@@ -205,6 +205,38 @@ check_sections(struct rp_prog *p, Elf *e, size_t *code, char *err, size_t errlen
 	return 0;
 }
 
+/* What the kernel's verifier refuses in an instruction by itself and
+ * rte_bpf 22.11's validator lets through. A shift by an immediate out of
+ * range passed it and the x86 JIT then emitted code that crashed
+ * (tests/fuzz/fuzz_prog.c found it; corpus/fuzz_prog/shift_imm). */
+static int
+check_insns(const struct rp_prog *p, char *err, size_t errlen)
+{
+	for (uint32_t k = 0; k < p->n_ins; k++) {
+		const struct ebpf_insn *in = &p->ins[k];
+		uint8_t cls = BPF_CLASS(in->code), op = BPF_OP(in->code);
+		bool k_src = BPF_SRC(in->code) == BPF_K;
+		int32_t bits = cls == EBPF_ALU64 ? 64 : 32;
+		const char *why = NULL;
+
+		if (cls != BPF_ALU && cls != EBPF_ALU64)
+			continue;
+		if ((op == BPF_LSH || op == BPF_RSH || op == EBPF_ARSH) && k_src &&
+			(in->imm < 0 || in->imm >= bits))
+			why = "shift by an immediate out of range";
+		else if ((op == BPF_DIV || op == BPF_MOD) && k_src && in->imm == 0)
+			why = "division by an immediate zero";
+		else if (op == EBPF_END && in->imm != 16 && in->imm != 32 && in->imm != 64)
+			why = "byte swap of a width other than 16, 32 or 64";
+		else if (op == BPF_NEG && (!k_src || in->imm != 0 || in->src_reg != 0))
+			why = "negation with a source";
+		if (why != NULL)
+			return rp_prog_errf(err, errlen, -EINVAL, "%s: instruction %u: %s (imm %d)",
+				p->path, k, why, in->imm);
+	}
+	return 0;
+}
+
 static int
 load_image(struct rp_prog *p, const void *buf, size_t len, char *err, size_t errlen)
 {
@@ -253,7 +285,9 @@ load_image(struct rp_prog *p, const void *buf, size_t len, char *err, size_t err
 		goto out;
 	}
 	memcpy(p->ins, d->d_buf, d->d_size);
-	rc = collect_relocs(p, e, code, err, errlen);
+	rc = check_insns(p, err, errlen);
+	if (rc == 0)
+		rc = collect_relocs(p, e, code, err, errlen);
 out:
 	elf_end(e);
 	return rc;

@@ -88,7 +88,7 @@ rp_prog_run(const struct rp_prog_inst *i, struct rp_steer_ctx *ctx)
 {
 	if (i->fn != NULL)
 		return i->fn(ctx);
-	return rp_rss_run(i->cfg, ctx->pkt, ctx->pkt_len);
+	return rp_rss_steer(i->cfg, ctx);
 }
 
 /* ---- the configuration ------------------------------------------------- */
@@ -121,14 +121,15 @@ int rp_steer_parse_types(const char *s, uint32_t *types, char *err, size_t errle
 const char *rp_steer_types_str(uint32_t types, char *buf, size_t len);
 
 /** Fill @ctx for the frame @pkt of @len bytes, @seg of them contiguous
- * there. Only the frame's own bytes are copied (reading past them would
+ * there, arriving on @queue, run by @worker of @n_workers. Only the frame's own bytes are copied (reading past them would
  * pull in buffer lines nobody touched: a cache miss per packet), and every
  * other byte of @ctx is rewritten too, the rest of pkt[] and the slack
  * with zeroes: a program sees this frame and nothing of an earlier one,
  * nor anything an earlier program run left there. */
 static inline void
 rp_steer_ctx_fill(struct rp_steer_ctx *ctx, const void *pkt, uint32_t len, uint32_t seg,
-	unsigned int dir, unsigned int queue, unsigned int nb_queues)
+	unsigned int dir, unsigned int queue, unsigned int nb_queues, unsigned int worker,
+	unsigned int n_workers)
 {
 	uint32_t n = seg < RP_STEER_PKT_MAX ? seg : RP_STEER_PKT_MAX;
 
@@ -141,6 +142,8 @@ rp_steer_ctx_fill(struct rp_steer_ctx *ctx, const void *pkt, uint32_t len, uint3
 	ctx->nb_queues = (uint16_t)nb_queues;
 	ctx->dir = (uint8_t)dir;
 	ctx->flags = 0;
+	ctx->worker = (uint16_t)worker;
+	ctx->n_workers = (uint16_t)n_workers;
 	memset(ctx->pad, 0, sizeof(ctx->pad));
 	memset(ctx->slack, 0, sizeof(ctx->slack));
 }

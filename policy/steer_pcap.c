@@ -20,7 +20,7 @@ rp_steer_test_pcap(pcap_t *pc, const struct rp_prog_inst *inst, unsigned int dir
 
 		/* caplen is the file's word: never more than what libpcap
 		 * handed us, and len may claim anything. */
-		rp_steer_ctx_fill(&ctx, data, ph->len, ph->caplen, dir, 0, queues);
+		rp_steer_ctx_fill(&ctx, data, ph->len, ph->caplen, dir, 0, queues, 0, 1);
 		r = no_jit && inst->bpf ? rte_bpf_exec(inst->bpf, &ctx) : rp_prog_run(inst, &ctx);
 		(*n)++;
 		fprintf(out, "{\"pkt\":%" PRIu64 ",\"hash\":", *n);

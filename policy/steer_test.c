@@ -43,7 +43,10 @@ st_usage(FILE *f)
 		"  {\"pkt\":i,\"hash\":\"0x...\",\"queue\":q}   (hash null: none; \"drop\":true)\n"
 		"  --pcap FILE        packets (Ethernet link type)\n"
 		"  --queues N         queues to steer over, 1..%d (default 1)\n"
-		"  --direction D      to-switch (default) or to-guest, as the program sees it\n"
+		"  --direction D      to-guest (default) or to-switch, as the program sees it;\n"
+		"                     packets arrive on queue 0 of a one-worker iothread, so\n"
+		"                     rss.bpf.o gives the spec's RSS queue to the guest and\n"
+		"                     the ingress queue (0) to the switch\n"
 		"  --key HEX          40-byte Toeplitz key (default: the standard key)\n"
 		"  --table LIST       indirection table, a power of two of entries below N\n"
 		"                     (default: 128 entries, 0..127, mapped modulo N)\n"
@@ -77,7 +80,7 @@ st_parse(int argc, char **argv, struct st_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->queues = 1;
-	o->dir = RP_STEER_TO_SWITCH;
+	o->dir = RP_STEER_TO_GUEST;
 	optind = 0; /* 0: glibc starts over (main parsed with "+") */
 	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
 		switch (c) {

@@ -33,7 +33,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (p != NULL) {
 		rp_steer_cfg_init(&cfg);
 		if (rp_prog_inst_init(&inst, p, &cfg, counters, err, sizeof(err)) == 0) {
-			rp_steer_ctx_fill(&ctx, (uint8_t[64]){0}, 64, 64, RP_STEER_TO_SWITCH, 0, 4);
+			rp_steer_ctx_fill(&ctx, (uint8_t[64]){0}, 64, 64, RP_STEER_TO_SWITCH, 0, 4, 0, 1);
 			(void)rp_prog_run(&inst, &ctx);
 			rp_prog_inst_fini(&inst);
 		}

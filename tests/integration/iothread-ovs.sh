@@ -6,8 +6,12 @@
 #   guest A -> iothread A -> pA -> OVS -> pB -> iothread B -> guest B
 # and back at the same time. Every frame must arrive intact and in order
 # per flow, with exact counts at the guests, the iothreads and OVS, and each
-# flow on the queue the Toeplitz reference picks, in both directions. OVS
-# must never map guest memory.
+# frame on the queue it should take: to the switch the ring of the queue
+# it left the guest on (the default's locality), to a guest the queue the
+# Toeplitz reference picks (one worker) or one of the receiving worker's
+# own queues (two); rss_global.bpf.o takes the reference's queue both ways.
+# The locality counters (handoff_packets, foreign_vq_writes) are 0 under
+# the default. OVS must never map guest memory.
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 . "$rp_top/tests/lib/ovs-sandbox.sh"
@@ -16,6 +20,7 @@ rp_need_root
 rp_need_hugepages 768
 rp_need_ringport_bins
 rp_need_iothread_bins
+xdp=${RP_XDP_DIR:?}
 N=${RINGPORT_IT_FRAMES:-40000}
 # Frames per second per guest. OVS cannot be pushed back: a ring the
 # iothread does not drain in time drops at the switch's tx. At 10000/s the
@@ -58,17 +63,20 @@ sys.exit(0 if s["link"] == "up" and s["vhost"]["rx_queues"] == int(sys.argv[1]) 
 
 # run_case QUEUES NAME [rp-vguest options...]
 run_case() {
-	local q=$1 name=$2 k=$((next_id++)) ia ib ga gb ga_rc gb_rc
+	local q=$1 name=$2 k=$((next_id++)) ia ib ga gb ga_rc gb_rc it_a_args=
+	[ "${global_a:-0}" = 1 ] &&
+		it_a_args="--steer-to-switch $xdp/rss_global.bpf.o --steer-to-guest $xdp/rss_global.bpf.o"
 	shift 2
 	local d=$sb/$name
 	rp_it_dir "$d"
 	rp_log "$name: $q queue pair(s), $N frames each way, guest A <-> OVS <-> guest B"
-	"$iot" "${iot_conf[@]}" --vhost "$d/va.sock" --port "$d/pa.sock" --queues "$q" --cpus "${cpus_a:-0}" \
-		--poll adaptive >"$d/ia.log" 2>&1 &
+	# shellcheck disable=SC2086 # it_a_args: iothread A's extra options
+	"$iot" "${iot_conf[@]}" --vhost "$d/va.sock" --port "$d/pa.sock" --queues "$q" \
+		--cpus "${cpus_a:-0}" --poll adaptive ${it_a_args:-} >"$d/ia.log" 2>&1 &
 	ia=$!
 	rp_on_exit rp_kill_pid $ia
-	"$iot" "${iot_conf[@]}" --vhost "$d/vb.sock" --port "$d/pb.sock" --queues "$q" --cpus "${cpus_b:-1}" \
-		--poll adaptive >"$d/ib.log" 2>&1 &
+	"$iot" "${iot_conf[@]}" --vhost "$d/vb.sock" --port "$d/pb.sock" --queues "$q" \
+		--cpus "${cpus_b:-1}" --poll adaptive >"$d/ib.log" 2>&1 &
 	ib=$!
 	rp_on_exit rp_kill_pid $ib
 	rp_wait_for 20 "iothread sockets" test -S "$d/pa.sock.ctl" -a -S "$d/pb.sock.ctl" ||
@@ -87,8 +95,9 @@ run_case() {
 		>"$d/gb.json" 2>"$d/gb.err" &
 	gb=$!
 	rp_on_exit rp_kill_pid $gb
+	# shellcheck disable=SC2086 # check_a: empty where A's queues are its workers'
 	"$vguest" --vhost "$d/va.sock" --queues "$q" --send "$N" --expect "$N" --flows 67 \
-		--rate "$RATE" --check-steer --go-file "$d/go" --timeout 150 "$@" \
+		--rate "$RATE" ${check_a---check-steer} --go-file "$d/go" --timeout 150 "$@" \
 		>"$d/ga.json" 2>"$d/ga.err" &
 	ga=$!
 	rp_on_exit rp_kill_pid $ga
@@ -117,10 +126,10 @@ run_case() {
 		echo "guest B: $(cat "$d/gb.json")" >&2
 		rp_fail "$name: guests not clean (A rc $ga_rc, B rc $gb_rc)"
 	fi
-	python3 - "$d" "$N" "$q" "${csum_case:-0}" <<'PY' || rp_fail "$name: counts wrong"
+	python3 - "$d" "$N" "$q" "${csum_case:-0}" "${global_a:-0}" <<'PY' || rp_fail "$name: counts"
 import json, sys
 d, n, q = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-csum_case = sys.argv[4] == "1"
+csum_case, global_a = sys.argv[4] == "1", sys.argv[5] == "1"
 ld = lambda f: json.loads(open(f"{d}/{f}").readline())
 ga, gb, sa, sb = ld("ga.json"), ld("gb.json"), ld("sa.json"), ld("sb.json")
 for g, name in ((ga, "A"), (gb, "B")):
@@ -129,13 +138,31 @@ for g, name in ((ga, "A"), (gb, "B")):
 for s, g, other, name in ((sa, ga, gb, "A"), (sb, gb, ga, "B")):
     ts = [x["to_switch"]["packets"] for x in s["queues"]]
     tg = [x["to_guest"]["packets"] for x in s["queues"]]
-    # to-switch: each of its guest's flows on the ring Toeplitz picks, as
-    # the guest predicted
-    assert ts == g["steer_expect"], (name, "to-switch rings", ts, g["steer_expect"])
-    # to-guest: by guest queue, what its guest saw on each queue, and what
-    # the other guest predicted for its flows
-    assert tg == g["rx_queues"] == other["steer_expect"], (name, "to-guest queues", tg,
-        g["rx_queues"], other["steer_expect"])
+    glob = name == "A" and global_a  # rss_global.bpf.o both ways
+    nw = len(s["workers"])
+    if glob:
+        # to-switch: each flow on the ring Toeplitz picks, as its guest
+        # predicted
+        assert ts == g["steer_expect"], (name, "to-switch rings", ts, g["steer_expect"])
+    else:
+        # the default: each packet on the ring of the queue it left on
+        assert ts == g["tx_queues"], (name, "to-switch rings", ts, g["tx_queues"])
+    # to-guest: by guest queue, what its guest saw on each queue
+    assert tg == g["rx_queues"], (name, "to-guest queues", tg, g["rx_queues"])
+    if glob or nw == 1:
+        # the spec's queue (one worker, or the global program): what the
+        # other guest predicted for its flows
+        assert tg == other["steer_expect"], (name, "to-guest queues", tg,
+            other["steer_expect"])
+    else:
+        # the default with several workers: each worker that got frames
+        # from the switch spread them over every guest queue it owns, and
+        # over no other (OVS's one PMD thread sends on one txq, so which
+        # workers get frames is OVS's choice of rings)
+        got = [i for i, w in enumerate(s["workers"]) if w["packets"]["to_guest"]]
+        want = [k for k in range(q) if k % nw in got]
+        used = [k for k in range(q) if tg[k]]
+        assert got and used == want, (name, "to-guest queues", tg, "workers", got)
     for x in s["queues"]:
         for dirn in ("to_switch", "to_guest"):
             assert not any(x[dirn]["drops"].values()), (name, x)
@@ -150,20 +177,21 @@ for s, g, other, name in ((sa, ga, gb, "A"), (sb, gb, ga, "B")):
     # thread sends on one txq, so one ring, so one worker: that is OVS's
     # XPS, not ours.)
     assert all(w["packets"]["to_switch"] for w in s["workers"]), s["workers"]
-    # Locality counters: with one worker nothing can be handed over or
-    # written to another's virtqueue. With two, the global RSS default does
-    # both (issue #14: these are the figures a worker-local default must
-    # bring to 0).
+    # Locality counters: the default hands nothing between workers and
+    # writes no other worker's virtqueue, with any number of workers;
+    # rss_global.bpf.o with two does both.
     ho = sum(w["stages"]["handoff_packets"]["to_switch"] +
              w["stages"]["handoff_packets"]["to_guest"] for w in s["workers"])
     fv = sum(w["stages"]["foreign_vq_writes"] for w in s["workers"])
-    if len(s["workers"]) == 1:
-        assert ho == 0 and fv == 0, (name, "one worker: handoffs", ho, "foreign", fv)
-    else:
+    if glob and nw > 1:
         assert 0 < ho <= n and 0 < fv <= n, (name, "handoffs", ho, "foreign vq writes", fv)
-        print(f"  iothread {name}, {len(s['workers'])} workers: {ho} of {n} handed over,"
-              f" {fv} written to another worker's guest queue")
-print(f"  guests: {n} frames each way, intact, in order, each flow on its Toeplitz queue;"
+    else:
+        assert ho == 0 and fv == 0, (name, "handoffs", ho, "foreign vq writes", fv)
+    if nw > 1:
+        print(f"  iothread {name}, {nw} workers, {'rss_global' if glob else 'default'}:"
+              f" {ho} of {n} handed over, {fv} written to another worker's guest queue;"
+              f" rings {ts}, guest queues {tg}")
+print(f"  guests: {n} frames each way, intact, in order, each flow on its expected queue;"
       f" iothread A rings {[x['to_switch']['packets'] for x in sa['queues']]}")
 print(f"  iothread cycles/packet: A to-switch {sa['cycles_per_packet']['to_switch']:.0f},"
       f" B to-guest {sb['cycles_per_packet']['to_guest']:.0f} (shared CPUs: not a benchmark)")
@@ -191,8 +219,13 @@ next_id=0
 # offload by default), and the other guest verifies every UDP checksum.
 [ -n "${only_case:-}" ] || csum_case=1 run_case 2 csum-offload --tx-csum
 # Two workers in iothread A: queue pairs 0 and 2 on one, 1 and 3 on the
-# other, so steering hands half the guest's packets to the other worker's
-# rings (the inbox path); the per-ring counts must still match the
+# other. The default keeps every packet on its worker: no hand-off, no
+# shared virtqueue, all four rings and all four guest queues used.
+RATE=5000 cpus_a=0,1 cpus_b=0 check_a= run_case 4 two-workers-4q
+# The same with rss_global.bpf.o: steering hands half the guest's packets
+# to the other worker's rings (the inbox path) and writes the other's
+# virtqueues; the per-ring and per-queue counts must still match the
 # Toeplitz prediction exactly.
-RATE=5000 cpus_a=0,1 cpus_b=0 run_case 4 two-workers-4q
+[ -n "${only_case:-}" ] ||
+	RATE=5000 cpus_a=0,1 cpus_b=0 global_a=1 run_case 4 two-workers-global
 echo "PASS: guest to guest through two iothreads and OVS-DPDK, nothing lost, every flow steered"

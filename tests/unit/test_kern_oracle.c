@@ -104,6 +104,7 @@ compare(const struct rp_steer_cfg *cfg, uint64_t *counters, unsigned int frames)
 		while (ctx.pkt_len < 14);
 		ctx.len = ctx.pkt_len;
 		ctx.nb_queues = 16;
+		ctx.dir = RP_STEER_TO_GUEST; /* the spec's RSS queue: one worker */
 		got = rp_prog_run(&inst, &ctx);
 		if (!kern_try(ctx.pkt, ctx.pkt_len, &want))
 			continue;

@@ -255,6 +255,7 @@ test_program_matches_native(void **state)
 		ctx.pkt_len = random_frame(ctx.pkt);
 		ctx.len = ctx.pkt_len;
 		ctx.nb_queues = 16;
+		ctx.dir = RP_STEER_TO_GUEST; /* one worker: the spec's queue */
 		want = rp_rss_run(&cfg, ctx.pkt, ctx.pkt_len);
 		jit = rp_prog_run(&inst, &ctx);
 		interp = rte_bpf_exec(inst.bpf, &ctx);
@@ -277,6 +278,75 @@ test_program_matches_native(void **state)
 	rp_prog_close(p);
 }
 
+/* The default's locality (rp_rss_steer, in rss.bpf.o and built in): to the
+ * switch the ingress ring; to the guest a queue the receiving worker owns,
+ * the same for every packet of a flow, spread over all of its queues; with
+ * one worker the spec's queue. The JIT agrees with the native code. */
+static void
+test_default_keeps_worker(void **state)
+{
+	static struct rp_steer_cfg cfg;
+	const char *path = getenv("RP_RSS_PROG");
+	uint64_t counters[RP_STEER_COUNTERS];
+	struct rp_prog_inst inst;
+	struct rp_steer_ctx ctx;
+	struct rp_prog *p;
+	char err[512];
+
+	(void)state;
+	if (path == NULL) {
+		print_message("RP_RSS_PROG not set (run through meson test): skipped\n");
+		skip();
+	}
+	rp_steer_cfg_init(&cfg);
+	p = rp_prog_open(path, err, sizeof(err));
+	if (p == NULL || rp_prog_inst_init(&inst, p, &cfg, counters, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	for (unsigned int nw = 1; nw <= 4; nw++) {
+		for (unsigned int nq = 1; nq <= 8; nq++) {
+			for (unsigned int w = 0; w < nw; w++) {
+				unsigned int seen = 0, owned = 0;
+
+				for (unsigned int g = w; g < nq; g += nw)
+					owned |= 1u << g;
+				for (int i = 0; i < 2000; i++) {
+					uint8_t f[RP_STEER_PKT_MAX];
+					uint32_t n = random_frame(f);
+					unsigned int q = w + nw * (i % 3), dir = i & 1;
+					uint64_t r, r2, g;
+
+					rp_steer_ctx_fill(&ctx, f, n, n, dir, q % nq, nq, w, nw);
+					r = rp_prog_run(&inst, &ctx);
+					assert_int_equal(r, rp_rss_steer(&cfg, &ctx));
+					g = RP_STEER_RET_GET_QUEUE(r);
+					if (dir == RP_STEER_TO_SWITCH) {
+						assert_int_equal(g, q % nq);
+						continue;
+					}
+					/* The same flow again, on another ring of
+					 * the same worker: the same queue. */
+					rp_steer_ctx_fill(&ctx, f, n, n, dir, (q + nw) % nq, nq, w, nw);
+					r2 = rp_prog_run(&inst, &ctx);
+					assert_int_equal(RP_STEER_RET_GET_QUEUE(r2), g);
+					if (nw == 1 || owned == 0) {
+						uint64_t spec = rp_rss_run(&cfg, f, n);
+
+						assert_int_equal(g, RP_STEER_RET_GET_QUEUE(spec));
+					} else {
+						assert_true(owned & (1u << g));
+					}
+					seen |= 1u << g;
+				}
+				/* Flows spread over every queue the worker owns. */
+				if (nw > 1 && owned != 0)
+					assert_int_equal(seen, owned);
+			}
+		}
+	}
+	rp_prog_inst_fini(&inst);
+	rp_prog_close(p);
+}
+
 int
 main(void)
 {
@@ -286,6 +356,7 @@ main(void)
 		cmocka_unit_test(test_types_and_edges),
 		cmocka_unit_test(test_tables_match_softrss),
 		cmocka_unit_test(test_program_matches_native),
+		cmocka_unit_test(test_default_keeps_worker),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -196,4 +196,35 @@ rp_rss_run(const struct rp_steer_cfg *c, const uint8_t *p, uint32_t n)
 	return RP_STEER_RET_QUEUE(c->default_queue);
 }
 
+/*
+ * The default policy (rss.bpf.o, and the iothread's built-in): the
+ * Toeplitz hash always, and a queue that keeps the packet on the worker
+ * that has it, so no packet is handed between workers and no virtqueue is
+ * written by two of them (guest queue and region ring q belong to worker
+ * q % n_workers):
+ *  - to the switch, the ring of the ingress queue; the hash goes with the
+ *    packet and OVS spreads by it;
+ *  - to the guest, table[hash & mask] folded onto the guest queues this
+ *    worker owns: worker + n_workers * (entry % owned). A flow keeps its
+ *    queue as long as it arrives on the same ring. With one worker, or a
+ *    worker that owns no guest queue (the guest enabled fewer), it is the
+ *    spec's queue, unchanged. rss_global.bpf.o is the spec's RSS in both
+ *    directions, whatever the workers.
+ */
+static __always_inline uint64_t
+rp_rss_steer(const struct rp_steer_cfg *c, const struct rp_steer_ctx *ctx)
+{
+	uint64_t r = rp_rss_run(c, ctx->pkt, ctx->pkt_len);
+	uint64_t q = RP_STEER_RET_GET_QUEUE(r), nw = ctx->n_workers, w = ctx->worker;
+
+	if (ctx->dir == RP_STEER_TO_SWITCH) {
+		q = ctx->queue;
+	} else if (nw > 1 && w < nw && w < ctx->nb_queues) {
+		uint64_t owned = (ctx->nb_queues - w + nw - 1) / nw;
+
+		q = w + nw * (q % owned);
+	}
+	return (r & ~RP_STEER_RET_QUEUE(0xffff)) | RP_STEER_RET_QUEUE(q);
+}
+
 #endif /* RP_RSS_CORE_H */

@@ -67,7 +67,13 @@ struct rp_steer_ctx {
 	uint16_t nb_queues; /* egress queues to choose from, >= 1 */
 	uint8_t dir;        /* RP_STEER_TO_SWITCH or RP_STEER_TO_GUEST */
 	uint8_t flags;      /* RP_STEER_CTX_F_* */
-	uint8_t pad[6];     /* zero */
+	/* The worker running the program and how many there are: guest queue
+	 * and region ring q belong to worker q % n_workers (0: unknown, treat
+	 * as one). A program that keeps each packet on queues of its worker
+	 * costs no hand-off and no shared virtqueue (rp_rss_steer()). */
+	uint16_t worker;
+	uint16_t n_workers;
+	uint8_t pad[2];     /* zero */
 	/* Slack so a program may read a few bytes past pkt[] at offsets it
 	 * masks with (RP_STEER_PKT_MAX - 1) without a branch; zero. */
 	uint8_t slack[40];
