@@ -128,6 +128,8 @@ rp_it_status_json(struct rp_iothread *it)
 			(json_int_t)RP_IT_STAT_READ(w->handoff_pkts[RP_IT_TO_GUEST])));
 		json_object_set_new(st, "foreign_vq_writes",
 			json_integer((json_int_t)RP_IT_STAT_READ(w->foreign_vq_writes)));
+		json_object_set_new(st, "steer_folded",
+			json_integer((json_int_t)RP_IT_STAT_READ(w->steer_folded)));
 		json_array_append_new(ws, json_pack("{s:i,s:i,s:{s:I,s:I},s:{s:I,s:I},s:I,s:I,s:o}",
 			"id", i, "cpu", w->cpu, "busy_cycles", "to_switch",
 			(json_int_t)RP_IT_STAT_READ(w->busy_cycles[0]), "to_guest",
@@ -163,6 +165,7 @@ rp_it_status_json(struct rp_iothread *it)
 		cpp(busy[0], pkts[0]), "to_guest", cpp(busy[1], pkts[1]),
 		"cycles_per_packet_full_bursts", "to_switch", cpp(full_c[0], full_p[0]), "to_guest",
 		cpp(full_c[1], full_p[1]), "tsc_hz", (json_int_t)rte_get_tsc_hz());
+	json_object_set_new(o, "shared_queues", json_boolean(it->o.shared_queues));
 	json_object_set_new(o, "control", json_pack("{s:s,s:i,s:I,s:I,s:I,s:I}", "path",
 		it->o.ctl_path, "clients", (int)it->ctl.n_clients, "refused",
 		(json_int_t)it->ctl.refused, "timeouts", (json_int_t)it->ctl.timeouts, "busy",

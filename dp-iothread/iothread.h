@@ -13,8 +13,10 @@
  * worker q % n_workers. A worker dequeues its guest TX queues and its
  * TO_GUEST rings, and is the only producer of its TO_SWITCH rings and
  * TO_GUEST_FREE rings. The default program (rss.bpf.o) keeps each packet
- * on its worker both ways; another program may send a guest packet to a
- * ring another worker owns (counted: handoff_packets): it is handed over through that ring's private inbox (an
+ * on its worker both ways, and without --shared-queues the host folds any
+ * program's choice onto the worker's own queues (keep_local()). With it, a
+ * program may send a guest packet to a ring another worker owns (counted:
+ * handoff_packets): it is handed over through that ring's private inbox (an
  * MP/SC rte_ring of mbuf pointers), one burst per ring per pass, never
  * enqueued on the shared ring by a second producer; what the inbox cannot
  * take stays staged. A packet for the guest may go to any guest RX queue:
@@ -158,6 +160,7 @@ struct rp_it_worker {
 	 * not own (rte_vhost then serialises on the virtqueue's lock). */
 	uint64_t handoff_pkts[RP_IT_DIRS];
 	uint64_t foreign_vq_writes;
+	uint64_t steer_folded; /* a program's queue moved onto our own */
 	struct rp_it_qstats q[RP_IT_MAX_QP];
 	/* What the steering programs count (rp_steer_counters), per direction;
 	 * written by this worker's program instances only. */
@@ -191,6 +194,7 @@ struct rp_it_opts {
 	const char *steer_prog[RP_IT_DIRS];
 	uint16_t mtu;
 	enum rp_it_seccomp seccomp;
+	bool shared_queues; /* programs may steer to other workers' queues */
 };
 
 struct rp_it_dev {

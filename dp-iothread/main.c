@@ -69,6 +69,11 @@ usage(FILE *f)
 		"  --seccomp kill|log|off  the system-call allow-list: a call outside it kills\n"
 		"                          the process (kill, default), is logged and allowed\n"
 		"                          (log), or no filter (off)\n"
+		"  --shared-queues         let steering programs send packets to queues other\n"
+		"                          workers own (hand-offs, virtqueues written by two\n"
+		"                          workers; e.g. rss_global.bpf.o). Without it such a\n"
+		"                          choice is folded onto the worker's own queues and\n"
+		"                          counted (steer_folded)\n"
 		"  --steer-to-switch PROG.o, --steer-to-guest PROG.o\n"
 		"                          eBPF steering program per direction (default: the\n"
 		"                          rss.bpf.o built or installed beside this program;\n"
@@ -209,7 +214,7 @@ parse_args(int argc, char **argv, struct rp_it_opts *o, struct rp_it_ids *ids,
 	const cpu_set_t *allowed)
 {
 	enum { O_VHOST = 256, O_PORT, O_QUEUES, O_CPUS, O_CTL, O_CLIENT, O_POLL, O_TSO, O_MTU,
-		O_STEER_TS, O_STEER_TG, O_USER, O_CTL_GROUP, O_SECCOMP };
+		O_STEER_TS, O_STEER_TG, O_USER, O_CTL_GROUP, O_SECCOMP, O_SHARED };
 	static const struct option lo[] = {
 		{"vhost", required_argument, NULL, O_VHOST},
 		{"port", required_argument, NULL, O_PORT},
@@ -225,6 +230,7 @@ parse_args(int argc, char **argv, struct rp_it_opts *o, struct rp_it_ids *ids,
 		{"user", required_argument, NULL, O_USER},
 		{"ctl-group", required_argument, NULL, O_CTL_GROUP},
 		{"seccomp", required_argument, NULL, O_SECCOMP},
+		{"shared-queues", no_argument, NULL, O_SHARED},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -276,6 +282,9 @@ parse_args(int argc, char **argv, struct rp_it_opts *o, struct rp_it_ids *ids,
 		case O_STEER_TS:
 		case O_STEER_TG:
 			o->steer_prog[c == O_STEER_TS ? RP_IT_TO_SWITCH : RP_IT_TO_GUEST] = optarg;
+			break;
+		case O_SHARED:
+			o->shared_queues = true;
 			break;
 		case O_USER:
 			if (parse_user(optarg, ids) < 0)

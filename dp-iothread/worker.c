@@ -226,6 +226,24 @@ ts_handoff(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q)
 	st->n = (uint16_t)(st->n - n);
 }
 
+/* Queue @q (of @n) that a program chose, kept on this worker unless the
+ * operator allowed --shared-queues: a queue another worker owns is folded
+ * onto this worker's own (worker + n_workers * (q % owned)), counted, so
+ * no program hands packets between workers or writes another worker's
+ * virtqueue by accident. The default program never needs folding. */
+static inline unsigned int
+keep_local(struct rp_it_worker *w, unsigned int q, unsigned int n)
+{
+	const struct rp_iothread *it = w->it;
+	unsigned int nw = it->n_workers, owned;
+
+	if (likely(nw == 1 || q % nw == w->id || it->o.shared_queues || w->id >= n))
+		return q;
+	owned = (n - w->id + nw - 1) / nw;
+	RP_IT_STAT_ADD(w->steer_folded, 1);
+	return w->id + nw * (q % owned);
+}
+
 /* The caps on a guest frame, checked before it is staged: at most
  * ts_max_segs buffers (so it always fits an empty ring: a frame that never
  * fits would stall the ring behind it), and at most ts_max_frame bytes
@@ -292,7 +310,7 @@ ts_poll_guest(struct rp_it_worker *w, struct rp_it_sess *s, int vid, unsigned in
 			m->hash.rss = RP_STEER_RET_GET_HASH(ret);
 			m->ol_flags |= RTE_MBUF_F_RX_RSS_HASH;
 		}
-		r = rp_steer_queue(ret, s->n_qpairs);
+		r = keep_local(w, rp_steer_queue(ret, s->n_qpairs), s->n_qpairs);
 		w->ts[r].m[w->ts[r].n++] = m;
 	}
 	return n;
@@ -385,7 +403,7 @@ tg_deliver(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q, struct 
 		tg_drop(w, s, m, q, RP_IT_DROP_STEER);
 		return;
 	}
-	g = rp_steer_queue(ret, n_rxq);
+	g = keep_local(w, rp_steer_queue(ret, n_rxq), n_rxq);
 	w->tg[g].m[w->tg[g].n++] = m;
 }
 

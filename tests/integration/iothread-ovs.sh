@@ -64,8 +64,11 @@ sys.exit(0 if s["link"] == "up" and s["vhost"]["rx_queues"] == int(sys.argv[1]) 
 # run_case QUEUES NAME [rp-vguest options...]
 run_case() {
 	local q=$1 name=$2 k=$((next_id++)) ia ib ga gb ga_rc gb_rc it_a_args=
+	# global_a=1: iothread A runs rss_global.bpf.o both ways, with
+	# --shared-queues (shared_a=1, the default) or without (folded)
 	[ "${global_a:-0}" = 1 ] &&
 		it_a_args="--steer-to-switch $xdp/rss_global.bpf.o --steer-to-guest $xdp/rss_global.bpf.o"
+	[ "${global_a:-0}" = 1 ] && [ "${shared_a:-1}" = 1 ] && it_a_args+=" --shared-queues"
 	shift 2
 	local d=$sb/$name
 	rp_it_dir "$d"
@@ -126,10 +129,12 @@ run_case() {
 		echo "guest B: $(cat "$d/gb.json")" >&2
 		rp_fail "$name: guests not clean (A rc $ga_rc, B rc $gb_rc)"
 	fi
-	python3 - "$d" "$N" "$q" "${csum_case:-0}" "${global_a:-0}" <<'PY' || rp_fail "$name: counts"
+	local mode_a=${global_a:-0}${shared_a:-1} # 11: rss_global shared, 10: folded
+	python3 - "$d" "$N" "$q" "${csum_case:-0}" "$mode_a" <<'PY' || rp_fail "$name: counts"
 import json, sys
 d, n, q = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-csum_case, global_a = sys.argv[4] == "1", sys.argv[5] == "1"
+csum_case = sys.argv[4] == "1"
+global_a, folded_a = sys.argv[5] == "11", sys.argv[5] == "10"
 ld = lambda f: json.loads(open(f"{d}/{f}").readline())
 ga, gb, sa, sb = ld("ga.json"), ld("gb.json"), ld("sa.json"), ld("sb.json")
 for g, name in ((ga, "A"), (gb, "B")):
@@ -138,18 +143,24 @@ for g, name in ((ga, "A"), (gb, "B")):
 for s, g, other, name in ((sa, ga, gb, "A"), (sb, gb, ga, "B")):
     ts = [x["to_switch"]["packets"] for x in s["queues"]]
     tg = [x["to_guest"]["packets"] for x in s["queues"]]
-    glob = name == "A" and global_a  # rss_global.bpf.o both ways
+    glob = name == "A" and global_a  # rss_global.bpf.o both ways, shared queues
+    fold = name == "A" and folded_a  # rss_global.bpf.o folded onto the workers
     nw = len(s["workers"])
     if glob:
         # to-switch: each flow on the ring Toeplitz picks, as its guest
         # predicted
         assert ts == g["steer_expect"], (name, "to-switch rings", ts, g["steer_expect"])
+    elif fold:
+        pass  # the Toeplitz ring folded onto the ingress queue's worker
     else:
         # the default: each packet on the ring of the queue it left on
         assert ts == g["tx_queues"], (name, "to-switch rings", ts, g["tx_queues"])
     # to-guest: by guest queue, what its guest saw on each queue
     assert tg == g["rx_queues"], (name, "to-guest queues", tg, g["rx_queues"])
-    if glob or nw == 1:
+    if fold:
+        assert all(tg[k] == 0 or any(w["packets"]["to_guest"] for i, w in
+            enumerate(s["workers"]) if i == k % nw) for k in range(q)), (name, tg)
+    elif glob or nw == 1:
         # the spec's queue (one worker, or the global program): what the
         # other guest predicted for its flows
         assert tg == other["steer_expect"], (name, "to-guest queues", tg,
@@ -183,13 +194,18 @@ for s, g, other, name in ((sa, ga, gb, "A"), (sb, gb, ga, "B")):
     ho = sum(w["stages"]["handoff_packets"]["to_switch"] +
              w["stages"]["handoff_packets"]["to_guest"] for w in s["workers"])
     fv = sum(w["stages"]["foreign_vq_writes"] for w in s["workers"])
+    fo = sum(w["stages"]["steer_folded"] for w in s["workers"])
     if glob and nw > 1:
         assert 0 < ho <= n and 0 < fv <= n, (name, "handoffs", ho, "foreign vq writes", fv)
     else:
         assert ho == 0 and fv == 0, (name, "handoffs", ho, "foreign vq writes", fv)
+    # without --shared-queues a program's choice of another worker's queue
+    # is folded onto the worker's own and counted; the default never needs it
+    assert (fo > 0) == (fold and nw > 1), (name, "folded", fo)
     if nw > 1:
-        print(f"  iothread {name}, {nw} workers, {'rss_global' if glob else 'default'}:"
-              f" {ho} of {n} handed over, {fv} written to another worker's guest queue;"
+        how = "rss_global shared" if glob else "rss_global folded" if fold else "default"
+        print(f"  iothread {name}, {nw} workers, {how}: {ho} of {n} handed over,"
+              f" {fv} written to another worker's guest queue, {fo} folded;"
               f" rings {ts}, guest queues {tg}")
 print(f"  guests: {n} frames each way, intact, in order, each flow on its expected queue;"
       f" iothread A rings {[x['to_switch']['packets'] for x in sa['queues']]}")
@@ -222,10 +238,15 @@ next_id=0
 # other. The default keeps every packet on its worker: no hand-off, no
 # shared virtqueue, all four rings and all four guest queues used.
 RATE=5000 cpus_a=0,1 cpus_b=0 check_a= run_case 4 two-workers-4q
-# The same with rss_global.bpf.o: steering hands half the guest's packets
-# to the other worker's rings (the inbox path) and writes the other's
-# virtqueues; the per-ring and per-queue counts must still match the
-# Toeplitz prediction exactly.
+# The same with rss_global.bpf.o and --shared-queues: steering hands half
+# the guest's packets to the other worker's rings (the inbox path) and
+# writes the other's virtqueues; the per-ring and per-queue counts must
+# still match the Toeplitz prediction exactly.
 [ -n "${only_case:-}" ] ||
 	RATE=5000 cpus_a=0,1 cpus_b=0 global_a=1 run_case 4 two-workers-global
+# rss_global.bpf.o without --shared-queues: its choices of the other
+# worker's queues are folded onto the worker's own, and counted.
+[ -n "${only_case:-}" ] ||
+	RATE=5000 cpus_a=0,1 cpus_b=0 global_a=1 shared_a=0 check_a= \
+		run_case 4 two-workers-folded
 echo "PASS: guest to guest through two iothreads and OVS-DPDK, nothing lost, every flow steered"
