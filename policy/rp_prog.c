@@ -212,6 +212,43 @@ check_sections(struct rp_prog *p, Elf *e, size_t *code, char *err, size_t errlen
 static int
 check_insns(const struct rp_prog *p, char *err, size_t errlen)
 {
+	const uint8_t lddw = BPF_LD | BPF_IMM | EBPF_DW;
+	const struct ebpf_insn *last = &p->ins[p->n_ins - 1];
+	uint8_t *second = calloc(p->n_ins, 1); /* the second slot of an lddw */
+	int rc = 0;
+
+	if (second == NULL)
+		return -ENOMEM;
+	/* The control flow first: every lddw whole, every jump inside the
+	 * code and onto an instruction, the last one an exit or a jump (the
+	 * validator walks past the end otherwise: ASan saw it write there). */
+	for (uint32_t k = 0; k < p->n_ins && rc == 0; k++) {
+		if (p->ins[k].code != lddw)
+			continue;
+		if (k + 1 == p->n_ins || p->ins[k + 1].code != 0)
+			rc = rp_prog_errf(err, errlen, -EINVAL, "%s: instruction %u: a 64-bit load "
+				"without its second half", p->path, k);
+		else
+			second[++k] = 1;
+	}
+	for (uint32_t k = 0; k < p->n_ins && rc == 0; k++) {
+		const struct ebpf_insn *in = &p->ins[k];
+		int64_t to = (int64_t)k + 1 + in->off;
+
+		if (second[k] || BPF_CLASS(in->code) != BPF_JMP || BPF_OP(in->code) == EBPF_CALL ||
+			BPF_OP(in->code) == EBPF_EXIT)
+			continue;
+		if (to < 0 || to >= p->n_ins || second[to])
+			rc = rp_prog_errf(err, errlen, -EINVAL, "%s: instruction %u: a jump to %lld, "
+				"not an instruction", p->path, k, (long long)to);
+	}
+	if (rc == 0 && (second[p->n_ins - 1] || last->code != (BPF_JMP | EBPF_EXIT)) &&
+		last->code != (BPF_JMP | BPF_JA))
+		rc = rp_prog_errf(err, errlen, -EINVAL, "%s: the last instruction is not an exit "
+			"or a jump", p->path);
+	free(second);
+	if (rc < 0)
+		return rc;
 	for (uint32_t k = 0; k < p->n_ins; k++) {
 		const struct ebpf_insn *in = &p->ins[k];
 		uint8_t cls = BPF_CLASS(in->code), op = BPF_OP(in->code);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The program loader: every kind of bad program is refused with a reason
  * that says what is wrong, and the examples load, validate and run. */
+#include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -237,6 +238,46 @@ test_bad_insns(void **state)
 	}
 }
 
+/* What the fuzzer found (tests/fuzz/corpus/fuzz_prog/regress-*): objects
+ * rte_bpf miscompiled or its validator wrote past its own arrays for. The
+ * loader refuses each, with a reason, before rte_bpf sees it. */
+static void
+test_fuzz_regressions(void **state)
+{
+	const char *dir = getenv("RP_FUZZ_CORPUS");
+	char path[4096], err[512];
+	unsigned int seen = 0;
+	struct dirent *de;
+	DIR *dh;
+
+	(void)state;
+	if (dir == NULL) {
+		print_message("RP_FUZZ_CORPUS not set (run through meson test): skipped\n");
+		skip();
+	}
+	snprintf(path, sizeof(path), "%s/fuzz_prog", dir);
+	dh = opendir(path);
+	assert_non_null(dh);
+	while ((de = readdir(dh)) != NULL) {
+		struct rp_prog *p;
+
+		if (strncmp(de->d_name, "regress-", 8) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/fuzz_prog/%s", dir, de->d_name);
+		err[0] = '\0';
+		p = rp_prog_open(path, err, sizeof(err));
+		if (p != NULL) {
+			rp_prog_close(p);
+			fail_msg("%s: accepted", de->d_name);
+		}
+		assert_true(err[0] != '\0');
+		print_message("%s: %s\n", de->d_name, err);
+		seen++;
+	}
+	closedir(dh);
+	assert_true(seen >= 2);
+}
+
 /* A program that stores to its configuration: accepted by the validator
  * (so it is loaded), but the stores land in its own instance's copy only:
  * the host's configuration and another worker's instance are untouched,
@@ -356,6 +397,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_examples),
 		cmocka_unit_test(test_parsers),
 		cmocka_unit_test(test_bad_insns),
+		cmocka_unit_test(test_fuzz_regressions),
 		cmocka_unit_test(test_cfg_write),
 		cmocka_unit_test(test_ctx_clean),
 	};
