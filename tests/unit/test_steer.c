@@ -207,19 +207,14 @@ test_tables_match_softrss(void **state)
 	}
 }
 
-/* rss.bpf.o under the JIT and the interpreter against the native core. */
-static void
-test_program_matches_native(void **state)
+/* rss.bpf.o as the build made it (RP_RSS_PROG), or the test is skipped. */
+static struct rp_prog *
+open_rss(void)
 {
-	static struct rp_steer_cfg cfg;
 	const char *path = getenv("RP_RSS_PROG");
-	uint64_t counters[RP_STEER_COUNTERS];
-	struct rp_steer_ctx ctx;
-	struct rp_prog_inst inst;
 	struct rp_prog *p;
 	char err[512];
 
-	(void)state;
 	if (path == NULL) {
 		print_message("RP_RSS_PROG not set (run through meson test): skipped\n");
 		skip();
@@ -227,6 +222,21 @@ test_program_matches_native(void **state)
 	p = rp_prog_open(path, err, sizeof(err));
 	if (p == NULL)
 		fail_msg("%s", err);
+	return p;
+}
+
+/* rss.bpf.o under the JIT and the interpreter against the native core. */
+static void
+test_program_matches_native(void **state)
+{
+	static struct rp_steer_cfg cfg;
+	uint64_t counters[RP_STEER_COUNTERS];
+	struct rp_steer_ctx ctx;
+	struct rp_prog_inst inst;
+	struct rp_prog *p = open_rss();
+	char err[512];
+
+	(void)state;
 	rp_steer_cfg_init(&cfg);
 	if (rp_prog_inst_init(&inst, p, &cfg, counters, err, sizeof(err)) < 0)
 		fail_msg("%s", err);
@@ -286,21 +296,15 @@ static void
 test_default_keeps_worker(void **state)
 {
 	static struct rp_steer_cfg cfg;
-	const char *path = getenv("RP_RSS_PROG");
 	uint64_t counters[RP_STEER_COUNTERS];
 	struct rp_prog_inst inst;
 	struct rp_steer_ctx ctx;
-	struct rp_prog *p;
+	struct rp_prog *p = open_rss();
 	char err[512];
 
 	(void)state;
-	if (path == NULL) {
-		print_message("RP_RSS_PROG not set (run through meson test): skipped\n");
-		skip();
-	}
 	rp_steer_cfg_init(&cfg);
-	p = rp_prog_open(path, err, sizeof(err));
-	if (p == NULL || rp_prog_inst_init(&inst, p, &cfg, counters, err, sizeof(err)) < 0)
+	if (rp_prog_inst_init(&inst, p, &cfg, counters, err, sizeof(err)) < 0)
 		fail_msg("%s", err);
 	for (unsigned int nw = 1; nw <= 4; nw++) {
 		for (unsigned int nq = 1; nq <= 8; nq++) {
