@@ -5,7 +5,9 @@
  * and retire it with QSBR before rte_vhost tears its queues down.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <rte_log.h>
 #include <rte_vhost.h>
@@ -56,6 +58,22 @@ destroy_connection(int vid)
 	RTE_LOG(INFO, USER1, "vhost: front end disconnected (vid %d)\n", vid);
 }
 
+/* The guest's memory stays out of core dumps too (the process is not
+ * dumpable once confined; this holds even if it is started without). */
+static void
+guest_mem_no_dump(int vid)
+{
+	struct rte_vhost_memory *mem = NULL;
+
+	if (rte_vhost_get_mem_table(vid, &mem) != 0 || mem == NULL)
+		return;
+	for (uint32_t i = 0; i < mem->nregions; i++)
+		if (mem->regions[i].mmap_addr != NULL)
+			(void)madvise(mem->regions[i].mmap_addr, mem->regions[i].mmap_size,
+				MADV_DONTDUMP);
+	free(mem);
+}
+
 static int
 new_device(int vid)
 {
@@ -66,6 +84,7 @@ new_device(int vid)
 		return -1;
 	rte_vhost_get_negotiated_features(vid, &f);
 	d->features = f;
+	guest_mem_no_dump(vid);
 	/* Workers poll with notifications off. */
 	for (uint16_t q = 0; q < 2 * RP_IT_MAX_QP; q++)
 		rte_vhost_enable_guest_notification(vid, q, 0);

@@ -97,6 +97,15 @@ rp_ipc_region_put(struct rp_ipc_region *r)
 }
 
 /* memfd of @size bytes (rounded to the page size in use), mapped. */
+/* Packets of guests are no business of a core file (ours or the
+ * switch's): keep the region out of dumps. Advisory; a failure changes
+ * nothing else. */
+static void
+no_dump(const struct rp_ipc_region *r)
+{
+	(void)madvise(r->base, r->map_size, MADV_DONTDUMP);
+}
+
 static int
 region_backing(struct rp_ipc_region *r, uint64_t size, bool huge)
 {
@@ -115,6 +124,7 @@ region_backing(struct rp_ipc_region *r, uint64_t size, bool huge)
 		r->fd, 0);
 	if (r->base == MAP_FAILED)
 		goto fail;
+	no_dump(r);
 	if (fcntl(r->fd, F_ADD_SEALS, RP_IPC_SEALS) < 0) {
 		err = -errno;
 		munmap(r->base, r->map_size);
@@ -253,6 +263,7 @@ rp_ipc_region_attach(int fd, enum rp_ipc_reject *rej, char *why, size_t ws)
 		errno = err;
 		return NULL;
 	}
+	no_dump(r);
 	r->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (r->fd < 0) {
 		int err = errno;

@@ -5,6 +5,7 @@
 # and guest, confined as every test runs it (--user nobody, --seccomp kill),
 # with rp-peer as the switch and rp-vguest (net_virtio_user) as the guest:
 #  1. /proc/PID/status: a non-zero uid, CapEff 0, NoNewPrivs 1, Seccomp 2;
+#     guest memory and the region it maps are MADV_DONTDUMP (smaps);
 #  2. a caller that is not root, not the iothread's user and not in
 #     --ctl-group is refused (SO_PEERCRED), even with the socket mode 0666;
 #     the iothread's own user is served;
@@ -150,6 +151,32 @@ gp=$!
 rp_on_exit rp_kill_pid $gp
 up() { [ "$("$ctl" --ctl "$cs" status | jq -r .link)" = up ]; }
 rp_wait_for 30 "link up" up || { cat "$d"/*.err "$d/it.log" >&2; rp_fail "link never up"; }
+# Guest memory and the port region, as the iothread maps them, are kept
+# out of core dumps (MADV_DONTDUMP: VmFlags dd).
+python3 - "$it" "$gp" <<'PY' || rp_fail "guest memory or region dumpable"
+import re, sys
+def maps(pid):  # [(dev:inode, path, flags)] of shared memfd/hugepage mappings
+    out, cur = [], None
+    for line in open(f"/proc/{pid}/smaps"):
+        m = re.match(r"[0-9a-f]+-[0-9a-f]+ \S+ \S+ (\S+) (\d+)\s*(.*)", line)
+        if m:
+            cur = None
+            if m.group(2) != "0" and re.match(r"/(memfd:|dev/hugepages)", m.group(3)):
+                cur = [m.group(1) + ":" + m.group(2), m.group(3), ""]
+                out.append(cur)
+        elif cur and line.startswith("VmFlags:"):
+            cur[2] = line.split()[1:]
+    return out
+it, guest = maps(sys.argv[1]), maps(sys.argv[2])
+gi = {m[0] for m in guest}
+shared = [m for m in it if m[0] in gi]
+region = [m for m in it if "ringport-region" in m[1]]
+assert shared, "no guest memory found in the iothread (check broken?)"
+assert region, "no region mapped (check broken?)"
+bad = [m[:2] for m in shared + region if "dd" not in m[2]]
+assert not bad, f"dumpable: {bad}"
+print(f"  {len(shared)} guest memory and {len(region)} region mappings, all MADV_DONTDUMP")
+PY
 touch "$d/go"
 wait $gp || { cat "$d/guest.json" "$d/guest.err" >&2; rp_fail "the guest did not send all"; }
 wait $pp || { cat "$d/peer.json" "$d/peer.err" >&2; rp_fail "the switch side did not get 100"; }

@@ -45,6 +45,28 @@ teardown_region(void **state)
 	return 0;
 }
 
+/* The VmFlags of the mapping that starts at @base has "dd" (MADV_DONTDUMP). */
+static bool
+not_dumped(const void *base)
+{
+	char line[512], want[32];
+	bool in = false, dd = false;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	assert_non_null(f);
+	snprintf(want, sizeof(want), "%lx-", (unsigned long)(uintptr_t)base);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		size_t hex = strspn(line, "0123456789abcdef");
+
+		if (hex > 0 && line[hex] == '-') /* a mapping's first line */
+			in = strncmp(line, want, strlen(want)) == 0;
+		else if (in && strncmp(line, "VmFlags:", 8) == 0)
+			dd = strstr(line, " dd") != NULL;
+	}
+	fclose(f);
+	return dd;
+}
+
 static void
 test_create_and_attach(void **state)
 {
@@ -68,6 +90,8 @@ test_create_and_attach(void **state)
 	assert_int_equal(ftruncate(rp_ipc_region_fd(r),
 				 (off_t)rp_ipc_region_hdr(r)->region_size + (2 << 20)), -1);
 	assert_int_equal(errno, EPERM);
+	/* Kept out of core dumps, the creator's mapping and the peer's. */
+	assert_true(not_dumped(rp_ipc_region_base(r)));
 
 	c = rp_ipc_region_attach(rp_ipc_region_fd(r), &rej, why, sizeof(why));
 	if (c == NULL)
@@ -75,6 +99,7 @@ test_create_and_attach(void **state)
 	assert_non_null(c);
 	assert_int_equal(rp_ipc_region_layout(c)->mtu, 9000);
 	assert_int_equal(rp_ipc_region_hugetlb(c), rp_ipc_region_hugetlb(r));
+	assert_true(not_dumped(rp_ipc_region_base(c)));
 	/* A reference keeps the mapping after the first put. */
 	rp_ipc_region_get(c);
 	rp_ipc_region_put(c);
