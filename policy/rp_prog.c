@@ -274,6 +274,191 @@ check_insns(const struct rp_prog *p, char *err, size_t errlen)
 	return 0;
 }
 
+/* What a register or stack slot may hold, per instruction: a pointer
+ * (the context, the configuration, the counters, the stack) or not.
+ * Over-approximated: a bit set means "may be". */
+struct ptr_state {
+	uint16_t ptr;   /* registers r0..r10 */
+	uint16_t stack; /* registers that may point into the stack */
+	uint64_t slots; /* 8-byte stack slots (r10 - 8 * (i + 1)) */
+};
+
+#define REG_BIT(r) ((uint16_t)(1u << (r)))
+
+static bool
+ptr_merge(struct ptr_state *into, const struct ptr_state *s, bool *seen)
+{
+	struct ptr_state old = *into;
+
+	if (!*seen) {
+		*into = *s;
+		*seen = true;
+		return true;
+	}
+	into->ptr |= s->ptr;
+	into->stack |= s->stack;
+	into->slots |= s->slots;
+	return memcmp(&old, into, sizeof(old)) != 0;
+}
+
+/* The stack slot of [r10 + off] for an 8-byte access, or -1. */
+static int
+slot_of(int16_t off)
+{
+	return off < 0 && off >= -512 && off % 8 == 0 ? -off / 8 - 1 : -1;
+}
+
+/* One instruction's effect on @st; a reason if it does with a pointer what
+ * rte_bpf 22.11's validator should refuse and does not (fuzz_prog: "r1 &=
+ * r3" on the context pointer passed, and the JIT code then read from the
+ * masked address). Only moves, and adding or subtracting a number, may
+ * touch a pointer; no 32-bit operation may; a program may not return one. */
+static const char *
+ptr_step(const struct rp_prog *p, uint32_t k, struct ptr_state *st, bool is_reloc)
+{
+	const struct ebpf_insn *in = &p->ins[k];
+	uint8_t cls = BPF_CLASS(in->code), op = BPF_OP(in->code);
+	uint16_t d = REG_BIT(in->dst_reg & 0xf), sr = REG_BIT(in->src_reg & 0xf);
+	bool x = BPF_SRC(in->code) == BPF_X, dptr = st->ptr & d, sptr = x && (st->ptr & sr);
+
+	switch (cls) {
+	case BPF_ALU:
+		if (dptr || sptr)
+			return "a 32-bit operation on a pointer";
+		st->ptr &= (uint16_t)~d;
+		st->stack &= (uint16_t)~d;
+		return NULL;
+	case EBPF_ALU64:
+		if (op == EBPF_MOV) {
+			st->ptr = (uint16_t)((st->ptr & ~d) | (sptr ? d : 0));
+			st->stack = (uint16_t)((st->stack & ~d) | (x && (st->stack & sr) ? d : 0));
+			return NULL;
+		}
+		if ((op == BPF_ADD || op == BPF_SUB) && !(dptr && sptr)) {
+			if (sptr && op == BPF_SUB)
+				return "a number minus a pointer";
+			if (sptr) { /* number + pointer: a pointer */
+				st->ptr |= d;
+				st->stack = (uint16_t)((st->stack & ~d) | (st->stack & sr ? d : 0));
+			}
+			return NULL;
+		}
+		if (dptr || sptr)
+			return "an operation other than adding or subtracting a number on a pointer";
+		return NULL;
+	case BPF_LD: /* lddw: a pointer where a symbol was relocated */
+		st->ptr = (uint16_t)((st->ptr & ~d) | (is_reloc ? d : 0));
+		st->stack &= (uint16_t)~d;
+		return NULL;
+	case BPF_LDX: {
+		bool from_stack = st->stack & sr;
+		int slot = in->src_reg == EBPF_REG_10 ? slot_of(in->off) : -1;
+		bool may = from_stack && (slot >= 0 ? (st->slots >> slot) & 1 : st->slots != 0);
+
+		if (may && BPF_SIZE(in->code) != EBPF_DW)
+			return "a part of a pointer loaded from the stack";
+		st->ptr = (uint16_t)((st->ptr & ~d) | (may ? d : 0));
+		st->stack &= (uint16_t)~d; /* a stack pointer kept on the stack: refused below */
+		return NULL;
+	}
+	case BPF_ST:
+	case BPF_STX: {
+		bool val_ptr = cls == BPF_STX && (st->ptr & sr);
+		int slot = in->dst_reg == EBPF_REG_10 ? slot_of(in->off) : -1;
+
+		if (BPF_MODE(in->code) == EBPF_XADD && val_ptr)
+			return "an atomic add of a pointer";
+		if (val_ptr && BPF_SIZE(in->code) != EBPF_DW)
+			return "a part of a pointer stored";
+		if (val_ptr && (st->stack & sr))
+			return "a stack pointer stored";
+		if (!(st->stack & d))
+			/* outside the stack it would come back as a number */
+			return val_ptr ? "a pointer stored outside the stack" : NULL;
+		if (val_ptr) /* this slot, or any when the offset is unknown */
+			st->slots |= slot >= 0 ? UINT64_C(1) << slot : ~UINT64_C(0);
+		else if (slot >= 0 && BPF_SIZE(in->code) == EBPF_DW)
+			st->slots &= ~(UINT64_C(1) << slot);
+		return NULL;
+	}
+	default: /* jumps: calls clobber r0..r5 (there are no helpers to call) */
+		if (op == EBPF_EXIT && (st->ptr & REG_BIT(0)))
+			return "a pointer returned";
+		if (op == EBPF_CALL) {
+			st->ptr &= (uint16_t)~0x3f;
+			st->stack &= (uint16_t)~0x3f;
+		}
+		return NULL;
+	}
+}
+
+/* ptr_step() over every path: a fixed point over the control flow (the
+ * lattice is finite and the merge only adds bits). Runs after
+ * check_insns() (the control flow is sound) and collect_relocs(). */
+static int
+check_pointers(const struct rp_prog *p, char *err, size_t errlen)
+{
+	struct ptr_state *in = calloc(p->n_ins, sizeof(*in));
+	bool *seen = calloc(p->n_ins, sizeof(*seen)), *reloc = calloc(p->n_ins, sizeof(*reloc));
+	bool *queued = calloc(p->n_ins, sizeof(*queued));
+	uint32_t *work = malloc(p->n_ins * sizeof(*work)), n_work = 0;
+	struct ptr_state entry = {.ptr = REG_BIT(1) | REG_BIT(EBPF_REG_10),
+		.stack = REG_BIT(EBPF_REG_10)};
+	int rc = 0;
+
+	if (in == NULL || seen == NULL || reloc == NULL || queued == NULL || work == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (uint32_t r = 0; r < p->n_rel; r++)
+		reloc[p->rel[r].insn] = true;
+	ptr_merge(&in[0], &entry, &seen[0]);
+	work[n_work++] = 0;
+	queued[0] = true;
+	while (n_work > 0 && rc == 0) {
+		uint32_t k = work[--n_work], next[2], n_next = 0;
+		const struct ebpf_insn *ins = &p->ins[k];
+		uint8_t cls = BPF_CLASS(ins->code), op = BPF_OP(ins->code);
+		struct ptr_state st = in[k];
+		const char *why;
+
+		queued[k] = false;
+		why = ptr_step(p, k, &st, reloc[k]);
+
+		if (why != NULL) {
+			rc = rp_prog_errf(err, errlen, -EINVAL, "%s: instruction %u: %s", p->path, k,
+				why);
+			break;
+		}
+		if (ins->code == (BPF_LD | BPF_IMM | EBPF_DW))
+			next[n_next++] = k + 2;
+		else if ((cls == BPF_JMP || cls == BPF_RET) && op == EBPF_EXIT)
+			;
+		else if ((cls == BPF_JMP || cls == BPF_RET) && op != EBPF_CALL) {
+			next[n_next++] = (uint32_t)((int64_t)k + 1 + ins->off);
+			if (op != BPF_JA)
+				next[n_next++] = k + 1;
+		} else {
+			next[n_next++] = k + 1;
+		}
+		/* Each instruction at most once in the work list: it holds
+		 * n_ins at most, and a state only ever gains bits, so this ends. */
+		for (uint32_t i = 0; i < n_next; i++)
+			if (next[i] < p->n_ins && ptr_merge(&in[next[i]], &st, &seen[next[i]]) &&
+				!queued[next[i]]) {
+				queued[next[i]] = true;
+				work[n_work++] = next[i];
+			}
+	}
+out:
+	free(in);
+	free(seen);
+	free(reloc);
+	free(queued);
+	free(work);
+	return rc;
+}
+
 static int
 load_image(struct rp_prog *p, const void *buf, size_t len, char *err, size_t errlen)
 {
@@ -325,6 +510,8 @@ load_image(struct rp_prog *p, const void *buf, size_t len, char *err, size_t err
 	rc = check_insns(p, err, errlen);
 	if (rc == 0)
 		rc = collect_relocs(p, e, code, err, errlen);
+	if (rc == 0)
+		rc = check_pointers(p, err, errlen);
 out:
 	elf_end(e);
 	return rc;
