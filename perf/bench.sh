@@ -167,8 +167,12 @@ guest() { # NAME MODE(txonly|rxonly) SOCK SERVER(0|1) Q SIZE CPUS
 	[ "$2" = txonly ] && flows=--txonly-multi-flow
 	guest_id=$((guest_id + 1))
 	# --iova-mode=va: virtio-user needs it; EAL picks PA where it can read
-	# physical addresses (seen on the 16-core machine).
-	spawn "$work/$1.log" "$testpmd" --lcores "$lc" --no-pci -m 512 --single-file-segments --iova-mode=va \
+	# physical addresses (seen on the 16-core machine). --in-memory: no
+	# hugepage files, so a guest that had to be killed leaves none behind
+	# (with files, each run leaked 1 GB of hugepages, and the next bench
+	# found too few for its g2g guests: "nothing came out of p2").
+	spawn "$work/$1.log" "$testpmd" --lcores "$lc" --no-pci -m 512 --in-memory --single-file-segments \
+		--iova-mode=va \
 		--file-prefix "rpbench$$g$guest_id" \
 		--vdev "net_virtio_user0,path=$3,server=$4,queues=$5" -- \
 		--forward-mode="$2" $flows --txpkts="$6" --rxq="$5" --txq="$5" --nb-cores="$5" \
