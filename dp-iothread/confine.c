@@ -42,7 +42,7 @@ static const int allowed[] = {
 	/* fds and files (steering programs, memfd seals) */
 	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev),
 	SCMP_SYS(pread64), SCMP_SYS(pwrite64), SCMP_SYS(close), SCMP_SYS(fstat),
-	SCMP_SYS(newfstatat), SCMP_SYS(statx), SCMP_SYS(lseek), SCMP_SYS(openat),
+	SCMP_SYS(newfstatat), SCMP_SYS(statx), SCMP_SYS(lseek),
 	SCMP_SYS(fcntl), SCMP_SYS(dup), SCMP_SYS(unlink), SCMP_SYS(readlink),
 	SCMP_SYS(eventfd2), SCMP_SYS(signalfd4), SCMP_SYS(timerfd_create), SCMP_SYS(timerfd_settime),
 	SCMP_SYS(timerfd_gettime),
@@ -91,6 +91,12 @@ seccomp_install(enum rp_it_seccomp mode, char *err, size_t errlen)
 	}
 	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]) && rc == 0; i++)
 		rc = add(ctx, allowed[i], 0, NULL, err, errlen);
+	/* Files are only ever read now (steering programs): no writing,
+	 * creating, truncating or appending. */
+	if (rc == 0)
+		rc = add(ctx, SCMP_SYS(openat), 1,
+			(struct scmp_arg_cmp[]){SCMP_A2(SCMP_CMP_MASKED_EQ,
+				O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND, O_RDONLY)}, err, errlen);
 	/* Sockets: UNIX only (vhost-user reconnects, wake-up pairs). */
 	if (rc == 0)
 		rc = add(ctx, SCMP_SYS(socket), 1,
