@@ -114,8 +114,9 @@ start_peer() { # VAR ARGS...: an rp-peer server on the generator CPU
 start_testpmd() { # VAR MODE SOCK
 	local var=$1 mode=$2 sock=$3 _p
 	# Two lcores on one CPU (DESIGN §8); the guest memory must be one file.
+	# --in-memory: no hugepage files left behind by a killed guest.
 	"${gen[@]}" "$testpmd" --lcores "0@$gen_cpu,1@$gen_cpu" --no-pci -m 512 \
-		--single-file-segments --file-prefix "rpbench$$" \
+		--in-memory --single-file-segments --file-prefix "rpbench$$" \
 		--vdev "net_virtio_user0,path=$sock,server=1,queues=1" -- \
 		--forward-mode="$mode" --txpkts=64 --auto-start --stats-period 5 \
 		>"$out/testpmd-$mode.log" 2>&1 &
