@@ -153,23 +153,34 @@ parse_cpus(const char *s, const cpu_set_t *allowed, struct rp_it_opts *o)
 	return rc;
 }
 
+/* A numeric uid or gid: true with *@id set (ids are 32 bits, -1 is none). */
+static bool
+numeric_id(const char *s, uint32_t *id)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*s == '\0' || *s == '-' || *end != '\0' || errno || v >= UINT32_MAX)
+		return false;
+	*id = (uint32_t)v;
+	return true;
+}
+
 /* A group by name or number. */
 static int
 parse_group(const char *flag, const char *s, gid_t *gid)
 {
 	struct group *g = getgrnam(s);
-	unsigned long v;
-	char *end;
+	uint32_t v;
 
-	if (g != NULL) {
+	if (g != NULL)
 		*gid = g->gr_gid;
-		return 0;
-	}
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || errno || v >= (gid_t)-1)
+	else if (numeric_id(s, &v))
+		*gid = (gid_t)v;
+	else
 		return bad(flag, s, "no such group");
-	*gid = (gid_t)v;
 	return 0;
 }
 
@@ -179,8 +190,7 @@ parse_user(const char *s, struct rp_it_ids *ids)
 {
 	char name[256], *colon;
 	struct passwd *pw;
-	unsigned long v;
-	char *end;
+	uint32_t v;
 
 	if (strlen(s) >= sizeof(name))
 		return bad("--user", s, "too long");
@@ -192,13 +202,11 @@ parse_user(const char *s, struct rp_it_ids *ids)
 	if (pw != NULL) {
 		ids->run_uid = pw->pw_uid;
 		ids->run_gid = pw->pw_gid;
-	} else {
-		errno = 0;
-		v = strtoul(name, &end, 10);
-		if (name[0] == '\0' || *end != '\0' || errno || v >= (uid_t)-1)
-			return bad("--user", s, "no such user");
+	} else if (numeric_id(name, &v)) {
 		ids->run_uid = (uid_t)v;
 		ids->run_gid = (gid_t)v;
+	} else {
+		return bad("--user", s, "no such user");
 	}
 	if (colon != NULL && parse_group("--user", colon, &ids->run_gid) < 0)
 		return -1;

@@ -207,9 +207,10 @@ test_tables_match_softrss(void **state)
 	}
 }
 
-/* rss.bpf.o as the build made it (RP_RSS_PROG), or the test is skipped. */
+/* rss.bpf.o as the build made it (RP_RSS_PROG), bound to @cfg in @inst, or
+ * the test is skipped. */
 static struct rp_prog *
-open_rss(void)
+open_rss(struct rp_prog_inst *inst, const struct rp_steer_cfg *cfg, uint64_t *counters)
 {
 	const char *path = getenv("RP_RSS_PROG");
 	struct rp_prog *p;
@@ -220,7 +221,7 @@ open_rss(void)
 		skip();
 	}
 	p = rp_prog_open(path, err, sizeof(err));
-	if (p == NULL)
+	if (p == NULL || rp_prog_inst_init(inst, p, cfg, counters, err, sizeof(err)) < 0)
 		fail_msg("%s", err);
 	return p;
 }
@@ -233,13 +234,12 @@ test_program_matches_native(void **state)
 	uint64_t counters[RP_STEER_COUNTERS];
 	struct rp_steer_ctx ctx;
 	struct rp_prog_inst inst;
-	struct rp_prog *p = open_rss();
+	struct rp_prog *p;
 	char err[512];
 
 	(void)state;
 	rp_steer_cfg_init(&cfg);
-	if (rp_prog_inst_init(&inst, p, &cfg, counters, err, sizeof(err)) < 0)
-		fail_msg("%s", err);
+	p = open_rss(&inst, &cfg, counters);
 	assert_non_null(inst.fn);
 	for (int i = 0; i < 100000; i++) {
 		uint64_t want, jit, interp;
@@ -299,13 +299,11 @@ test_default_keeps_worker(void **state)
 	uint64_t counters[RP_STEER_COUNTERS];
 	struct rp_prog_inst inst;
 	struct rp_steer_ctx ctx;
-	struct rp_prog *p = open_rss();
-	char err[512];
+	struct rp_prog *p;
 
 	(void)state;
 	rp_steer_cfg_init(&cfg);
-	if (rp_prog_inst_init(&inst, p, &cfg, counters, err, sizeof(err)) < 0)
-		fail_msg("%s", err);
+	p = open_rss(&inst, &cfg, counters);
 	for (unsigned int nw = 1; nw <= 4; nw++) {
 		for (unsigned int nq = 1; nq <= 8; nq++) {
 			for (unsigned int w = 0; w < nw; w++) {
