@@ -130,6 +130,7 @@ struct rp_it_frag {
 
 struct rp_it_worker {
 	unsigned int id;
+	uint32_t owned_q; /* bit q: queue pair q is ours (q % n_workers == id) */
 	unsigned int lcore;
 	int cpu;
 	struct rp_iothread *it;

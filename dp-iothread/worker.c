@@ -237,7 +237,8 @@ keep_local(struct rp_it_worker *w, unsigned int q, unsigned int n)
 	const struct rp_iothread *it = w->it;
 	unsigned int nw = it->n_workers, owned;
 
-	if (likely(nw == 1 || q % nw == w->id || it->o.shared_queues || w->id >= n))
+	/* One bit test per packet; the division only when folding. */
+	if (likely(((w->owned_q >> q) & 1) || nw == 1 || it->o.shared_queues || w->id >= n))
 		return q;
 	owned = (n - w->id + nw - 1) / nw;
 	RP_IT_STAT_ADD(w->steer_folded, 1);
@@ -515,7 +516,7 @@ tg_flush(struct rp_it_worker *w, struct rp_it_sess *s, int vid, unsigned int g, 
 		return;
 	if (dev_ok && (__atomic_load_n(&w->it->dev.vrings, __ATOMIC_RELAXED) & (1u << (2 * g)))) {
 		n = rte_vhost_enqueue_burst(vid, (uint16_t)(2 * g), st->m, st->n);
-		if (rp_it_owner(w->it, g) != w->id)
+		if (!((w->owned_q >> g) & 1))
 			RP_IT_STAT_ADD(w->foreign_vq_writes, n);
 	} else {
 		/* The guest went away or disabled the queue: nothing will
@@ -766,6 +767,7 @@ rp_it_workers_init(struct rp_iothread *it)
 		if (w->view_mp == NULL || w->drop_mp == NULL)
 			return -ENOMEM;
 		for (unsigned int q = i; q < RP_IT_MAX_QP; q += it->n_workers) {
+			w->owned_q |= 1u << q;
 			w->ret[q] = rte_zmalloc("rp-ret", RP_IT_RING_SIZE * sizeof(struct rp_ipc_desc),
 				RTE_CACHE_LINE_SIZE);
 			if (w->ret[q] == NULL)
