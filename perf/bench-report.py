@@ -62,7 +62,9 @@ def main():
     for (sc, size, q, mode), rs in sorted(groups.items()):
         f = [flat(r) for r in rs]
         s = {"scenario": sc, "size": size, "queues": q, "mode": mode, "cpus": rs[0]["cpus"],
-             "trials": len(rs)}
+             "trials": len(rs),
+             # stages sharing CPUs: Mpps measures the scheduler, not the code
+             "shared_cpus": any(r["cpus"]["shared"] for r in rs)}
         for m in METRICS:
             s[m] = med([x[m] for x in f])
         summary.append(s)
@@ -92,12 +94,13 @@ def main():
     json.dump({"machine": meta, "configurations": summary}, open(os.path.join(a.dir, "summary.json"), "w"), indent=1)
     with open(os.path.join(a.dir, "summary.csv"), "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["scenario", "size", "queues", "mode", "trials"] +
+        w.writerow(["scenario", "size", "queues", "mode", "trials", "shared_cpus"] +
                    [f"{m}_{k}" for m in METRICS for k in ("median", "min", "max")] +
                    ["ovs_ratio_native", "ovs_ratio_floor", "total_ratio_native", "mpps_ratio_native"])
         for s in summary:
             rt = s.get("ratios", {})
-            w.writerow([s["scenario"], s["size"], s["queues"], s["mode"], s["trials"]] +
+            w.writerow([s["scenario"], s["size"], s["queues"], s["mode"], s["trials"],
+                        int(s["shared_cpus"])] +
                        [s[m][k] if s[m] else "" for m in METRICS for k in ("median", "min", "max")] +
                        [rt.get("ovs_cycles_per_packet/native", ""), rt.get("ovs_cycles_per_packet/floor", ""),
                         rt.get("total_cycles_per_packet/native", ""), rt.get("mpps/native", "")])
@@ -113,13 +116,14 @@ def main():
              + (", everything sharing CPUs (per-core scaling needs more cores: the cycle figures"
                 " still compare, Mpps does not scale here)" if meta["shared_cpus"] else "") + ".",
              "",
-             "| scenario | bytes | queues | mode | Mpps | OVS cycles/pkt | iothread to-switch | "
+             "| scenario | bytes | queues | mode | CPUs | Mpps | OVS cycles/pkt | iothread to-switch | "
              "iothread to-guest | total cycles/pkt | OVS vs native | OVS vs floor | total vs native |",
-             "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for s in summary:
         rt = s.get("ratios", {})
         g = lambda k: f"{rt[k]:.2f}" if rt.get(k) is not None else ""
-        lines.append(f"| {SCEN[s['scenario']]} | {s['size']} | {s['queues']} | {s['mode']} | "
+        cpus = "**shared: not a measurement**" if s["shared_cpus"] else "own"
+        lines.append(f"| {SCEN[s['scenario']]} | {s['size']} | {s['queues']} | {s['mode']} | {cpus} | "
                      f"{fmt(s['mpps'], 3)} | {fmt(s['ovs_cycles_per_packet'])} | {fmt(s['iot_to_switch'])} | "
                      f"{fmt(s['iot_to_guest'])} | {fmt(s['total_cycles_per_packet'])} | "
                      f"{g('ovs_cycles_per_packet/native')} | {g('ovs_cycles_per_packet/floor')} | "
@@ -151,10 +155,12 @@ def plots(d, summary):
     with open(os.path.join(d, "mpps.dat"), "w") as fh:
         for sc in SCEN:
             for mode in sorted({s["mode"] for s in summary}):
-                pts = sorted((s["queues"], s["mpps"]["median"]) for s in summary
-                             if s["scenario"] == sc and s["mode"] == mode and s["size"] == size and s["mpps"])
+                ss = [s for s in summary
+                      if s["scenario"] == sc and s["mode"] == mode and s["size"] == size and s["mpps"]]
+                pts = sorted((s["queues"], s["mpps"]["median"]) for s in ss)
+                shared = " (shared CPUs: not a measurement)" if any(s["shared_cpus"] for s in ss) else ""
                 if pts:
-                    fh.write(f'"{sc} {mode}"\n' + "".join(f"{q} {v}\n" for q, v in pts) + "\n\n")
+                    fh.write(f'"{sc} {mode}{shared}"\n' + "".join(f"{q} {v}\n" for q, v in pts) + "\n\n")
     # Cycles per packet by stage (OVS PMD, iothread), 1 queue pair, smallest size.
     with open(os.path.join(d, "stages.dat"), "w") as fh:
         fh.write("config ovs iothread\n")
@@ -165,7 +171,8 @@ def plots(d, summary):
                 if s is None or not s["ovs_cycles_per_packet"]:
                     continue
                 iot = sum(s[k]["median"] for k in ("iot_to_switch", "iot_to_guest") if s[k])
-                fh.write(f'"{sc}\\n{mode}" {s["ovs_cycles_per_packet"]["median"]} {iot}\n')
+                sh = "\\n(shared CPUs)" if s["shared_cpus"] else ""
+                fh.write(f'"{sc}\\n{mode}{sh}" {s["ovs_cycles_per_packet"]["median"]} {iot}\n')
     script = f"""
 set terminal pngcairo size 900,500 noenhanced
 set output '{d}/mpps_vs_queues.png'

@@ -30,19 +30,29 @@
 #
 #   perf/bench.sh [--quick] [--seconds S] [--trials N] [--sizes LIST]
 #                 [--queues LIST] [--modes LIST] [--scenarios LIST] [--out DIR]
-#                 [--steer PROG.o] [--check]
+#                 [--steer LIST] [--check]
 #
 # --quick: 64-byte frames, 1 queue pair, 1 window of 3 s: about 2 minutes
 # on 2 cores. --check: exit 1 unless every configuration forwarded packets
 # and no ratio is missing (what CI asserts; speed is never asserted).
-# --steer: the iothreads' steering program in both directions (default:
-# their own default, rss.bpf.o). The guests send many flows
+# --steer LIST: the iothreads' steering programs to compare, each in both
+# directions, each a row of its own: "default" (the iothread's own default,
+# rss.bpf.o: Toeplitz within the worker's queues), a program name in
+# build/xdp ("rss_global": the spec's global RSS, with hand-offs between
+# workers) or a path to a .bpf.o. Rows are labelled "ringport" for the
+# default and "ringport:NAME" for the others. Default: "default,rss_global"
+# ("default" with --quick). The guests send many flows
 # (--txonly-multi-flow), so RSS has something to spread.
+#
+# A configuration whose stages share CPUs (fewer than 4 CPUs; or g2g where
+# the B side has no CPUs of its own) is marked "shared" in every output:
+# its Mpps measures the scheduler, not the code (cycles per packet still
+# compare).
 set -euo pipefail
 . "$(dirname "$0")/../tests/lib/common.sh"
 . "$rp_top/tests/lib/ovs-sandbox.sh"
 
-secs=10 trials=3 sizes="64 512 1518" queues="" check=0 quick=0 out="" steer=""
+secs=10 trials=3 sizes="64 512 1518" queues="" check=0 quick=0 out="" steers=""
 modes="floor native ringport" scenarios="g2d n2g g2g"
 usage() { awk 'NR > 2 && !/^#/ { exit } NR > 3 { sub(/^# ?/, ""); print }' "$0"; }
 while [ $# -gt 0 ]; do
@@ -56,7 +66,7 @@ while [ $# -gt 0 ]; do
 	--scenarios) scenarios=${2//,/ }; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	--check) check=1; shift ;;
-	--steer) steer=$2; shift 2 ;;
+	--steer) steers=${2//,/ }; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "bench: unknown option '$1' (see --help)" >&2; exit 2 ;;
 	esac
@@ -124,10 +134,21 @@ rp_need_hugepages 1024
 rp_need_ringport_bins
 rp_need_iothread_bins
 testpmd=$(command -v dpdk-testpmd) || rp_fail "dpdk-testpmd not found (package dpdk-dev)"
-if [ -n "$steer" ]; then
-	[ -f "$steer" ] || { echo "bench: --steer '$steer': no such file" >&2; exit 2; }
-	steer=$(realpath "$steer")
-fi
+# --steer entries as "LABEL=PATH" ("default=" for the iothread's own).
+[ -n "$steers" ] || steers=$([ $quick -eq 1 ] && echo default || echo "default rss_global")
+steer_list=()
+for s in $steers; do
+	if [ "$s" = default ]; then
+		steer_list+=("default=")
+		continue
+	fi
+	f=$s
+	[ -f "$f" ] || f=$(dirname "$iot")/../xdp/$s.bpf.o
+	[ -f "$f" ] || { echo "bench: --steer '$s': no such file, nor $f" >&2; exit 2; }
+	n=$(basename "$f")
+	steer_list+=("${n%.bpf.o}=$(realpath "$f")")
+done
+steer=""
 [ -n "$out" ] || out=$rp_top/perf/results/$(date +%Y%m%d)-$(hostname -s)$([ $quick -eq 1 ] && echo -quick)
 mkdir -p "$out"
 work=$(mktemp -d /tmp/rp-bench.XXXXXX)
@@ -274,10 +295,12 @@ window() {
 	stats=$(ovs_sb_pmd_stats "$sb")
 	d1=$([ -n "$out_port" ] && ovs_sb_port_packets "$sb" "$out_port" TX || echo 0)
 	i1=($(iot_counts))
-	local ic=$iot_cpus gc=$guest_cpus
+	local ic=$iot_cpus gc=$guest_cpus sh=$shared
 	[ "$2" = g2g ] && ic="$iot_cpus+$iot_cpus_b" gc="$guest_cpus+$guest_cpus_b"
 	[ "$2" = n2g ] && ic=$iot_cpus gc=$guest_cpus
-	python3 - "$@" "$secs" "$pmd_cpus" "$ic" "$gc" "$shared" \
+	# g2g without CPUs for the B side: A and B share theirs.
+	[ "$2" = g2g ] && [ "$1" != floor ] && [ "$guest_cpus_b" = "$guest_cpus" ] && sh=1
+	python3 - "$@" "$secs" "$pmd_cpus" "$ic" "$gc" "$sh" \
 		"$((d1 - d0))" "${i0[@]:-0 0 0 0}" "${i1[@]:-0 0 0 0}" "$stats" <<'PY' | tee -a "$out/results.jsonl" >&2
 import json, sys
 a = sys.argv[1:]
@@ -306,7 +329,6 @@ print(json.dumps(r))
 PY
 }
 
-export RP_BENCH_STEER=${steer:+$(basename "$steer")}
 cfg_id=0
 for q in $queues; do
 	plan "$q"
@@ -314,7 +336,19 @@ for q in $queues; do
 		"other_config:pmd-cpu-mask=$(printf '0x%x' $(( $(echo "${pmd_cpus//,/ }" | awk '{m=0; for (i=1;i<=NF;i++) m+=2^$i; print m}') )))" >/dev/null
 	for sc in $scenarios; do
 		for size in $sizes; do
-			for mode in $modes; do
+			for mode_steer in $(for m in $modes; do
+				if [[ $m == ringport* ]]; then
+					for st in "${steer_list[@]}"; do echo "$m/$st"; done
+				else
+					echo "$m/"
+				fi
+			done); do
+				mode=${mode_steer%%/*} st=${mode_steer#*/}
+				steer=${st#*=}
+				# the rows' label: empty for the iothread's default
+				RP_BENCH_STEER=${st%%=*}
+				[ "$RP_BENCH_STEER" = default ] && RP_BENCH_STEER=""
+				export RP_BENCH_STEER
 				cfg_id=$((cfg_id + 1))
 				where="OVS PMD on CPU $pmd_cpus"
 				if [[ $mode == ringport* ]]; then where+=", iothread $iot_cpus"; fi
@@ -324,7 +358,7 @@ for q in $queues; do
 				elif [ $sc = g2g ] && [ $mode = native ]; then
 					where+=" (B: guest $guest_cpus_b)"
 				fi
-				rp_log "$mode $sc ${size}B ${q}q: $where" >&2
+				rp_log "$mode${RP_BENCH_STEER:+:$RP_BENCH_STEER} $sc ${size}B ${q}q: $where" >&2
 				setup "$mode" "$sc" "$size" "$q"
 				if [ -n "$out_port" ]; then
 					rp_wait_for 60 "traffic out of $out_port" flowing "$out_port" TX ||

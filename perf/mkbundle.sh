@@ -29,7 +29,7 @@ sys_bins=(/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk /usr/sbin/ovsdb-ser
 drivers=(librte_net_null.so.23.0 librte_net_virtio.so.23.0 librte_mempool_ring.so.23.0
 	librte_bus_vdev.so.23.0)
 rp_files=(dp-iothread/ringport-iothread switch-port/librte_net_ringport.so
-	policy/ringportctl tests/rp-vguest tests/rp-peer xdp/rss.bpf.o xdp/steer_ring.bpf.o)
+	policy/ringportctl tests/rp-vguest tests/rp-peer xdp/rss.bpf.o xdp/rss_global.bpf.o xdp/steer_ring.bpf.o)
 for f in "${rp_files[@]}"; do
 	[ -f "$top/build/$f" ] || { echo "mkbundle: build/$f missing: build first" >&2; exit 1; }
 	install -D "$top/build/$f" "$stage/build/$f"
