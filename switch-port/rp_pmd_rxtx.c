@@ -149,27 +149,58 @@ drain_free_back(struct rp_sess *s, unsigned int ring)
 	return 0;
 }
 
-/* A buffer we will not hand to OVS goes back to the peer. */
-static inline void
-give_back(struct rp_sess *s, unsigned int ring, uint32_t off)
-{
-	uint32_t start = rp_ipc_pool_buf_start(s->borrowed, off);
+/* Buffers of ring @ring that one rx call will not hand to OVS (copied,
+ * or dropped): collected, then given back to the peer in one go. */
+struct give_back {
+	struct rp_sess *s;
+	unsigned int ring;
+	unsigned int n;
+	uint32_t off[RP_PMD_RX_DESCS]; /* one rx call borrows at most this many */
+};
 
-	rte_ring_mp_enqueue_elem(s->free_back[ring], &start, sizeof(start));
+static inline void
+give_back(struct give_back *g, uint32_t off)
+{
+	g->off[g->n++] = rp_ipc_pool_buf_start(g->s->borrowed, off);
 }
 
 /* rp_frames_borrow()'s way to hand back a rejected frame's segments. */
-struct give_back_arg {
-	struct rp_sess *s;
-	unsigned int ring;
-};
-
 static void
 give_back_cb(void *arg, uint32_t off)
 {
-	const struct give_back_arg *g = arg;
+	give_back(arg, off);
+}
 
-	give_back(g->s, g->ring, off);
+/* Straight onto the shared free ring, as far as it has room; the rest
+ * waits in the private ring for drain_free_back(). No atomic operation
+ * unless the peer is slow to empty its free ring. -EPROTO if the peer
+ * broke the free ring. */
+static int
+give_back_flush(struct give_back *g)
+{
+	struct rp_sess *s = g->s;
+	struct rp_ipc_ring *shared = &s->ring[g->ring][RP_IPC_RING_TO_SWITCH_FREE];
+	struct rp_ipc_desc d[RP_PMD_RX_DESCS];
+	unsigned int k;
+	int room;
+
+	if (g->n == 0)
+		return 0;
+	room = rp_ipc_ring_avail(shared);
+	if (unlikely(room < 0))
+		return room;
+	k = RTE_MIN((unsigned int)room, g->n);
+	for (unsigned int i = 0; i < k; i++) {
+		rp_ipc_pool_unborrow(s->borrowed, g->off[i]);
+		d[i] = (struct rp_ipc_desc){.off = g->off[i]};
+	}
+	rp_ipc_ring_put(shared, d, k);
+	/* free_back holds every buffer: never full. */
+	if (unlikely(k < g->n))
+		rte_ring_mp_enqueue_bulk_elem(s->free_back[g->ring], g->off + k,
+			sizeof(g->off[0]), g->n - k, NULL);
+	g->n = 0;
+	return 0;
 }
 
 /* Zero-copy: the region buffer becomes @m's external buffer. */
@@ -218,7 +249,7 @@ rp_pmd_big_pool_create(const struct rp_port *port)
  * TSO) attached to @m. -EMSGSIZE if it fits neither, -ENOBUFS if @big is
  * empty. The region buffers go back either way. */
 static int
-linearize(struct rp_sess *s, unsigned int ring, struct rte_mbuf *m, const struct rp_ipc_desc *d,
+linearize(struct rp_sess *s, struct give_back *g, struct rte_mbuf *m, const struct rp_ipc_desc *d,
 	unsigned int n, struct rte_mempool *big)
 {
 	const uint8_t *base = s->base;
@@ -250,7 +281,7 @@ linearize(struct rp_sess *s, unsigned int ring, struct rte_mbuf *m, const struct
 				base + d[i].off, d[i].len);
 			m->data_len = (uint16_t)(m->data_len + d[i].len);
 		}
-		give_back(s, ring, d[i].off);
+		give_back(g, d[i].off);
 	}
 	m->pkt_len = m->data_len;
 	return rc;
@@ -264,6 +295,7 @@ rx_ring(struct rp_queue *q, struct rp_sess *s, unsigned int ring, struct rte_mbu
 	struct rp_ipc_desc d[RP_PMD_RX_DESCS];
 	unsigned int k, take, ok, frames = 0, out = 0, attached = 0;
 	bool multi, zerocopy = q->port->zerocopy;
+	struct give_back g = {.s = s, .ring = ring};
 
 	/* The peer's tail is read once, here, and checked against our own
 	 * index; everything after works on private copies. */
@@ -284,7 +316,9 @@ rx_ring(struct rp_queue *q, struct rp_sess *s, unsigned int ring, struct rte_mbu
 		rp_ipc_ring_consume(r, take);
 		ok = rp_ipc_pool_borrow_burst(s->borrowed, d, take, &q->rej);
 		for (unsigned int i = 0; i < ok; i++)
-			give_back(s, ring, d[i].off);
+			give_back(&g, d[i].off);
+		if (unlikely(give_back_flush(&g) < 0))
+			sess_corrupt(&q->rej, s);
 		return 0;
 	}
 	rp_ipc_ring_consume(r, take);
@@ -294,8 +328,6 @@ rx_ring(struct rp_queue *q, struct rp_sess *s, unsigned int ring, struct rte_mbu
 		ok = rp_ipc_pool_borrow_burst(s->borrowed, d, take, &q->rej);
 		q->st[RP_QS_INVALID] += take - ok;
 	} else {
-		struct give_back_arg g = {.s = s, .ring = ring};
-
 		ok = rp_frames_borrow(s->borrowed, d, take, &q->rej, &q->st[RP_QS_INVALID],
 			give_back_cb, &g);
 	}
@@ -309,8 +341,10 @@ rx_ring(struct rp_queue *q, struct rp_sess *s, unsigned int ring, struct rte_mbu
 	if (unlikely(rte_pktmbuf_alloc_bulk(q->mp, pkts, frames) != 0)) {
 		/* No mbufs: hand the buffers straight back, count the drops. */
 		for (unsigned int i = 0; i < ok; i++)
-			give_back(s, ring, d[i].off);
+			give_back(&g, d[i].off);
 		q->st[RP_QS_NO_MBUF] += frames;
+		if (unlikely(give_back_flush(&g) < 0))
+			sess_corrupt(&q->rej, s);
 		return 0;
 	}
 	for (unsigned int i = 0, f = 0; i < ok; f++) {
@@ -323,7 +357,7 @@ rx_ring(struct rp_queue *q, struct rp_sess *s, unsigned int ring, struct rte_mbu
 			attached++;
 			attach(s, ring, m, &d[i]);
 		} else {
-			int rc = linearize(s, ring, m, &d[i], j - i + 1, q->port->big);
+			int rc = linearize(s, &g, m, &d[i], j - i + 1, q->port->big);
 
 			if (unlikely(rc < 0)) {
 				q->st[rc == -ENOBUFS ? RP_QS_NO_MBUF : RP_QS_TOO_BIG]++;
@@ -349,11 +383,11 @@ rx_ring(struct rp_queue *q, struct rp_sess *s, unsigned int ring, struct rte_mbu
 		pkts[out++] = m;
 		i = j + 1;
 	}
-	if (likely(!zerocopy)) {
-		/* Copied: the peer has its buffers back before we return. */
-		if (unlikely(drain_free_back(s, ring) < 0))
-			sess_corrupt(&q->rej, s);
-	} else {
+	/* Copied (or dropped): the peer has those buffers back before we
+	 * return, in one ring operation. */
+	if (unlikely(give_back_flush(&g) < 0))
+		sess_corrupt(&q->rej, s);
+	if (zerocopy) {
 		/* Before OVS can free any of them: pairs with rp_sess_idle(). */
 		__atomic_store_n(&s->ctr[ring].attached, s->ctr[ring].attached + attached,
 			__ATOMIC_RELEASE);
