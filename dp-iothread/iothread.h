@@ -145,6 +145,9 @@ struct rp_it_worker {
 	struct rp_ipc_desc *ret[RP_IT_MAX_QP]; /* returns waiting for free-ring room */
 	unsigned int idle_polls;
 	unsigned int nap_us;
+	/* Views done with, going back to view_mp in bulk (worker.c). */
+	unsigned int n_vfree;
+	struct rte_mbuf *vfree[RP_IT_BURST * 2];
 	/* Statistics: this worker writes them, the control thread reads. */
 	struct rp_ipc_stats st;
 	uint64_t busy_cycles[RP_IT_DIRS];

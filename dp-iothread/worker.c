@@ -47,14 +47,33 @@ buf_off(const struct rp_it_sess *s, const struct rte_mbuf *m)
 	return (uint32_t)((uint8_t *)m->buf_addr - s->base);
 }
 
+/* Views go back to their pool a burst at a time: one cache operation,
+ * not one per packet. */
+static inline void
+view_flush(struct rp_it_worker *w)
+{
+	if (w->n_vfree == 0)
+		return;
+	rte_mempool_put_bulk(w->view_mp, (void **)w->vfree, w->n_vfree);
+	w->n_vfree = 0;
+}
+
+static inline void
+view_put(struct rp_it_worker *w, struct rte_mbuf *m)
+{
+	m->next = NULL;
+	w->vfree[w->n_vfree++] = m;
+	if (unlikely(w->n_vfree == RTE_DIM(w->vfree)))
+		view_flush(w);
+}
+
 static void
 view_put_chain(struct rp_it_worker *w, struct rte_mbuf *m)
 {
 	while (m != NULL) {
 		struct rte_mbuf *next = m->next;
 
-		m->next = NULL;
-		rte_mempool_put(w->view_mp, m);
+		view_put(w, m);
 		m = next;
 	}
 }
@@ -87,6 +106,7 @@ drop_session_state(struct rp_it_worker *w)
 		w->outstanding[q] = 0;
 		w->n_ret[q] = 0;
 	}
+	view_flush(w);
 }
 
 /* The switch broke one of our shared rings: the control thread ends the
@@ -329,8 +349,7 @@ tg_return(struct rp_it_worker *w, struct rp_it_sess *s, struct rte_mbuf *m)
 
 		rp_ipc_pool_unborrow(s->held, m->hash.usr);
 		w->ret[r][w->n_ret[r]++] = (struct rp_ipc_desc){.off = m->hash.usr};
-		m->next = NULL;
-		rte_mempool_put(w->view_mp, m);
+		view_put(w, m);
 		m = next;
 	}
 }
@@ -454,7 +473,7 @@ tg_poll_ring(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q, bool 
 		if (unlikely(rej != RP_IPC_REJ_NONE)) {
 			/* Not ours to give back; the frame it belongs to is lost. */
 			w->st.rejects[rej]++;
-			rte_mempool_put(w->view_mp, m);
+			view_put(w, m);
 			fr->bad = true;
 		} else {
 			uint32_t start = d[i].off & mask;
@@ -500,6 +519,7 @@ tg_poll_ring(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q, bool 
 		}
 		memset(fr, 0, sizeof(*fr));
 	}
+	view_flush(w);
 	return got;
 }
 
@@ -524,12 +544,14 @@ tg_flush(struct rp_it_worker *w, struct rp_it_sess *s, int vid, unsigned int g, 
 		for (unsigned int i = 0; i < st->n; i++)
 			tg_drop(w, s, st->m[i], st->m[i]->port, RP_IT_DROP_NO_GUEST);
 		st->n = 0;
+		view_flush(w);
 		return;
 	}
 	for (unsigned int i = 0; i < n; i++) {
 		bytes += st->m[i]->pkt_len;
 		tg_return(w, s, st->m[i]);
 	}
+	view_flush(w);
 	memmove(st->m, st->m + n, (st->n - n) * sizeof(st->m[0]));
 	st->n = (uint16_t)(st->n - n);
 	RP_IT_STAT_ADD(qs->pkts[RP_IT_TO_GUEST], n);
