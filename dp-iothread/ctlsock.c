@@ -44,6 +44,7 @@ rp_it_ctl_open(struct rp_it_ctl *c, const char *path, const struct rp_it_ids *id
 	int fd, rc;
 
 	memset(c, 0, sizeof(*c));
+	c->lfd = -1;
 	c->ids = *ids;
 	for (unsigned int i = 0; i < RP_CTL_CLIENTS; i++)
 		c->cl[i].fd = -1;
@@ -52,10 +53,14 @@ rp_it_ctl_open(struct rp_it_ctl *c, const char *path, const struct rp_it_ids *id
 		return -1;
 	}
 	strcpy(sa.sun_path, path);
+	rc = rp_ipc_sock_clear_stale(path, SOCK_STREAM);
+	if (rc < 0) {
+		fprintf(stderr, PROG ": --ctl '%s': %s\n", path, rp_it_sock_why(rc));
+		return -1;
+	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -1;
-	unlink(path);
 	/* 0600 from birth: no window where others could connect. */
 	old = umask(0177);
 	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
@@ -245,8 +250,10 @@ rp_it_ctl_close(struct rp_it_ctl *c, const char *path)
 	for (unsigned int i = 0; i < RP_CTL_CLIENTS; i++)
 		if (c->cl[i].fd >= 0)
 			client_close(c, &c->cl[i]);
-	if (c->lfd > 0)
+	/* Only a socket we made: never another process's, nor a file. */
+	if (c->lfd >= 0) {
 		close(c->lfd);
+		unlink(path);
+	}
 	c->lfd = -1;
-	unlink(path);
 }

@@ -33,7 +33,9 @@
 #define RP_IOTHREAD_H
 
 #include <stdbool.h>
+#include <errno.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include <rte_mbuf.h>
@@ -296,6 +298,21 @@ int rp_it_confine(const struct rp_it_opts *o, const struct rp_it_ids *ids, char 
 	size_t errlen);
 
 /* ctlsock.c */
+/* Why one of our sockets could not be made at its path
+ * (rp_ipc_sock_clear_stale(), rp_ipc_listen()). */
+static inline const char *
+rp_it_sock_why(int rc)
+{
+	switch (rc) {
+	case -EADDRINUSE:
+		return "another process listens on it (an iothread already serving this path?)";
+	case -EEXIST:
+		return "exists and is not a socket (left alone)";
+	default:
+		return strerror(-rc);
+	}
+}
+
 int rp_it_ctl_open(struct rp_it_ctl *c, const char *path, const struct rp_it_ids *ids);
 void rp_it_ctl_accept(struct rp_it_ctl *c, int ep);
 void rp_it_ctl_event(struct rp_iothread *it, struct rp_it_ctl *c, unsigned int i);

@@ -484,7 +484,7 @@ open_sockets(struct rp_iothread *it)
 	it->port_lfd = rp_ipc_listen(it->o.port_path);
 	if (it->port_lfd < 0) {
 		fprintf(stderr, PROG ": --port '%s': %s\n", it->o.port_path,
-			strerror(-it->port_lfd));
+			rp_it_sock_why(it->port_lfd));
 		return 1;
 	}
 	if (ids->run_uid != (uid_t)-1 && chown(it->o.port_path, ids->run_uid, ids->run_gid) < 0) {

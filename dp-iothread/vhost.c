@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 
 #include <rte_log.h>
 #include <rte_vhost.h>
@@ -154,6 +155,17 @@ rp_it_vhost_start(struct rp_iothread *it)
 			(1ULL << VIRTIO_NET_F_GUEST_TSO4) | (1ULL << VIRTIO_NET_F_GUEST_TSO6);
 	vh_it = it;
 	it->dev.vid = -1;
+	/* rte_vhost will not bind over a socket a killed iothread left (a
+	 * confined one cannot remove its sockets from a root-owned
+	 * directory): remove it, unless someone still listens there. */
+	if (!it->o.vhost_client) {
+		int rc = rp_ipc_sock_clear_stale(path, SOCK_STREAM);
+
+		if (rc < 0) {
+			RTE_LOG(ERR, USER1, "--vhost %s: %s\n", path, rp_it_sock_why(rc));
+			return -1;
+		}
+	}
 	if (rte_vhost_driver_register(path, flags) != 0) {
 		RTE_LOG(ERR, USER1, "--vhost %s: cannot register the vhost-user socket\n", path);
 		return -1;

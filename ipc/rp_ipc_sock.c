@@ -25,7 +25,7 @@ sock_addr(const char *path, struct sockaddr_un *sa)
 }
 
 int
-rp_ipc_listen(const char *path)
+rp_ipc_sock_clear_stale(const char *path, int type)
 {
 	struct sockaddr_un sa;
 	struct stat st;
@@ -34,12 +34,45 @@ rp_ipc_listen(const char *path)
 	rc = sock_addr(path, &sa);
 	if (rc < 0)
 		return rc;
-	/* Replace a stale socket, never any other kind of file. */
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			return -EEXIST;
-		unlink(path);
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST;
+	/* Is anyone listening? Non-blocking: a listener whose backlog is
+	 * full (EAGAIN) is alive too, and we never wait on it. */
+	fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ? 0 : errno;
+	close(fd);
+	switch (rc) {
+	case ECONNREFUSED: /* nobody: left by a process that died */
+		return unlink(path) == 0 || errno == ENOENT ? 0 : -errno;
+	case ENOENT: /* gone meanwhile */
+		return 0;
+	case 0:
+	case EAGAIN:
+	case EINPROGRESS:
+	case EPROTOTYPE: /* a live socket of another type */
+		return -EADDRINUSE;
+	default:
+		return -rc;
 	}
+}
+
+int
+rp_ipc_listen(const char *path)
+{
+	struct sockaddr_un sa;
+	int fd, rc;
+
+	rc = sock_addr(path, &sa);
+	if (rc < 0)
+		return rc;
+	/* Replace a stale socket, never a live one nor another kind of file. */
+	rc = rp_ipc_sock_clear_stale(path, SOCK_SEQPACKET);
+	if (rc < 0)
+		return rc;
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;

@@ -269,7 +269,16 @@ unsigned int rp_ipc_pool_size(const struct rp_ipc_pool *p);
 uint32_t rp_ipc_pool_buf_start(const struct rp_ipc_pool *p, uint32_t off);
 
 /* ---- the port socket --------------------------------------------------- */
-/** Server: SOCK_SEQPACKET listener at @path (stale socket replaced, 0600). */
+/**
+ * A UNIX socket of @type (SOCK_STREAM, SOCK_SEQPACKET) left at @path by a
+ * process that died (nobody listens: connect() is refused) is removed, so a
+ * restarted server can bind there again. 0: @path is free now; -EADDRINUSE:
+ * a process listens on it; -EEXIST: it is not a socket (never removed);
+ * another negative errno otherwise.
+ */
+int rp_ipc_sock_clear_stale(const char *path, int type);
+/** Server: SOCK_SEQPACKET listener at @path (0600); a stale socket there
+ * is replaced; -EADDRINUSE if a live one, -EEXIST if not a socket. */
 int rp_ipc_listen(const char *path);
 /** Client: connect to @path; returns the fd or a negative errno. */
 int rp_ipc_connect(const char *path);

@@ -12,6 +12,8 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -748,6 +750,57 @@ test_timeout(void **state)
 	close(sv[1]);
 }
 
+/* A socket a killed server left behind is replaced; a live one, or a
+ * file that is not a socket, is left alone and named. */
+static void
+test_stale_socket(void **state)
+{
+	char dir[] = "/tmp/rp-stale.XXXXXX", path[64];
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct stat st;
+	int fd, live;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/s.sock", dir);
+	/* Nothing there. */
+	assert_int_equal(rp_ipc_sock_clear_stale(path, SOCK_STREAM), 0);
+	/* A regular file: kept. */
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(rp_ipc_sock_clear_stale(path, SOCK_STREAM), -EEXIST);
+	assert_int_equal(rp_ipc_listen(path), -EEXIST);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	unlink(path);
+	/* Stale: bound, then its process "died" (closed without unlink). */
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	close(fd);
+	assert_int_equal(rp_ipc_sock_clear_stale(path, SOCK_STREAM), 0);
+	assert_int_equal(lstat(path, &st), -1);
+	/* Live (a SEQPACKET listener, as the port socket): kept, and a
+	 * second listener is refused instead of stealing the path. */
+	live = rp_ipc_listen(path);
+	assert_true(live >= 0);
+	assert_int_equal(rp_ipc_sock_clear_stale(path, SOCK_SEQPACKET), -EADDRINUSE);
+	assert_int_equal(rp_ipc_sock_clear_stale(path, SOCK_STREAM), -EADDRINUSE);
+	assert_int_equal(rp_ipc_listen(path), -EADDRINUSE);
+	fd = rp_ipc_connect(path);
+	assert_true(fd >= 0); /* still the first listener's */
+	close(fd);
+	close(live);
+	/* Its server gone: a restarted one takes the path over. */
+	live = rp_ipc_listen(path);
+	assert_true(live >= 0);
+	close(live);
+	unlink(path);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -767,6 +820,7 @@ main(void)
 		cmocka_unit_test(test_refuse_small_region),
 		cmocka_unit_test(test_server_sees_refusal),
 		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_stale_socket),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
