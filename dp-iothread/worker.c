@@ -248,7 +248,8 @@ ts_handoff(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q)
 
 /* Queue @q (of @n) that a program chose, kept on this worker unless the
  * operator allowed --shared-queues: a queue another worker owns is folded
- * onto this worker's own (worker + n_workers * (q % owned)), counted, so
+ * onto this worker's own (worker + n_workers * ((q / n_workers) % owned),
+ * as the default program folds, see rp_rss_core.h), counted, so
  * no program hands packets between workers or writes another worker's
  * virtqueue by accident. The default program never needs folding. */
 static inline unsigned int
@@ -262,7 +263,7 @@ keep_local(struct rp_it_worker *w, unsigned int q, unsigned int n)
 		return q;
 	owned = (n - w->id + nw - 1) / nw;
 	RP_IT_STAT_ADD(w->steer_folded, 1);
-	return w->id + nw * (q % owned);
+	return w->id + nw * ((q / nw) % owned);
 }
 
 /* The caps on a guest frame, checked before it is staged: at most

@@ -19,7 +19,18 @@
 #                            tcp-send: COUNT MiB of random bytes to PEER's
 #                            TCP port 5001, "RP-GUEST: sent-md5 ..." and
 #                            done; role tcp-recv: "RP-GUEST: got-md5 ..."
-#                            of what one connection brought.
+#                            of what one connection brought. Role mq
+#                            (several queue pairs, see below): sets
+#                            rp_queues combined channels, sends UDP flows
+#                            from every vCPU to PEER, then prints its
+#                            per-queue counters ("RP-GUEST: queues rx ...
+#                            tx ...") every second.
+#
+# QG_QUEUES (default 1) and QG_SMP (default 1) give qg_start_vm's guest
+# that many queue pairs (mq=on) and vCPUs; QG_APPEND adds to its kernel
+# command line. rp-gtool (tests/tools, static) goes into the initramfs
+# where RP_GTOOL names it: ethtool's channels and per-queue counters, and
+# UDP flows, which busybox lacks.
 
 qg_need() {
 	qemu=$(command -v qemu-system-x86_64) || rp_skip "qemu-system-x86_64 missing (run tests/setup.sh)"
@@ -34,6 +45,7 @@ qg_initramfs() {
 	local d=$1 r=$1/initramfs
 	mkdir -p "$r"/{bin,dev,proc,sys,tmp,lib/modules}
 	cp "$busybox" "$r/bin/busybox"
+	if [ -n "${RP_GTOOL:-}" ]; then cp "$RP_GTOOL" "$r/bin/rp-gtool"; fi
 	cp "$guest_dir"/modules/* "$r/lib/modules/"
 	cat >"$r/init" <<'INIT'
 #!/bin/busybox sh
@@ -48,6 +60,11 @@ for a in $(cat /proc/cmdline); do
 	case $a in rp_*=*) eval "${a%%=*}=${a#*=}" ;; esac
 done
 ip link set lo up
+if [ "$rp_role" = mq ]; then
+	# Nothing but the test's flows on the queues: no IPv6 chatter, no ARP.
+	echo 1 >/proc/sys/net/ipv6/conf/eth0/disable_ipv6 2>/dev/null
+	echo "RP-GUEST: channels $(rp-gtool channels eth0 "$rp_queues")"
+fi
 ip link set eth0 up
 ip addr add "$rp_ip/24" dev eth0
 echo "RP-GUEST: eth0 up as $rp_ip"
@@ -72,6 +89,25 @@ if [ "$rp_role" = tcp-send ]; then
 	echo "RP-GUEST: tcp $(grep -E '^ *eth0' /proc/net/dev)"
 	echo "RP-GUEST: done"
 	poweroff -f
+fi
+if [ "$rp_role" = mq ]; then
+	arp -i eth0 -s "$rp_peer" "$rp_peer_mac" # busybox ip has no "neigh add"
+	rp-gtool sink "$rp_sink_port" &
+	# XPS maps vCPU c to TX queue c: one sender per vCPU, each its own flows.
+	c=0 pids=""
+	for cpu in /sys/devices/system/cpu/cpu[0-9]*; do
+		taskset -c $c rp-gtool udp "$rp_peer" 9 $((20000 + 100 * c)) "$rp_flows" "$rp_count" \
+			>/tmp/udp.$c 2>&1 &
+		pids="$pids $!"
+		c=$((c + 1))
+	done
+	wait $pids
+	echo "RP-GUEST: sent $(cat /tmp/udp.* | tr '\n' ' ')"
+	while :; do
+		echo "RP-GUEST: queues $(rp-gtool queues eth0)"
+		echo "RP-GUEST: irq $(grep -i virtio /proc/interrupts | tr -s ' ' | tr '\n' ';')"
+		sleep 1
+	done
 fi
 if [ "$rp_role" = tcp-recv ]; then
 	echo "RP-GUEST: listening"
@@ -107,13 +143,15 @@ qg_start_iothreads() {
 # virtio_net's probe; vectors=0 gives legacy INTx, which works (DESIGN.md §8).
 qg_start_vm() {
 	local d=$1 name=$2 ip=$3 peer_ip=$4 role=$5 mac=$6 count=${7:-3} _p
-	"$qemu" -accel tcg -m 256 -smp 1 -display none -monitor none -no-reboot \
+	local nq=${QG_QUEUES:-1} mq=""
+	[ "$nq" -gt 1 ] && mq=",mq=on"
+	"$qemu" -accel tcg -m 256 -smp "${QG_SMP:-1}" -display none -monitor none -no-reboot \
 		-kernel "$guest_dir/vmlinuz" -initrd "$d/initramfs.gz" \
-		-append "console=ttyS0 quiet panic=-1 rp_ip=$ip rp_peer=$peer_ip rp_role=$role rp_count=$count" \
+		-append "console=ttyS0 quiet panic=-1 rp_ip=$ip rp_peer=$peer_ip rp_role=$role rp_count=$count rp_queues=$nq ${QG_APPEND:-}" \
 		-object memory-backend-memfd,id=mem,size=256M,share=on -numa node,memdev=mem \
 		-chardev "socket,id=vhost0,path=$d/$name-vhost.sock" \
-		-netdev vhost-user,id=net0,chardev=vhost0,queues=1 \
-		-device "virtio-net-pci,netdev=net0,vectors=0,mac=$mac" \
+		-netdev "vhost-user,id=net0,chardev=vhost0,queues=$nq" \
+		-device "virtio-net-pci,netdev=net0,vectors=0,mac=$mac$mq" \
 		-serial "file:$d/$name.console" >"$d/$name.qemu.log" 2>&1 &
 	_p=$!
 	rp_on_exit rp_kill_pid $_p

@@ -292,6 +292,62 @@ test_program_matches_native(void **state)
  * switch the ingress ring; to the guest a queue the receiving worker owns,
  * the same for every packet of a flow, spread over all of its queues; with
  * one worker the spec's queue. The JIT agrees with the native code. */
+/*
+ * The switch often picks the ring by the same hash (OVS tx-steering=hash
+ * takes the RSS hash modulo its tx queues), so the frames that reach
+ * worker w share the hash's low bits. The default must still spread them
+ * over every guest queue w owns (it once took the same low bits again:
+ * with 2 workers and 4 queues, all of worker 0's flows went to queue 0
+ * and all of worker 1's to queue 3, in the qemu-mq test).
+ */
+static void
+test_default_spreads_hash_rings(void **state)
+{
+	static struct rp_steer_cfg cfg;
+	uint64_t counters[RP_STEER_COUNTERS];
+	struct rp_prog_inst inst;
+	struct rp_steer_ctx ctx;
+	struct rp_prog *p;
+
+	(void)state;
+	rp_steer_cfg_init(&cfg);
+	p = open_rss(&inst, &cfg, counters);
+	for (unsigned int nw = 2; nw <= 4; nw++) {
+		for (unsigned int nq = nw; nq <= 8; nq++) {
+			for (unsigned int rings = nw; rings <= nq; rings++) {
+				unsigned int seen[4] = {0}, owned[4] = {0};
+
+				for (unsigned int g = 0; g < nq; g++)
+					owned[g % nw] |= 1u << g;
+				for (int i = 0; i < 4000; i++) {
+					uint8_t f[RP_STEER_PKT_MAX];
+					uint32_t n = random_frame(f);
+					uint64_t spec;
+					unsigned int ring, w, g;
+
+					rp_steer_ctx_fill(&ctx, f, n, n, RP_STEER_TO_GUEST, 0, nq, 0, nw);
+					spec = rp_rss_run(&cfg, ctx.pkt, ctx.pkt_len);
+					ring = RP_STEER_RET_GET_HASH(spec) % rings;
+					w = ring % nw;
+					rp_steer_ctx_fill(&ctx, f, n, n, RP_STEER_TO_GUEST, ring, nq, w, nw);
+					g = (unsigned int)RP_STEER_RET_GET_QUEUE(rp_prog_run(&inst, &ctx));
+					assert_true(owned[w] & (1u << g));
+					seen[w] |= 1u << g;
+				}
+				for (unsigned int w = 0; w < nw; w++) {
+					if (seen[w] != owned[w])
+						print_error("%u workers, %u queues, ring = hash %% %u: "
+							"worker %u used queues 0x%x of 0x%x\n",
+							nw, nq, rings, w, seen[w], owned[w]);
+					assert_int_equal(seen[w], owned[w]);
+				}
+			}
+		}
+	}
+	rp_prog_inst_fini(&inst);
+	rp_prog_close(p);
+}
+
 static void
 test_default_keeps_worker(void **state)
 {
@@ -362,6 +418,7 @@ main(void)
 		cmocka_unit_test(test_tables_match_softrss),
 		cmocka_unit_test(test_program_matches_native),
 		cmocka_unit_test(test_default_keeps_worker),
+		cmocka_unit_test(test_default_spreads_hash_rings),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

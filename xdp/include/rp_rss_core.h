@@ -205,8 +205,12 @@ rp_rss_run(const struct rp_steer_cfg *c, const uint8_t *p, uint32_t n)
  *  - to the switch, the ring of the ingress queue; the hash goes with the
  *    packet and OVS spreads by it;
  *  - to the guest, table[hash & mask] folded onto the guest queues this
- *    worker owns: worker + n_workers * (entry % owned). A flow keeps its
- *    queue as long as it arrives on the same ring. With one worker, or a
+ *    worker owns: worker + n_workers * ((entry / n_workers) % owned). The
+ *    division skips the entry's low bits: a switch that picked the ring by
+ *    the same hash (OVS tx-steering=hash: hash % tx queues) already fixed
+ *    them for every frame this worker gets, and taking them again would
+ *    put all its flows on one queue. A flow keeps its queue as long as it
+ *    arrives on the same ring. With one worker, or a
  *    worker that owns no guest queue (the guest enabled fewer), it is the
  *    spec's queue, unchanged. rss_global.bpf.o is the spec's RSS in both
  *    directions, whatever the workers.
@@ -222,7 +226,7 @@ rp_rss_steer(const struct rp_steer_cfg *c, const struct rp_steer_ctx *ctx)
 	} else if (nw > 1 && w < nw && w < ctx->nb_queues) {
 		uint64_t owned = (ctx->nb_queues - w + nw - 1) / nw;
 
-		q = w + nw * (q % owned);
+		q = w + nw * ((q / nw) % owned);
 	}
 	return (r & ~RP_STEER_RET_QUEUE(0xffff)) | RP_STEER_RET_QUEUE(q);
 }
