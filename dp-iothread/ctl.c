@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <linux/virtio_config.h>
 #include <rte_cycles.h>
 #include <rte_vhost.h>
 
@@ -62,11 +63,16 @@ queues_json(struct rp_iothread *it)
 				for (int k = 0; k < RP_IT_DROP_MAX; k++)
 					drops[k] += RP_IT_STAT_READ(s->drops[d][k]);
 			}
+			uint64_t hits, misses;
+
 			for (int k = 0; k < RP_IT_DROP_MAX; k++)
 				json_object_set_new(dr, drop_names[k], json_integer((json_int_t)drops[k]));
-			json_object_set_new(qo, dir_names[d], json_pack("{s:I,s:I,s:I,s:I,s:o}",
+			/* Guest TX vring 2q + 1 feeds to_switch, RX vring 2q to_guest. */
+			rp_it_vhost_iotlb((uint16_t)(2 * q + (d == RP_IT_TO_SWITCH)), &hits, &misses);
+			json_object_set_new(qo, dir_names[d], json_pack("{s:I,s:I,s:I,s:I,s:o,s:I,s:I}",
 				"packets", (json_int_t)pkts, "bytes", (json_int_t)bytes, "csum_partial",
-				(json_int_t)csum, "gso", (json_int_t)gso, "drops", dr));
+				(json_int_t)csum, "gso", (json_int_t)gso, "drops", dr, "iotlb_hits",
+				(json_int_t)hits, "iotlb_misses", (json_int_t)misses));
 		}
 		json_array_append_new(qs, qo);
 	}
@@ -121,6 +127,8 @@ rp_it_status_json(struct rp_iothread *it)
 		json_object_set_new(st, "held", json_pack("{s:i,s:i,s:i,s:i}", "to_switch_staged",
 			ts_n, "to_guest_staged", tg_n, "to_guest_buffers", held, "returns_waiting", ret));
 		json_object_set_new(st, "sleeps", json_integer((json_int_t)RP_IT_STAT_READ(w->sleeps)));
+		json_object_set_new(st, "stall_naps",
+			json_integer((json_int_t)RP_IT_STAT_READ(w->stall_naps)));
 		json_object_set_new(st, "wakeups",
 			json_integer((json_int_t)RP_IT_STAT_READ(w->wakeups)));
 		json_object_set_new(st, "handoff_packets", json_pack("{s:I,s:I}", "to_switch",
@@ -148,13 +156,15 @@ rp_it_status_json(struct rp_iothread *it)
 		json_object_set_new(port, "hugepages", json_boolean(rp_ipc_region_hugetlb(s->r)));
 	}
 	snprintf(feat, sizeof(feat), "0x%" PRIx64, running ? f : 0);
-	vh = json_pack("{s:s,s:s,s:b,s:b,s:s,s:b,s:b,s:b,s:b,s:i,s:I}", "path", it->o.vhost_path,
+	vh = json_pack("{s:s,s:s,s:b,s:b,s:s,s:b,s:b,s:b,s:b,s:b,s:i,s:I}", "path", it->o.vhost_path,
 		"mode", it->o.vhost_client ? "client" : "server", "connected", d->vid >= 0,
 		"running", running, "features", feat, "packed",
 		running && (f & (1ULL << VIRTIO_F_RING_PACKED)), "mrg_rxbuf",
 		running && (f & (1ULL << VIRTIO_NET_F_MRG_RXBUF)), "csum",
 		running && (f & (1ULL << VIRTIO_NET_F_CSUM)), "tso",
-		running && (f & (1ULL << VIRTIO_NET_F_HOST_TSO4)), "rx_queues",
+		running && (f & (1ULL << VIRTIO_NET_F_HOST_TSO4)), "iommu",
+		/* addresses go through the guest's vIOMMU */
+		running && (f & (1ULL << VIRTIO_F_IOMMU_PLATFORM)), "rx_queues",
 		(int)__atomic_load_n(&d->n_rxq, __ATOMIC_RELAXED), "connects",
 		(json_int_t)d->connects);
 	o = json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:{s:o,s:o},s:{s:o,s:o},s:I}", "link",

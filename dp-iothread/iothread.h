@@ -159,6 +159,7 @@ struct rp_it_worker {
 	uint64_t full_pkts[RP_IT_DIRS];
 	uint64_t idle_cycles;
 	uint64_t naps;
+	uint64_t stall_naps; /* adaptive: napped holding packets nothing could take */
 	uint64_t sleeps; /* slept on the kick and wake eventfds */
 	uint64_t wakeups; /* ... and were woken by one */
 	/* Locality: packets this worker passed to another worker (per
@@ -330,6 +331,9 @@ int rp_it_workers_init(struct rp_iothread *it);
 
 /* vhost.c */
 int rp_it_vhost_start(struct rp_iothread *it);
+/* rte_vhost's IOTLB counters of @vring (0 and -ENODEV without a guest);
+ * the control thread's, safe against the guest going away. */
+int rp_it_vhost_iotlb(uint16_t vring, uint64_t *hits, uint64_t *misses);
 void rp_it_vhost_stop(struct rp_iothread *it);
 
 /* sess.c */

@@ -592,6 +592,16 @@ nap(struct rp_it_worker *w)
 	RP_IT_STAT_ADD(w->naps, 1);
 }
 
+static void
+stall_nap(struct rp_it_worker *w)
+{
+	struct timespec ts = {.tv_nsec = (long)w->nap_us * 1000};
+
+	nanosleep(&ts, NULL);
+	w->nap_us = RTE_MIN(w->nap_us * 2, (unsigned int)RP_IT_NAP_MAX_US);
+	RP_IT_STAT_ADD(w->stall_naps, 1);
+}
+
 /* Owned guest TX queues: guest notifications (kicks) on or off. */
 static void
 guest_kicks(struct rp_it_worker *w, int vid, uint32_t vrings, int on)
@@ -745,10 +755,18 @@ rp_it_worker_main(void *arg)
 		stage_done(w, RP_IT_TO_GUEST, n_tg, t2 - t1);
 		if (n_ts == 0 && n_tg == 0) {
 			RP_IT_STAT_ADD(w->idle_cycles, t2 - t0);
-			if (it->o.poll == RP_IT_POLL_ADAPTIVE && ++w->idle_polls > RP_IT_IDLE_SPINS &&
-				!worker_holds(w)) {
-				sleep_idle(w, s, dev_ok, vid, vrings);
-				continue;
+			if (it->o.poll == RP_IT_POLL_ADAPTIVE && ++w->idle_polls > RP_IT_IDLE_SPINS) {
+				if (!worker_holds(w)) {
+					sleep_idle(w, s, dev_ok, vid, vrings);
+					continue;
+				}
+				/* Holding packets nobody takes: a guest that does not
+				 * refill, a switch that does not drain, or rte_vhost
+				 * waiting for QEMU to answer an IOTLB miss. Spinning
+				 * would take the CPU from the very thread that can
+				 * end the wait where CPUs are shared: back off (still
+				 * online, holding what we hold). */
+				stall_nap(w);
 			}
 		} else {
 			w->idle_polls = 0;

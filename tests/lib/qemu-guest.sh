@@ -26,6 +26,8 @@
 #                            per-queue counters ("RP-GUEST: queues rx ...
 #                            tx ...") every second.
 #
+# QG_VIOMMU=1 gives it a vIOMMU (q35, intel-iommu with device IOTLB,
+# virtio-net iommu_platform=on,ats=on; intel_iommu=on in the guest).
 # QG_QUEUES (default 1) and QG_SMP (default 1) give qg_start_vm's guest
 # that many queue pairs (mq=on) and vCPUs; QG_APPEND adds to its kernel
 # command line. rp-gtool (tests/tools, static) goes into the initramfs
@@ -77,6 +79,8 @@ if [ "$rp_role" = ping ]; then
 	echo "RP-GUEST: $(grep 'packets transmitted' /tmp/ping.out)"
 	echo "RP-GUEST: arp $(ip neigh show "$rp_peer")"
 	echo "RP-GUEST: done"
+	# rp_hold=1: stay up (the test reads the backend's state first).
+	[ -n "$rp_hold" ] && while :; do sleep 1; done
 	poweroff -f
 fi
 if [ "$rp_role" = tcp-send ]; then
@@ -143,11 +147,19 @@ qg_start_iothreads() {
 # virtio_net's probe; vectors=0 gives legacy INTx, which works (DESIGN.md §8).
 qg_start_vm() {
 	local d=$1 name=$2 ip=$3 peer_ip=$4 role=$5 mac=$6 count=${7:-3} _p
-	local nq=${QG_QUEUES:-1} mq=""
+	local nq=${QG_QUEUES:-1} mq="" machine=() append=${QG_APPEND:-}
 	[ "$nq" -gt 1 ] && mq=",mq=on"
-	"$qemu" -accel tcg -m 256 -smp "${QG_SMP:-1}" -display none -monitor none -no-reboot \
+	if [ "${QG_VIOMMU:-0}" = 1 ]; then
+		# An emulated Intel IOMMU with device IOTLB (ATS): the device sees
+		# I/O virtual addresses, which the backend translates by asking
+		# QEMU (vhost-user IOTLB messages).
+		machine=(-M q35 -device intel-iommu,device-iotlb=on)
+		mq+=",iommu_platform=on,ats=on,disable-legacy=on"
+		append+=" intel_iommu=on iommu=nopt"
+	fi
+	"$qemu" -accel tcg "${machine[@]}" -m 256 -smp "${QG_SMP:-1}" -display none -monitor none -no-reboot \
 		-kernel "$guest_dir/vmlinuz" -initrd "$d/initramfs.gz" \
-		-append "console=ttyS0 quiet panic=-1 rp_ip=$ip rp_peer=$peer_ip rp_role=$role rp_count=$count rp_queues=$nq ${QG_APPEND:-}" \
+		-append "console=ttyS0 quiet panic=-1 rp_ip=$ip rp_peer=$peer_ip rp_role=$role rp_count=$count rp_queues=$nq $append" \
 		-object memory-backend-memfd,id=mem,size=256M,share=on -numa node,memdev=mem \
 		-chardev "socket,id=vhost0,path=$d/$name-vhost.sock" \
 		-netdev "vhost-user,id=net0,chardev=vhost0,queues=$nq" \
