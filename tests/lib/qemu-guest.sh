@@ -19,13 +19,17 @@
 #                            tcp-send: COUNT MiB of random bytes to PEER's
 #                            TCP port 5001, "RP-GUEST: sent-md5 ..." and
 #                            done; role tcp-recv: "RP-GUEST: got-md5 ..."
-#                            of what one connection brought. Role mq
+#                            of what one connection brought. Roles mig and
+#                            mig-peer: a TCP stream each way at once (see
+#                            there). Role mq
 #                            (several queue pairs, see below): sets
 #                            rp_queues combined channels, sends UDP flows
 #                            from every vCPU to PEER, then prints its
 #                            per-queue counters ("RP-GUEST: queues rx ...
 #                            tx ...") every second.
 #
+# QG_MONITOR=PATH: an HMP monitor on that UNIX socket; QG_INCOMING=URI: wait
+# for a migration from URI (QEMU -incoming).
 # QG_VIOMMU=1 gives it a vIOMMU (q35, intel-iommu with device IOTLB,
 # virtio-net iommu_platform=on,ats=on; intel_iommu=on in the guest).
 # QG_QUEUES (default 1) and QG_SMP (default 1) give qg_start_vm's guest
@@ -113,6 +117,24 @@ if [ "$rp_role" = mq ]; then
 		sleep 1
 	done
 fi
+# Roles mig and mig-peer: two TCP streams at once, mig -> mig-peer on port
+# 5001 and mig-peer -> mig on 5002, rp_count MiB each, every byte checked
+# (MD5) at the far end; mig is the guest a test migrates meanwhile. Needs
+# rp-gtool (its tcp-send waits until the peer has every byte).
+if [ "$rp_role" = mig ] || [ "$rp_role" = mig-peer ]; then
+	dd if=/dev/urandom of=/tmp/blob bs=1048576 count="${rp_count:-8}" 2>/dev/null
+	echo "RP-GUEST: sent-md5 $(md5sum </tmp/blob) $(wc -c </tmp/blob) bytes"
+	if [ "$rp_role" = mig ]; then lport=5002 rport=5001; else lport=5001 rport=5002; fi
+	(echo "RP-GUEST: got-md5 $(rp-gtool tcp-recv $lport | md5sum)"
+	 echo "RP-GUEST: received") &
+	rx=$!
+	echo "RP-GUEST: listening"
+	rp-gtool tcp-send "$rp_peer" $rport $rp_rate </tmp/blob && echo "RP-GUEST: sent"
+	wait $rx
+	echo "RP-GUEST: tcp $(grep '^Tcp:' /proc/net/snmp | tail -n 1)"
+	echo "RP-GUEST: done"
+	while :; do sleep 1; done
+fi
 if [ "$rp_role" = tcp-recv ]; then
 	echo "RP-GUEST: listening"
 	echo "RP-GUEST: got-md5 $(nc -l -p 5001 | md5sum)"
@@ -157,7 +179,13 @@ qg_start_vm() {
 		mq+=",iommu_platform=on,ats=on,disable-legacy=on"
 		append+=" intel_iommu=on iommu=nopt"
 	fi
-	"$qemu" -accel tcg "${machine[@]}" -m 256 -smp "${QG_SMP:-1}" -display none -monitor none -no-reboot \
+	if [ -n "${QG_MONITOR:-}" ]; then
+		machine+=(-monitor "unix:$QG_MONITOR,server=on,wait=off")
+	else
+		machine+=(-monitor none)
+	fi
+	if [ -n "${QG_INCOMING:-}" ]; then machine+=(-incoming "$QG_INCOMING"); fi
+	"$qemu" -accel tcg "${machine[@]}" -m 256 -smp "${QG_SMP:-1}" -display none -no-reboot \
 		-kernel "$guest_dir/vmlinuz" -initrd "$d/initramfs.gz" \
 		-append "console=ttyS0 quiet panic=-1 rp_ip=$ip rp_peer=$peer_ip rp_role=$role rp_count=$count rp_queues=$nq $append" \
 		-object memory-backend-memfd,id=mem,size=256M,share=on -numa node,memdev=mem \

@@ -13,6 +13,15 @@
  *                                 DST:PORT, flow f from source port SPORT+f
  *   rp-gtool sink PORT            bind UDP PORT and discard what arrives
  *                                 (no ICMP port-unreachable replies)
+ *   rp-gtool tcp-recv PORT        accept one TCP connection on PORT, copy
+ *                                 what it brings to stdout until it ends
+ *   rp-gtool tcp-send HOST PORT [KIB_S]
+ *                                 connect (retrying for up to 120 s), send
+ *                                 stdin (at most KIB_S KiB a second, so a
+ *                                 stream lasts), end the sending side, wait
+ *                                 for the peer to close: every byte was
+ *                                 taken (busybox nc stops sending when
+ *                                 the other way closes first)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,6 +34,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_QUEUES 64
@@ -174,6 +184,103 @@ sink(const char *port)
 			return 1;
 }
 
+static int
+write_all(int fd, const char *b, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, b, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		b += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+tcp_recv(const char *port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port))};
+	int one = 1, l = socket(AF_INET, SOCK_STREAM, 0), c;
+	static char buf[65536];
+	ssize_t n;
+
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 1) < 0) {
+		fprintf(stderr, "rp-gtool: tcp-recv %s: %s\n", port, strerror(errno));
+		return 1;
+	}
+	c = accept(l, NULL, NULL);
+	if (c < 0)
+		return 1;
+	while ((n = read(c, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || write_all(1, buf, (size_t)n) < 0)
+			return 1;
+	}
+	close(c);
+	return 0;
+}
+
+static double
+now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static int
+tcp_send(const char *host, const char *port, const char *kib_s)
+{
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port))};
+	double rate = kib_s != NULL ? atof(kib_s) * 1024 : 0, t0;
+	static char buf[65536];
+	uint64_t sent = 0;
+	int fd = -1;
+	ssize_t n;
+
+	if (inet_pton(AF_INET, host, &to.sin_addr) != 1)
+		return 2;
+	for (int i = 0; i < 120; i++) {
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&to, sizeof(to)) == 0)
+			break;
+		close(fd);
+		fd = -1;
+		sleep(1); /* the peer is still booting: retry, bounded */
+	}
+	if (fd < 0) {
+		fprintf(stderr, "rp-gtool: tcp-send %s:%s: %s\n", host, port, strerror(errno));
+		return 1;
+	}
+	t0 = now_s();
+	while ((n = read(0, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || write_all(fd, buf, (size_t)n) < 0)
+			return 1;
+		sent += (uint64_t)n;
+		if (rate > 0) {
+			double ahead = (double)sent / rate - (now_s() - t0);
+
+			if (ahead > 0)
+				usleep((useconds_t)(ahead * 1e6));
+		}
+	}
+	shutdown(fd, SHUT_WR);
+	while ((n = read(fd, buf, sizeof(buf))) != 0)
+		if (n < 0 && errno != EINTR)
+			return 1;
+	close(fd);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -185,7 +292,12 @@ main(int argc, char **argv)
 		return udp(argv[2], argv[3], argv[4], argv[5], argv[6]);
 	if (argc == 3 && strcmp(argv[1], "sink") == 0)
 		return sink(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "tcp-recv") == 0)
+		return tcp_recv(argv[2]);
+	if ((argc == 4 || argc == 5) && strcmp(argv[1], "tcp-send") == 0)
+		return tcp_send(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
 	fprintf(stderr, "usage: rp-gtool channels IFACE [N] | queues IFACE |\n"
-			"       udp DST PORT SPORT FLOWS COUNT | sink PORT\n");
+			"       udp DST PORT SPORT FLOWS COUNT | sink PORT |\n"
+			"       tcp-recv PORT | tcp-send HOST PORT [KIB_S]\n");
 	return 2;
 }
