@@ -34,9 +34,7 @@ rp_need_ringport_bins
 rp_need_iothread_bins
 . "$rp_top/tests/lib/qemu-guest.sh"
 qg_need
-RP_GTOOL=${RP_GTOOL:-$rp_top/build/tests/rp-gtool}
-[ -x "$RP_GTOOL" ] || rp_fail "rp-gtool not built at $RP_GTOOL"
-export RP_GTOOL
+qg_need_gtool
 # 24 MiB each way at 1.5 MiB/s: 16 s of streams, which the migration
 # (3-8 s here, started as they flow) falls well inside.
 MIB=${RP_MIG_MIB:-24} RATE=${RP_MIG_KIBS:-1536}

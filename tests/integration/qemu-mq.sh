@@ -29,9 +29,7 @@ rp_need_ringport_bins
 rp_need_iothread_bins
 . "$rp_top/tests/lib/qemu-guest.sh"
 qg_need
-RP_GTOOL=${RP_GTOOL:-$rp_top/build/tests/rp-gtool}
-[ -x "$RP_GTOOL" ] || rp_fail "rp-gtool not built at $RP_GTOOL"
-export RP_GTOOL
+qg_need_gtool
 nq=${RP_MQ_QUEUES:-4} flows=16 count=8 vflows=64 vcount=3200
 
 ovs_sb_start sb --plugin "$pmd"

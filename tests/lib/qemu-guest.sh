@@ -47,6 +47,14 @@ qg_need() {
 		busybox=/bin/busybox # busybox-static installs it here
 }
 
+# qg_need_gtool: RP_GTOOL (meson passes it; default the build's) exported
+# for qg_initramfs, or fail.
+qg_need_gtool() {
+	RP_GTOOL=${RP_GTOOL:-$rp_top/build/tests/rp-gtool}
+	[ -x "$RP_GTOOL" ] || rp_fail "rp-gtool not built at $RP_GTOOL"
+	export RP_GTOOL
+}
+
 qg_initramfs() {
 	local d=$1 r=$1/initramfs
 	mkdir -p "$r"/{bin,dev,proc,sys,tmp,lib/modules}
