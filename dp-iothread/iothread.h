@@ -160,6 +160,7 @@ struct rp_it_worker {
 	uint64_t idle_cycles;
 	uint64_t naps;
 	uint64_t stall_naps; /* adaptive: napped holding packets nothing could take */
+	uint64_t flushed;    /* staged packets handed on (private: stall detection) */
 	uint64_t sleeps; /* slept on the kick and wake eventfds */
 	uint64_t wakeups; /* ... and were woken by one */
 	/* Locality: packets this worker passed to another worker (per

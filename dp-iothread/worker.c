@@ -186,6 +186,7 @@ ts_flush(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q)
 		return;
 	/* k is within the room our own read of the peer's tail found. */
 	rp_ipc_ring_put(ring, d, k);
+	w->flushed += k;
 	RP_IT_STAT_ADD(qs->pkts[RP_IT_TO_SWITCH], pkts);
 	RP_IT_STAT_ADD(qs->bytes[RP_IT_TO_SWITCH], bytes);
 }
@@ -555,6 +556,7 @@ tg_flush(struct rp_it_worker *w, struct rp_it_sess *s, int vid, unsigned int g, 
 	view_flush(w);
 	memmove(st->m, st->m + n, (st->n - n) * sizeof(st->m[0]));
 	st->n = (uint16_t)(st->n - n);
+	w->flushed += n;
 	RP_IT_STAT_ADD(qs->pkts[RP_IT_TO_GUEST], n);
 	RP_IT_STAT_ADD(qs->bytes[RP_IT_TO_GUEST], bytes);
 }
@@ -711,7 +713,7 @@ rp_it_worker_main(void *arg)
 	rte_rcu_qsbr_thread_online(it->qsbr, w->id);
 	w->nap_us = RP_IT_NAP_MIN_US;
 	while (!__atomic_load_n(&it->stop, __ATOMIC_RELAXED)) {
-		uint64_t t0 = rte_rdtsc(), t1, t2;
+		uint64_t t0 = rte_rdtsc(), t1, t2, flushed = w->flushed;
 		struct rp_it_sess *s = sess_load(it);
 		bool dev_ok = __atomic_load_n(&it->dev.running, __ATOMIC_ACQUIRE);
 		int vid = it->dev.vid;
@@ -755,7 +757,13 @@ rp_it_worker_main(void *arg)
 		stage_done(w, RP_IT_TO_GUEST, n_tg, t2 - t1);
 		if (n_ts == 0 && n_tg == 0) {
 			RP_IT_STAT_ADD(w->idle_cycles, t2 - t0);
-			if (it->o.poll == RP_IT_POLL_ADAPTIVE && ++w->idle_polls > RP_IT_IDLE_SPINS) {
+			if (w->flushed != flushed) {
+				/* Nothing new taken, but staged packets moved on:
+				 * not stalled. */
+				w->idle_polls = 0;
+				w->nap_us = RP_IT_NAP_MIN_US;
+			} else if (it->o.poll == RP_IT_POLL_ADAPTIVE &&
+				++w->idle_polls > RP_IT_IDLE_SPINS) {
 				if (!worker_holds(w)) {
 					sleep_idle(w, s, dev_ok, vid, vrings);
 					continue;
