@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <rte_log.h>
 #include <rte_vhost.h>
@@ -195,6 +197,16 @@ rp_it_vhost_start(struct rp_iothread *it)
 		rte_vhost_driver_callback_register(path, &ops) != 0 ||
 		rte_vhost_driver_start(path) != 0) {
 		RTE_LOG(ERR, USER1, "--vhost %s: cannot start the vhost-user socket\n", path);
+		rte_vhost_driver_unregister(path);
+		return -1;
+	}
+	/* QEMU connects as whoever runs it (libvirt: libvirt-qemu), never as
+	 * root: like the port socket, this one is --user's, and its group's
+	 * (QEMU's user in that group may connect), mode 0660. */
+	if (!it->o.vhost_client && it->ids.run_uid != (uid_t)-1 &&
+		(chown(path, it->ids.run_uid, it->ids.run_gid) < 0 || chmod(path, 0660) < 0)) {
+		RTE_LOG(ERR, USER1, "--vhost %s: cannot give the socket to --user: %s\n", path,
+			strerror(errno));
 		rte_vhost_driver_unregister(path);
 		return -1;
 	}

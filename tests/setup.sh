@@ -40,6 +40,7 @@ pkgs=(
 	libcmocka-dev libpcap-dev libjansson-dev libseccomp-dev libcap-ng-dev
 	dpkg-dev xz-utils procps iproute2 util-linux jq gnuplot-nox
 	qemu-system-x86 busybox-static cpio kmod
+	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 )
 missing=()
 for p in "${pkgs[@]}"; do
