@@ -336,6 +336,11 @@ int rp_it_vhost_start(struct rp_iothread *it);
  * the control thread's, safe against the guest going away. */
 int rp_it_vhost_iotlb(uint16_t vring, uint64_t *hits, uint64_t *misses);
 void rp_it_vhost_stop(struct rp_iothread *it);
+/* Guest notifications (kicks) of @vring on or off, as
+ * rte_vhost_enable_guest_notification(), and the used-ring fields that
+ * wrote (flags, or avail_event with EVENT_IDX) marked in the dirty log:
+ * rte_vhost does not log them, and a migrating guest would get them stale. */
+void rp_it_vhost_notify(int vid, uint16_t vring, int on);
 
 /* sess.c */
 struct rp_it_sess *rp_it_sess_open(struct rp_iothread *it, int sock);

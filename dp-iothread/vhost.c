@@ -5,6 +5,7 @@
  * and retire it with QSBR before rte_vhost tears its queues down.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,7 +104,7 @@ new_device(int vid)
 	guest_mem_no_dump(vid);
 	/* Workers poll with notifications off. */
 	for (uint16_t q = 0; q < 2 * RP_IT_MAX_QP; q++)
-		rte_vhost_enable_guest_notification(vid, q, 0);
+		rp_it_vhost_notify(vid, q, 0);
 	__atomic_fetch_add(&d->gen, 1, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&d->running, true, __ATOMIC_RELEASE);
 	RTE_LOG(INFO, USER1, "vhost: device ready (vid %d, features 0x%" PRIx64 ")\n", vid, f);
@@ -143,6 +144,23 @@ vring_state_changed(int vid, uint16_t vring, int enable)
 		__atomic_fetch_and(&d->vrings, ~(1u << vring), __ATOMIC_RELAXED);
 	update_rxq(d);
 	return 0;
+}
+
+void
+rp_it_vhost_notify(int vid, uint16_t vring, int on)
+{
+	struct rte_vhost_vring vr;
+
+	if (rte_vhost_enable_guest_notification(vid, vring, on) != 0 ||
+		rte_vhost_get_vhost_vring(vid, vring, &vr) != 0)
+		return;
+	/* Written in the used ring without logging: its flags (no EVENT_IDX)
+	 * and the avail_event after its last entry (EVENT_IDX). Logging does
+	 * nothing unless QEMU asked for it (migration). */
+	rte_vhost_log_used_vring(vid, vring, offsetof(struct vring_used, flags),
+		sizeof(vr.used->flags));
+	rte_vhost_log_used_vring(vid, vring, offsetof(struct vring_used, ring) +
+		(uint64_t)vr.size * sizeof(vr.used->ring[0]), sizeof(uint16_t));
 }
 
 static const struct rte_vhost_device_ops ops = {

@@ -160,7 +160,7 @@ ts_flush(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q)
 		first.flags = (uint16_t)ol;
 		if (first.flags & RP_IPC_DESC_F_CSUM_PARTIAL)
 			RP_IT_STAT_ADD(qs->csum_partial[RP_IT_TO_SWITCH], 1);
-		if (first.flags & (3u << RP_IPC_DESC_GSO_SHIFT))
+		if (first.flags & RP_IPC_DESC_GSO_MASK)
 			RP_IT_STAT_ADD(qs->gso[RP_IT_TO_SWITCH], 1);
 		if (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH) {
 			first.hash = m->hash.rss;
@@ -398,10 +398,10 @@ tg_deliver(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q, struct 
 	}
 	if (first->flags & RP_IPC_DESC_F_CSUM_PARTIAL)
 		RP_IT_STAT_ADD(w->q[q].csum_partial[RP_IT_TO_GUEST], 1);
-	if (first->flags & (3u << RP_IPC_DESC_GSO_SHIFT))
+	if (first->flags & RP_IPC_DESC_GSO_MASK)
 		RP_IT_STAT_ADD(w->q[q].gso[RP_IT_TO_GUEST], 1);
 	if (first->flags & (RP_IPC_DESC_F_CSUM_PARTIAL | RP_IPC_DESC_F_CSUM_VALID |
-			(3u << RP_IPC_DESC_GSO_SHIFT))) {
+			RP_IPC_DESC_GSO_MASK)) {
 		uint64_t f = it->dev.features;
 		unsigned int conf = 0;
 
@@ -610,7 +610,7 @@ guest_kicks(struct rp_it_worker *w, int vid, uint32_t vrings, int on)
 {
 	for (unsigned int g = w->id; g < RP_IT_MAX_QP; g += w->it->n_workers)
 		if (vrings & (1u << (2 * g + 1)))
-			rte_vhost_enable_guest_notification(vid, (uint16_t)(2 * g + 1), on);
+			rp_it_vhost_notify(vid, (uint16_t)(2 * g + 1), on);
 }
 
 /*

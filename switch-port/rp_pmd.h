@@ -39,7 +39,7 @@
 	RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_RX_L4_CKSUM_MASK)
 /* Descriptor flags that need rp_ol_to_mbuf(). */
 #define RP_PMD_RX_OL_FLAGS (RP_IPC_DESC_F_CSUM_PARTIAL | RP_IPC_DESC_F_CSUM_VALID | \
-	(3u << RP_IPC_DESC_GSO_SHIFT))
+	RP_IPC_DESC_GSO_MASK)
 
 extern int rp_pmd_logtype;
 #define PMD_LOG(level, fmt, ...) \

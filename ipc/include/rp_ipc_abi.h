@@ -141,6 +141,9 @@ struct rp_ipc_hdr {
 #define RP_IPC_DESC_L4_SHIFT 4             /**< 2 bits: RP_IPC_L4_* */
 #define RP_IPC_DESC_L3_SHIFT 6             /**< 2 bits: RP_IPC_L3_* */
 #define RP_IPC_DESC_GSO_SHIFT 8            /**< 2 bits: RP_IPC_GSO_* */
+#define RP_IPC_DESC_L4_MASK (3u << RP_IPC_DESC_L4_SHIFT)
+#define RP_IPC_DESC_L3_MASK (3u << RP_IPC_DESC_L3_SHIFT)
+#define RP_IPC_DESC_GSO_MASK (3u << RP_IPC_DESC_GSO_SHIFT)
 #define RP_IPC_DESC_F_KNOWN 0x03ffu        /**< bits 10..15 reserved, zero */
 
 #define RP_IPC_L4_NONE 0

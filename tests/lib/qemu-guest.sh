@@ -6,6 +6,8 @@
 # command line, then pings its peer (role ping) or answers (role pong).
 # Source it after common.sh.
 #
+#   qg_need_vm_test          root, hugepages, built binaries, the OVS sandbox
+#                            library and qg_need, or skip (exit 77)
 #   qg_need                  set qemu, busybox, guest_dir, or skip (exit 77)
 #   qg_initramfs DIR         build DIR/initramfs.gz
 #   qg_start_iothreads DIR [OPTS...]
@@ -29,7 +31,8 @@
 #                            tx ...") every second.
 #
 # QG_MONITOR=PATH: an HMP monitor on that UNIX socket; QG_INCOMING=URI: wait
-# for a migration from URI (QEMU -incoming).
+# for a migration from URI (QEMU -incoming); QG_PAUSED=1: do not run the
+# guest until the monitor says "cont" (-S; after an incoming migration too).
 # QG_VIOMMU=1 gives it a vIOMMU (q35, intel-iommu with device IOTLB,
 # virtio-net iommu_platform=on,ats=on; intel_iommu=on in the guest).
 # QG_QUEUES (default 1) and QG_SMP (default 1) give qg_start_vm's guest
@@ -37,6 +40,18 @@
 # command line. rp-gtool (tests/tools, static) goes into the initramfs
 # where RP_GTOOL names it: ethtool's channels and per-queue counters, and
 # UDP flows, which busybox lacks.
+
+# qg_need_vm_test: what every guest test needs, or skip (exit 77) naming
+# what is missing: root, 512 free hugepages, the PMD and the iothread
+# built, QEMU and a guest kernel; sources the OVS sandbox library.
+qg_need_vm_test() {
+	rp_need_root
+	rp_need_hugepages 512
+	rp_need_ringport_bins
+	rp_need_iothread_bins
+	. "$rp_top/tests/lib/ovs-sandbox.sh"
+	qg_need
+}
 
 qg_need() {
 	qemu=$(command -v qemu-system-x86_64) || rp_skip "qemu-system-x86_64 missing (run tests/setup.sh)"
@@ -174,7 +189,7 @@ qg_start_iothreads() {
 
 # QEMU as README.md shows it, but with TCG and INTx. Under TCG there is no
 # irqfd, and a vhost-user virtio-net device with MSI-X hangs the guest in
-# virtio_net's probe; vectors=0 gives legacy INTx, which works (DESIGN.md §8).
+# virtio_net's probe; vectors=0 gives legacy INTx, which works.
 qg_start_vm() {
 	local d=$1 name=$2 ip=$3 peer_ip=$4 role=$5 mac=$6 count=${7:-3} _p
 	local nq=${QG_QUEUES:-1} mq="" machine=() append=${QG_APPEND:-}
@@ -193,6 +208,7 @@ qg_start_vm() {
 		machine+=(-monitor none)
 	fi
 	if [ -n "${QG_INCOMING:-}" ]; then machine+=(-incoming "$QG_INCOMING"); fi
+	if [ "${QG_PAUSED:-0}" = 1 ]; then machine+=(-S); fi
 	"$qemu" -accel tcg "${machine[@]}" -m 256 -smp "${QG_SMP:-1}" -display none -no-reboot \
 		-kernel "$guest_dir/vmlinuz" -initrd "$d/initramfs.gz" \
 		-append "console=ttyS0 quiet panic=-1 rp_ip=$ip rp_peer=$peer_ip rp_role=$role rp_count=$count rp_queues=$nq $append" \

@@ -213,7 +213,7 @@ test_rx_bad_metadata(void **state)
 	struct rp_ipc_desc d;
 
 	d = rx_desc(false, true, 0);
-	d.flags &= (uint16_t)~(3u << RP_IPC_DESC_L3_SHIFT); /* no L3 */
+	d.flags &= (uint16_t)~RP_IPC_DESC_L3_MASK; /* no L3 */
 	assert_int_equal(rp_ol_to_mbuf(mbuf_over(len, 0), &d, 0), -EINVAL);
 	d = rx_desc(false, true, 0);
 	d.flags |= RP_IPC_L4_SCTP << RP_IPC_DESC_L4_SHIFT;
@@ -278,7 +278,7 @@ test_tx_mapping(void **state)
 	m2->buf_addr = pkt_buf[0];
 	m2->data_len = (uint16_t)len;
 	m2->pkt_len = len;
-	d.flags = (uint16_t)(f & ~(3u << RP_IPC_DESC_GSO_SHIFT));
+	d.flags = (uint16_t)(f & ~RP_IPC_DESC_GSO_MASK);
 	assert_int_equal(rp_ol_to_mbuf(m2, &d, RP_OL_CONF_CKSUM), 0);
 	assert_int_equal(m2->ol_flags, RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_IPV4);
 
