@@ -3,7 +3,9 @@
  * ringport-iothread: the vhost-user IOThread of one VM NIC.
  *
  *   ringport-iothread --vhost PATH --port PATH [--queues N] [--cpus LIST]
- *       [--ctl PATH] [--vhost-client] [--poll busy|adaptive]
+ *       [--ctl PATH] [--vhost-client] [--poll busy|adaptive] [--tso]
+ *       [--mtu N] [--user USER[:GROUP]] [--ctl-group GROUP]
+ *       [--seccomp kill|log|off] [--shared-queues]
  *       [--steer-to-switch PROG.o] [--steer-to-guest PROG.o]
  *
  * The main thread brings EAL up (its own file prefix, in memory, no PCI:
@@ -598,9 +600,7 @@ main(int argc, char **argv)
 	if (eal_up(argv[0], &it.o, &allowed) < 0)
 		return 1;
 	/* A MAC for the switch side, stable per port path. */
-	uint32_t h = 2166136261u;
-	for (const char *p = it.o.port_path; *p; p++)
-		h = (h ^ (uint8_t)*p) * 16777619u;
+	uint32_t h = rp_ipc_path_hash(it.o.port_path);
 	memcpy(it.mac, (uint8_t[6]){0x02, 0x52, 0x50, (uint8_t)(h >> 16), (uint8_t)(h >> 8),
 		(uint8_t)h}, 6);
 	it.n_workers = it.o.n_cpus;

@@ -113,7 +113,8 @@ start_peer() { # VAR ARGS...: an rp-peer server on the generator CPU
 
 start_testpmd() { # VAR MODE SOCK
 	local var=$1 mode=$2 sock=$3 _p
-	# Two lcores on one CPU (DESIGN §8); the guest memory must be one file.
+	# Two lcores on one CPU (testpmd needs two; 2 cores here); the guest
+	# memory must be one file.
 	# --in-memory: no hugepage files left behind by a killed guest.
 	"${gen[@]}" "$testpmd" --lcores "0@$gen_cpu,1@$gen_cpu" --no-pci -m 512 \
 		--in-memory --single-file-segments --file-prefix "rpbench$$" \

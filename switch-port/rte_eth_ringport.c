@@ -962,9 +962,7 @@ rp_probe(struct rte_vdev_device *vdev)
 
 	/* A locally administered MAC derived from the path, stable across
 	 * restarts; the region's MAC is for the guest side. */
-	uint32_t h = 2166136261u; /* FNV-1a */
-	for (const char *c = port->path; *c; c++)
-		h = (h ^ (uint8_t)*c) * 16777619u;
+	uint32_t h = rp_ipc_path_hash(port->path);
 	port->mac = (struct rte_ether_addr){{0x02, 0x52, (uint8_t)(h >> 24), (uint8_t)(h >> 16),
 		(uint8_t)(h >> 8), (uint8_t)h}};
 	dev->data->mac_addrs = rte_zmalloc("rp_mac", sizeof(port->mac), 0);

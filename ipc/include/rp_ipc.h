@@ -176,6 +176,20 @@ uint8_t *rp_ipc_region_base(const struct rp_ipc_region *r);
 void rp_ipc_region_ring_view(const struct rp_ipc_region *r, unsigned int qp,
 	enum rp_ipc_ring_kind kind, bool server, struct rp_ipc_ring *q);
 
+/**
+ * FNV-1a of the string @s: the seed of the locally administered MACs both
+ * sides derive from their socket path (stable across restarts).
+ */
+static inline uint32_t
+rp_ipc_path_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
 /** True when side @server produces on rings of @kind. */
 static inline bool
 rp_ipc_ring_is_producer(enum rp_ipc_ring_kind kind, bool server)

@@ -13,14 +13,8 @@
 # iothreads must see their front ends go.
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
-. "$rp_top/tests/lib/ovs-sandbox.sh"
-
-rp_need_root
-rp_need_hugepages 512
-rp_need_ringport_bins
-rp_need_iothread_bins
 . "$rp_top/tests/lib/qemu-guest.sh"
-qg_need
+qg_need_vm_test
 libvirtd=$(command -v libvirtd) || rp_skip "libvirtd missing (tests/setup.sh installs libvirt-daemon)"
 virsh=$(command -v virsh) || rp_skip "virsh missing (tests/setup.sh installs libvirt-clients)"
 [ -x /usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so ] ||

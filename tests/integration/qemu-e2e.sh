@@ -14,14 +14,8 @@
 # both directions (misses counted per queue in status), B's not.
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
-. "$rp_top/tests/lib/ovs-sandbox.sh"
-
-rp_need_root
-rp_need_hugepages 512
-rp_need_ringport_bins
-rp_need_iothread_bins
 . "$rp_top/tests/lib/qemu-guest.sh"
-qg_need
+qg_need_vm_test
 
 ovs_sb_start sb --plugin "$pmd"
 ovs_sb_add_bridge "$sb" br0 # its default flow is NORMAL: ARP floods, MACs are learnt

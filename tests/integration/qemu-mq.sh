@@ -21,14 +21,8 @@
 #     worker that does not own it, nothing folded, nothing dropped.
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
-. "$rp_top/tests/lib/ovs-sandbox.sh"
-
-rp_need_root
-rp_need_hugepages 512
-rp_need_ringport_bins
-rp_need_iothread_bins
 . "$rp_top/tests/lib/qemu-guest.sh"
-qg_need
+qg_need_vm_test
 qg_need_gtool
 nq=${RP_MQ_QUEUES:-4} flows=16 count=8 vflows=64 vcount=3200
 

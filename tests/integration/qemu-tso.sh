@@ -12,14 +12,8 @@
 # both ways through the iothreads, and that nothing was dropped anywhere.
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
-. "$rp_top/tests/lib/ovs-sandbox.sh"
-
-rp_need_root
-rp_need_hugepages 512
-rp_need_ringport_bins
-rp_need_iothread_bins
 . "$rp_top/tests/lib/qemu-guest.sh"
-qg_need
+qg_need_vm_test
 MIB=${RINGPORT_TSO_MIB:-8}
 
 ovs_sb_start sb --plugin "$pmd" --other-config userspace-tso-enable=true

@@ -458,7 +458,7 @@ main(int argc, char **argv)
 	else
 		snprintf(lcores, sizeof(lcores), "0");
 	/* --single-file-segments: without it the memory table keeps changing
-	 * and the vhost side never sees a packet (DESIGN.md §8). */
+	 * and the vhost side never sees a packet (DPDK 22.11, seen here). */
 	snprintf(vdev, sizeof(vdev),
 		"net_virtio_user0,path=%s,queues=%u,packed_vq=%d,server=%d,mrg_rxbuf=1,"
 		"mac=02:52:50:00:00:%02x", o.vhost, o.queues, o.packed, o.server,
