@@ -147,9 +147,15 @@ hmp "$d/a2.mon" "cont" >/dev/null
 # The source is done with the guest (libvirt ends it the same way).
 rp_kill_pid "$a1"
 
-# 4. Both streams, whole.
-if ! rp_wait_for 300 "guest A (now on A2) to finish" grep -q "RP-GUEST: done" "$d/a2.console" ||
-	! rp_wait_for 60 "guest B's MD5" grep -q "RP-GUEST: got-md5" "$d/b.console"; then
+# 4. Both streams, whole, and the migrated guest alive on its new port:
+# guest A's output is A1's console and then A2's (on a slow machine the
+# streams may end before the switch-over); what A2 prints itself must show
+# pings answered through vma2.
+a_out() { cat "$d/a.console" "$d/a2.console"; }
+a_done() { a_out | grep -q "RP-GUEST: done"; }
+if ! rp_wait_for 300 "guest A (now on A2) to finish" a_done ||
+	! rp_wait_for 60 "guest B's MD5" grep -q "RP-GUEST: got-md5" "$d/b.console" ||
+	! rp_wait_for 60 "guest A to reach B from A2" grep -q "RP-GUEST: alive [0-9]* reply" "$d/a2.console"; then
 	tail -n 8 "$d/a.console" "$d/b.console" >&2
 	echo "== a2.console (guest A after the migration):" >&2
 	head -c 6000 "$d/a2.console" >&2
@@ -178,16 +184,17 @@ if ! rp_wait_for 300 "guest A (now on A2) to finish" grep -q "RP-GUEST: done" "$
 fi
 grep -h "RP-GUEST" "$d/a.console" "$d/a2.console" "$d/b.console" | sort -u
 md5() { sed -n "s/.*RP-GUEST: $2 \\([0-9a-f]*\\).*/\\1/p" "$1" | head -n 1; }
+a_out >"$d/a-all.console"
 a_sent=$(md5 "$d/a1.console.before" sent-md5) b_sent=$(md5 "$d/b.console" sent-md5)
-a_got=$(md5 "$d/a2.console" got-md5) b_got=$(md5 "$d/b.console" got-md5)
+a_got=$(md5 "$d/a-all.console" got-md5) b_got=$(md5 "$d/b.console" got-md5)
 [ -n "$a_sent" ] && [ "$a_sent" = "$b_got" ] || rp_fail "A -> B: B got '$b_got', A sent '$a_sent'"
 [ -n "$b_sent" ] && [ "$b_sent" = "$a_got" ] || rp_fail "B -> A: A got '$a_got', B sent '$b_sent'"
-csum=$(sed -n 's/.*RP-GUEST: tcp Tcp: //p' "$d/a2.console" | tr -d '\r' | awk '{ print $15 }')
+csum=$(sed -n 's/.*RP-GUEST: tcp Tcp: //p' "$d/a-all.console" | tr -d '\r' | awk '{ print $15 }')
 [ "$csum" = 0 ] || rp_fail "the migrated guest counted $csum TCP checksum errors (InCsumErrors)"
 # Loss across the cut shows as TCP retransmissions: counted, and bounded
 # by the streams finishing.
-retrans=$(sed -n 's/.*RP-GUEST: tcp Tcp: //p' "$d/a2.console" | tr -d '\r' | awk '{ print $12 }')
-rp_log "both streams whole across the migration ($MIB MiB each way; MD5 $a_got, $b_got); InCsumErrors 0, guest A retransmitted $retrans segments"
+retrans=$(sed -n 's/.*RP-GUEST: tcp Tcp: //p' "$d/a-all.console" | tr -d '\r' | awk '{ print $12 }')
+rp_log "both streams whole across the migration ($MIB MiB each way; MD5 $a_got, $b_got); InCsumErrors 0, guest A retransmitted $retrans segments; from A2, $(grep -c "alive [0-9]* reply" "$d/a2.console") pings answered"
 
 # 5. The source iothread let go; drops only where a cut explains them.
 for vm in a a2 b; do "$ctl" --ctl "$d/$vm.sock.ctl" status >"$d/s-$vm.json"; done

@@ -143,7 +143,8 @@ fi
 # Roles mig and mig-peer: two TCP streams at once, mig -> mig-peer on port
 # 5001 and mig-peer -> mig on 5002, rp_count MiB each, every byte checked
 # (MD5) at the far end; mig is the guest a test migrates meanwhile. Needs
-# rp-gtool (its tcp-send waits until the peer has every byte).
+# rp-gtool (its tcp-send waits until the peer has every byte). Then both
+# ping each other once a second ("RP-GUEST: alive N reply|none").
 if [ "$rp_role" = mig ] || [ "$rp_role" = mig-peer ]; then
 	dd if=/dev/urandom of=/tmp/blob bs=1048576 count="${rp_count:-8}" 2>/dev/null
 	echo "RP-GUEST: sent-md5 $(md5sum </tmp/blob) $(wc -c </tmp/blob) bytes"
@@ -156,7 +157,15 @@ if [ "$rp_role" = mig ] || [ "$rp_role" = mig-peer ]; then
 	wait $rx
 	echo "RP-GUEST: tcp $(grep '^Tcp:' /proc/net/snmp | tail -n 1)"
 	echo "RP-GUEST: done"
-	while :; do sleep 1; done
+	# Then one ping a second, each answered or not: after a migration
+	# the destination's console shows the guest runs and reaches its peer.
+	i=0
+	while :; do
+		if ping -c 1 -W 1 "$rp_peer" >/dev/null 2>&1; then r=reply; else r=none; fi
+		echo "RP-GUEST: alive $i $r"
+		i=$((i + 1))
+		sleep 1
+	done
 fi
 if [ "$rp_role" = tcp-recv ]; then
 	echo "RP-GUEST: listening"
