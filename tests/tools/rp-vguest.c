@@ -19,9 +19,11 @@
 /* rte_ipv4_udptcp_cksum_verify() is experimental (and inline) in 22.11. */
 #define ALLOW_EXPERIMENTAL_API 1
 #include <errno.h>
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +48,7 @@
 #define BURST 32
 #define RATE_DEPTH 256
 #define VG_MAGIC 0x52505647u /* "RPVG" */
+#define VG_MAGIC_SPOOF 0x52505653u /* "RPVS": a --spoof frame */
 #define VG_HDR_LEN (RTE_ETHER_HDR_LEN + 20 + 8)
 #define LINGER_S 0.3 /* after the counts: catch duplicates */
 
@@ -67,6 +70,8 @@ struct opts {
 	unsigned int timeout_s;
 	unsigned int frame_min, frame_max;
 	unsigned int n_over; /* --oversize frames, sent first */
+	unsigned int n_spoof; /* --spoof frames, sent first */
+	bool mac_set; /* --addr: the device's MAC too */
 	uint64_t over_len[4];
 	unsigned int over_segs[4];
 	int cpu;
@@ -101,20 +106,38 @@ toeplitz(const uint8_t *in, size_t n)
 	return h;
 }
 
-static const uint8_t ip_src[4] = {10, 0, 0, 1}, ip_dst[4] = {10, 0, 0, 2};
+/* The frames' addresses (--addr, --peer). */
+static uint8_t mac_src[6] = {0x02, 0x52, 0x50, 0, 0, 0x01}, mac_dst[6] = {0x02, 0x52, 0x50, 0, 0, 0x02};
+static uint8_t ip_src[4] = {10, 0, 0, 1}, ip_dst[4] = {10, 0, 0, 2};
 #define DPORT 5001
 
+/* The RX queue of a frame from @src to @dst, UDP source port @sport. */
 static unsigned int
-flow_queue(unsigned int flow, unsigned int nq)
+rss_queue(const uint8_t *src, const uint8_t *dst, uint16_t sport, unsigned int nq)
 {
 	uint8_t in[12];
-	uint16_t sport = (uint16_t)(1024 + flow);
 
-	memcpy(in, ip_src, 4);
-	memcpy(in + 4, ip_dst, 4);
+	memcpy(in, src, 4);
+	memcpy(in + 4, dst, 4);
 	in[8] = (uint8_t)(sport >> 8), in[9] = (uint8_t)sport;
 	in[10] = DPORT >> 8, in[11] = DPORT & 0xff;
 	return (toeplitz(in, sizeof(in)) & 127) % nq;
+}
+
+/* Where the peer's RSS puts our flow @flow. */
+static unsigned int
+flow_queue(unsigned int flow, unsigned int nq)
+{
+	return rss_queue(ip_src, ip_dst, (uint16_t)(1024 + flow), nq);
+}
+
+/* Where ours should have put the received frame @f (checked by check()). */
+static unsigned int
+frame_queue(const uint8_t *f, unsigned int nq)
+{
+	const uint8_t *ip = f + RTE_ETHER_HDR_LEN;
+
+	return rss_queue(ip + 12, ip + 16, (uint16_t)(ip[20] << 8 | ip[21]), nq);
 }
 
 static uint32_t
@@ -127,18 +150,18 @@ payload_crc(const uint8_t *pl, uint32_t pl_len)
 }
 
 static void
-build(uint8_t *f, uint16_t len, unsigned int flow, uint64_t seq)
+build(uint8_t *f, uint16_t len, unsigned int flow, uint64_t seq, uint32_t magic)
 {
 	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)f;
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eh + 1);
 	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
 	uint8_t *pl = (uint8_t *)(udp + 1);
 	uint32_t pl_len = len - VG_HDR_LEN;
-	struct vg_payload h = {.magic = VG_MAGIC, .flow = (uint16_t)flow, .len = len, .seq = seq,
+	struct vg_payload h = {.magic = magic, .flow = (uint16_t)flow, .len = len, .seq = seq,
 		.sender = (uint32_t)getpid()};
 
-	memcpy(eh->dst_addr.addr_bytes, (uint8_t[6]){0x02, 0x52, 0x50, 0, 0, 0x02}, 6);
-	memcpy(eh->src_addr.addr_bytes, (uint8_t[6]){0x02, 0x52, 0x50, 0, 0, 0x01}, 6);
+	memcpy(eh->dst_addr.addr_bytes, mac_dst, 6);
+	memcpy(eh->src_addr.addr_bytes, mac_src, 6);
 	eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
 	memset(ip, 0, sizeof(*ip));
 	ip->version_ihl = 0x45;
@@ -175,7 +198,8 @@ csum_offload(struct rte_mbuf *m)
 	udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
 }
 
-/* 0 and the flow/seq, or -1: not one of ours, or damaged. */
+/* 0 and the flow/seq; -1: not one of ours, or damaged; -2: the UDP
+ * checksum does not verify; -3: one of --spoof's frames. */
 static int
 check(const uint8_t *f, uint32_t len, uint16_t *flow, uint64_t *seq, uint32_t *sender)
 {
@@ -188,9 +212,11 @@ check(const uint8_t *f, uint32_t len, uint16_t *flow, uint64_t *seq, uint32_t *s
 		    f + RTE_ETHER_HDR_LEN + 20) != 0)
 		return -2;
 	memcpy(&h, f + VG_HDR_LEN, sizeof(h));
-	if (h.magic != VG_MAGIC || h.len != len || h.flow >= MAX_FLOWS ||
-		payload_crc(f + VG_HDR_LEN, len - VG_HDR_LEN) != h.crc)
+	if ((h.magic != VG_MAGIC && h.magic != VG_MAGIC_SPOOF) || h.len != len ||
+		h.flow >= MAX_FLOWS || payload_crc(f + VG_HDR_LEN, len - VG_HDR_LEN) != h.crc)
 		return -1;
+	if (h.magic == VG_MAGIC_SPOOF)
+		return -3; /* a forged source got through */
 	*flow = h.flow;
 	*seq = h.seq;
 	*sender = h.sender;
@@ -238,6 +264,12 @@ usage(FILE *f)
 		"  --forever         run until SIGTERM (the counts and --timeout do not end it);\n"
 		"                    clean then means nothing damaged, duplicated or reordered\n"
 		"                    (frames lost while a peer restarts are counted as gaps)\n"
+		"  --addr MAC,IP     the frames' source, and the device's MAC\n"
+		"                    (default 02:52:50:00:00:01,10.0.0.1)\n"
+		"  --peer MAC,IP     the frames' destination (default 02:52:50:00:00:02,10.0.0.2)\n"
+		"  --spoof N         first send N frames with a forged source, a MAC and an IP\n"
+		"                    in turn (flows 0.. as usual otherwise): a receiver counts\n"
+		"                    any that arrive as 'spoofed', and is not clean then\n"
 		"  --reorder-ok      frames of a flow may arrive out of order (steering changed\n"
 		"                    the flow's queue): every frame must still arrive exactly\n"
 		"                    once; reorders are counted, duplicates are errors\n"
@@ -245,7 +277,9 @@ usage(FILE *f)
 		"  --cpu C           the CPU to run on (default: any)\n"
 		"  --timeout S       give up after S seconds (default 30)\n"
 		"  -h, --help        this text\n"
-		"Prints one JSON object; exit 0 if clean, 1 if not, 2 on bad usage.\n",
+		"Prints one JSON object (gaps: frames of a flow that never came, up to its\n"
+		"last that did; bad_order: frames behind, or with --reorder-ok seen twice);\n"
+		"exit 0 if clean, 1 if not, 2 on bad usage.\n",
 		MAX_Q, MAX_FLOWS);
 }
 
@@ -286,7 +320,7 @@ oversize(struct rte_mempool *mp, uint64_t len, unsigned int segs)
 			struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 
 			memset(eh->dst_addr.addr_bytes, 0xff, 6);
-			memcpy(eh->src_addr.addr_bytes, (uint8_t[6]){0x02, 0x52, 0x50, 0, 0, 0x01}, 6);
+			memcpy(eh->src_addr.addr_bytes, mac_src, 6);
 			eh->ether_type = rte_cpu_to_be_16(0x88b5);
 			head = m;
 		} else if (rte_pktmbuf_chain(head, m) != 0) {
@@ -296,6 +330,33 @@ oversize(struct rte_mempool *mp, uint64_t len, unsigned int segs)
 		}
 	}
 	return head;
+}
+
+/* MAC,IPv4 into @mac and @ip; -1 with a message naming the bad value. */
+static int
+parse_addr(const char *what, const char *arg, uint8_t *mac, uint8_t *ip)
+{
+	char buf[64];
+	char *comma;
+	struct rte_ether_addr ea;
+
+	snprintf(buf, sizeof(buf), "%s", arg);
+	comma = strchr(buf, ',');
+	if (comma == NULL || strlen(arg) >= sizeof(buf)) {
+		fprintf(stderr, PROG ": %s '%s': want MAC,IPv4\n", what, arg);
+		return -1;
+	}
+	*comma = '\0';
+	if (rte_ether_unformat_addr(buf, &ea) != 0 || !rte_is_unicast_ether_addr(&ea)) {
+		fprintf(stderr, PROG ": %s: '%s' is not a unicast MAC address\n", what, buf);
+		return -1;
+	}
+	if (inet_pton(AF_INET, comma + 1, ip) != 1) {
+		fprintf(stderr, PROG ": %s: '%s' is not an IPv4 address\n", what, comma + 1);
+		return -1;
+	}
+	memcpy(mac, ea.addr_bytes, 6);
+	return 0;
 }
 
 static int
@@ -311,6 +372,8 @@ parse(int argc, char **argv, struct opts *o)
 		{"check-steer", no_argument, NULL, 'C'}, {"forever", no_argument, NULL, 'F'},
 		{"tx-csum", no_argument, NULL, 'X'}, {"go-file", required_argument, NULL, 'g'},
 		{"reorder-ok", no_argument, NULL, 'R'},
+		{"addr", required_argument, NULL, 'a'}, {"peer", required_argument, NULL, 'p'},
+		{"spoof", required_argument, NULL, 'o'},
 		{"cpu", required_argument, NULL, 'c'}, {"timeout", required_argument, NULL, 't'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
@@ -335,6 +398,20 @@ parse(int argc, char **argv, struct opts *o)
 		case 'X': o->tx_csum = true; break;
 		case 'R': o->reorder_ok = true; break;
 		case 'g': o->go_file = optarg; break;
+		case 'a':
+			if (parse_addr("--addr", optarg, mac_src, ip_src) < 0)
+				return -1;
+			o->mac_set = true;
+			break;
+		case 'p':
+			if (parse_addr("--peer", optarg, mac_dst, ip_dst) < 0)
+				return -1;
+			break;
+		case 'o':
+			if (num("--spoof", optarg, 0, 1000, &v) < 0)
+				return -1;
+			o->n_spoof = (unsigned int)v;
+			break;
 		case 's':
 			if (num("--send", optarg, 0, UINT64_MAX, &o->send) < 0)
 				return -1;
@@ -415,6 +492,7 @@ parse(int argc, char **argv, struct opts *o)
 
 struct flow_state {
 	uint64_t tx_seq, rx_seq;
+	uint64_t rx_count; /* --reorder-ok: frames of this sender received */
 	uint32_t sender;
 	uint64_t *seen; /* --reorder-ok: a bit per sequence number received */
 	uint64_t seen_bits;
@@ -425,7 +503,9 @@ static bool
 mark_seen(struct flow_state *f, uint64_t seq)
 {
 	if (seq >= f->seen_bits) {
-		uint64_t bits = (seq + 1) * 2 > 4096 ? (seq + 1) * 2 : 4096;
+		/* Whole words: a partial last word would be cleared by
+		 * neither memset, and stale bits would read as duplicates. */
+		uint64_t bits = RTE_ALIGN_CEIL((seq + 1) * 2 > 4096 ? (seq + 1) * 2 : 4096, 64);
 		uint64_t *n = realloc(f->seen, bits / 8);
 
 		if (n == NULL)
@@ -441,6 +521,66 @@ mark_seen(struct flow_state *f, uint64_t seq)
 }
 
 static struct flow_state flows[MAX_FLOWS];
+
+/* The first frames out of order, and the first changes of a flow's
+ * sender, on stderr with the wall-clock time, so that a test can tell
+ * which event they followed. */
+static void __rte_format_printf(2, 3)
+report(unsigned int *count, const char *fmt, ...)
+{
+	struct timespec ts;
+	struct tm tm;
+	char when[32];
+	va_list ap;
+
+	if (*count >= 20)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), "%H:%M:%S", &tm);
+	fprintf(stderr, "[%s.%03ld] " PROG ": ", when, ts.tv_nsec / 1000000);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (++*count == 20)
+		fprintf(stderr, PROG ": (no more reports of this kind)\n");
+}
+
+static void
+report_bad_order(uint16_t flow, uint64_t seq, uint64_t next, uint32_t sender, uint16_t q)
+{
+	static unsigned int n;
+
+	report(&n, "flow %u from sender %" PRIu32 " on queue %u: seq %" PRIu64 " when %" PRIu64
+		" was next (%s)\n", flow, sender, q, seq, next, seq < next ? "behind" : "a duplicate");
+}
+
+static void
+report_reordered(uint16_t flow, uint64_t seq, uint64_t next, uint32_t sender, uint16_t q)
+{
+	static unsigned int n;
+
+	report(&n, "flow %u from sender %" PRIu32 " on queue %u: seq %" PRIu64 " when %" PRIu64
+		" was next (reordered)\n", flow, sender, q, seq, next);
+}
+
+static void
+report_gap(uint16_t flow, uint64_t seq, uint64_t next, uint32_t sender, uint16_t q)
+{
+	static unsigned int n;
+
+	report(&n, "flow %u from sender %" PRIu32 " on queue %u: seq %" PRIu64 " when %" PRIu64
+		" was next (%" PRIu64 " missing)\n", flow, sender, q, seq, next, seq - next);
+}
+
+static void
+report_sender(uint16_t flow, uint32_t was, uint32_t now, uint64_t seq)
+{
+	static unsigned int n;
+
+	report(&n, "flow %u: sender %" PRIu32 " after %" PRIu32 " (seq %" PRIu64 ")\n", flow,
+		now, was, seq);
+}
 
 int
 main(int argc, char **argv)
@@ -461,8 +601,10 @@ main(int argc, char **argv)
 	 * and the vhost side never sees a packet (DPDK 22.11, seen here). */
 	snprintf(vdev, sizeof(vdev),
 		"net_virtio_user0,path=%s,queues=%u,packed_vq=%d,server=%d,mrg_rxbuf=1,"
-		"mac=02:52:50:00:00:%02x", o.vhost, o.queues, o.packed, o.server,
-		(unsigned int)(getpid() & 0xff));
+		"mac=%02x:%02x:%02x:%02x:%02x:%02x", o.vhost, o.queues, o.packed, o.server,
+		o.mac_set ? mac_src[0] : 0x02, o.mac_set ? mac_src[1] : 0x52,
+		o.mac_set ? mac_src[2] : 0x50, o.mac_set ? mac_src[3] : 0,
+		o.mac_set ? mac_src[4] : 0, o.mac_set ? mac_src[5] : (unsigned int)(getpid() & 0xff));
 	eal[n++] = argv[0];
 	eal[n++] = prefix;
 	eal[n++] = (char *)"--in-memory";
@@ -529,7 +671,8 @@ main(int argc, char **argv)
 	struct rte_mbuf *pend[MAX_Q][BURST];
 	unsigned int n_pend[MAX_Q] = {0};
 	uint64_t next_flow = 0, made = 0;
-	unsigned int over_sent = 0;
+	unsigned int over_sent = 0, spoof_sent = 0;
+	uint64_t spoofed = 0; /* --spoof frames (a peer's) received */
 	struct rte_mempool *big_mp = o.n_over == 0 ? NULL :
 		rte_pktmbuf_pool_create("vg-big", 1023, 0, 0, RTE_PKTMBUF_HEADROOM + 16000,
 			(int)rte_socket_id());
@@ -574,6 +717,32 @@ main(int argc, char **argv)
 			pend[0][n_pend[0]++] = m;
 			over_sent++;
 		}
+		/* The forged frames, once, before the others: the source MAC,
+		 * then the source IP, not the port's (OVN's port security). */
+		while (go && spoof_sent < o.n_spoof && n_pend[0] < BURST) {
+			struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+			uint8_t *fr;
+
+			if (m == NULL)
+				break;
+			fr = rte_pktmbuf_mtod(m, uint8_t *);
+			build(fr, 128, 0, spoof_sent, VG_MAGIC_SPOOF);
+			if (spoof_sent % 2 == 0) {
+				fr[6 + 5] ^= 0x80; /* the source MAC's last byte */
+			} else {
+				struct rte_ipv4_hdr *ip = (void *)(fr + RTE_ETHER_HDR_LEN);
+				struct rte_udp_hdr *udp = (void *)(ip + 1);
+
+				fr[RTE_ETHER_HDR_LEN + 15] ^= 0x80; /* the source IP's */
+				ip->hdr_checksum = 0;
+				ip->hdr_checksum = rte_ipv4_cksum(ip);
+				udp->dgram_cksum = 0;
+				udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+			}
+			m->data_len = m->pkt_len = 128;
+			pend[0][n_pend[0]++] = m;
+			spoof_sent++;
+		}
 		/* Send: one frame per flow in turn; flow f always on queue
 		 * f % nq, each queue in order, so every flow stays in order. */
 		while (go && !hold && made < o.send && (!o.rate || tokens >= 1)) {
@@ -585,7 +754,7 @@ main(int argc, char **argv)
 				break;
 			len = rp_testpkt_len(flows[f].tx_seq, (uint16_t)o.frame_min,
 				(uint16_t)o.frame_max);
-			build(rte_pktmbuf_mtod(m, uint8_t *), len, f, flows[f].tx_seq++);
+			build(rte_pktmbuf_mtod(m, uint8_t *), len, f, flows[f].tx_seq++, VG_MAGIC);
 			m->data_len = m->pkt_len = len;
 			if (o.tx_csum)
 				csum_offload(m);
@@ -621,14 +790,21 @@ main(int argc, char **argv)
 				int ck = m->nb_segs != 1 ? -1 : check(rte_pktmbuf_mtod(m, uint8_t *),
 					m->pkt_len, &fl, &seq, &from);
 
-				if (ck < 0) {
+				if (ck == -3) {
+					spoofed++;
+				} else if (ck < 0) {
 					bad_payload++;
 					bad_csum += ck == -2;
 				} else {
 					if (from != flows[fl].sender) {
 						/* A new sender: its flow starts over. */
+						if (flows[fl].sender != 0)
+							report_sender(fl, flows[fl].sender, from, seq);
+						if (o.reorder_ok)
+							gaps += flows[fl].rx_seq - flows[fl].rx_count;
 						flows[fl].sender = from;
 						flows[fl].rx_seq = 0;
+						flows[fl].rx_count = 0;
 						if (flows[fl].seen != NULL)
 							memset(flows[fl].seen, 0, flows[fl].seen_bits / 8);
 					}
@@ -636,19 +812,31 @@ main(int argc, char **argv)
 					 * Ahead: frames lost on the way (or, with
 					 * --reorder-ok, overtaken: received ==
 					 * expected with no duplicate is the proof). */
+					uint64_t bad_before = bad_order;
+
 					if (o.reorder_ok) {
-						if (!mark_seen(&flows[fl], seq))
+						if (!mark_seen(&flows[fl], seq)) {
 							bad_order++;
-						else if (seq < flows[fl].rx_seq)
-							reordered++;
+						} else {
+							flows[fl].rx_count++;
+							if (seq < flows[fl].rx_seq) {
+								reordered++;
+								report_reordered(fl, seq,
+									flows[fl].rx_seq, from, q);
+							}
+						}
 					} else if (seq < flows[fl].rx_seq) {
 						bad_order++;
 					} else if (seq > flows[fl].rx_seq) {
-						gaps++;
+						gaps += seq - flows[fl].rx_seq;
+						report_gap(fl, seq, flows[fl].rx_seq, from, q);
 					}
+					if (bad_order != bad_before)
+						report_bad_order(fl, seq, flows[fl].rx_seq, from, q);
 					if (seq >= flows[fl].rx_seq)
 						flows[fl].rx_seq = seq + 1;
-					if (o.check_steer && q != flow_queue(fl, nq))
+					if (o.check_steer && q != frame_queue(rte_pktmbuf_mtod(m,
+									  const uint8_t *), nq))
 						bad_queue++;
 					received++;
 				}
@@ -658,7 +846,7 @@ main(int argc, char **argv)
 		}
 		if (got_any)
 			last_rx = now;
-		bool counts = sent >= o.send + o.n_over && received + bad_payload >= o.expect;
+		bool counts = sent >= o.send + o.n_over + o.n_spoof && received + bad_payload >= o.expect;
 
 		if (counts && done_at == 0 && !o.forever)
 			done_at = now;
@@ -677,9 +865,15 @@ main(int argc, char **argv)
 		json_array_append_new(rxa, json_integer((json_int_t)rx_q[q]));
 		json_array_append_new(ra, json_integer((json_int_t)ring_expect[q]));
 	}
-	bool clean = o.forever ? stop && bad_payload == 0 && bad_order == 0 && bad_queue == 0
-			       : !timed_out && !stop && sent == o.send + o.n_over &&
-			received == o.expect && bad_payload == 0 && bad_order == 0 && bad_queue == 0 && gaps == 0;
+	/* --reorder-ok: what never came, of each flow's current sender, up
+	 * to the last frame that did. */
+	for (unsigned int f = 0; o.reorder_ok && f < MAX_FLOWS; f++)
+		gaps += flows[f].rx_seq - flows[f].rx_count;
+	bool clean = o.forever ? stop && bad_payload == 0 && bad_order == 0 && bad_queue == 0 &&
+				 spoofed == 0
+			       : !timed_out && !stop && sent == o.send + o.n_over + o.n_spoof &&
+			received == o.expect && bad_payload == 0 && bad_order == 0 && bad_queue == 0 &&
+			gaps == 0 && spoofed == 0;
 	json_t *out = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:b}", "end",
 		timed_out ? "timeout" : stop ? "signal" : "done", "sent", (json_int_t)sent,
 		"received", (json_int_t)received, "bad_payload", (json_int_t)bad_payload,
@@ -689,6 +883,8 @@ main(int argc, char **argv)
 		txa, "rx_queues", rxa, "steer_expect", ra, "clean", clean);
 	json_object_set_new(out, "reordered", json_integer((json_int_t)reordered));
 	json_object_set_new(out, "oversize_sent", json_integer((json_int_t)over_sent));
+	json_object_set_new(out, "spoof_sent", json_integer((json_int_t)spoof_sent));
+	json_object_set_new(out, "spoofed", json_integer((json_int_t)spoofed));
 	char *s = json_dumps(out, JSON_COMPACT);
 
 	printf("%s\n", s);
