@@ -41,6 +41,7 @@ pkgs=(
 	dpkg-dev xz-utils procps iproute2 util-linux jq gnuplot-nox
 	qemu-system-x86 busybox-static cpio kmod
 	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
+	ovn-central ovn-host iputils-ping
 )
 missing=()
 for p in "${pkgs[@]}"; do

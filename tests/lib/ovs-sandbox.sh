@@ -11,11 +11,15 @@
 # sandbox started.
 #
 #   ovs_sb_start VAR [--plugin SO] [--eal ARGS] [--pmd-mask HEX]
-#                [--other-config KEY=VALUE]... [--timeout S]
+#                [--other-config KEY=VALUE]... [--timeout S] [--netns NS]
 #                                       start one; its directory goes in VAR
 #                                       (other_config keys are set before
 #                                       ovs-vswitchd starts: e.g.
-#                                       userspace-tso-enable=true)
+#                                       userspace-tso-enable=true;
+#                                       --netns: ovs-vswitchd runs in the
+#                                       named network namespace NS, which
+#                                       the caller made, instead of one of
+#                                       its own)
 #   ovs_sb_stop DIR                     stop it (idempotent)
 #   ovs_sb_restart DIR [KILL|TERM]      restart ovs-vswitchd on the same database
 #   ovs_sb_vsctl DIR ARGS...            ovs-vsctl against it
@@ -78,8 +82,11 @@ ovs_sb_vswitchd_up() {
 	rm -f "$dir/ovs-vswitchd.pid"
 	# The netdev datapath creates tap devices (ovs-netdev, one per bridge)
 	# that would clash between sandboxes and outlive a killed daemon: give
-	# ovs-vswitchd a network namespace of its own, gone when it exits.
-	if ! ovs_sb_env "$dir" unshare --net -- "$ovs_sb_vswitchd" "unix:$dir/db.sock" \
+	# ovs-vswitchd a network namespace of its own, gone when it exits, or
+	# the one the caller named (--netns), where its underlay is.
+	local ns=(unshare --net --)
+	[ -f "$dir/netns" ] && ns=(ip netns exec "$(cat "$dir/netns")")
+	if ! ovs_sb_env "$dir" "${ns[@]}" "$ovs_sb_vswitchd" "unix:$dir/db.sock" \
 		--pidfile="$dir/ovs-vswitchd.pid" --log-file="$dir/ovs-vswitchd.log" \
 		--detach --no-chdir -vconsole:off 2>>"$dir/start.err"; then
 		cat "$dir/start.err" >&2
@@ -129,7 +136,7 @@ ovs_sb_stop() {
 }
 
 ovs_sb_start() {
-	local var=$1 plugin="" eal="" pmd_mask="" timeout=90 dir id extra pid oc=()
+	local var=$1 plugin="" eal="" pmd_mask="" timeout=90 dir id extra pid oc=() netns=
 	shift
 	while [ $# -gt 0 ]; do
 		case $1 in
@@ -138,6 +145,7 @@ ovs_sb_start() {
 		--eal) eal=$2; shift 2 ;;
 		--pmd-mask) pmd_mask=$2; shift 2 ;;
 		--timeout) timeout=$2; shift 2 ;;
+		--netns) netns=$2; shift 2 ;;
 		*) echo "ovs_sb_start: unknown option '$1'" >&2; return 2 ;;
 		esac
 	done
@@ -150,6 +158,7 @@ ovs_sb_start() {
 	chmod 0755 "$dir"
 	rp_on_exit ovs_sb_stop "$dir"
 	id=${dir##*.}
+	[ -n "$netns" ] && echo "$netns" >"$dir/netns"
 
 	# --no-pci: a sandbox never touches the host's devices.
 	extra="--file-prefix=rpsb$id --no-pci"
@@ -188,8 +197,12 @@ ovs_sb_add_port() {
 	shift 4
 	local sets=()
 	for kv in "$@"; do sets+=("$kv"); done
-	ovs_sb_vsctl "$dir" add-port "$br" "$port" -- set Interface "$port" type=dpdk \
-		"options:dpdk-devargs=$devargs" "${sets[@]}" || return 1
+	if ! ovs_sb_vsctl "$dir" add-port "$br" "$port" -- set Interface "$port" type=dpdk \
+		"options:dpdk-devargs=$devargs" "${sets[@]}"; then
+		echo "ovs_sb_add_port: $port ($devargs): ovs-vsctl failed" >&2
+		ovs_sb_log_tail "$dir" 15
+		return 1
+	fi
 	ofport=$(ovs_sb_vsctl "$dir" get Interface "$port" ofport)
 	if [ "$ofport" = "-1" ] || [ "$ofport" = "[]" ]; then
 		err=$(ovs_sb_vsctl "$dir" get Interface "$port" error)
