@@ -35,19 +35,12 @@ ovs_sb_add_bridge "$sb" br0
 d=$sb/restart
 rp_it_dir "$d"
 
-ctl_get() { # ctl_get CTL PYEXPR: evaluate PYEXPR over status s
-	"$ctl" --ctl "$1" status 2>/dev/null | python3 -c '
-import json, sys
-s = json.load(sys.stdin)
-print(eval(sys.argv[1]))' "$2"
-}
-to_guest() { ctl_get "$1" 'sum(q["to_guest"]["packets"] for q in s["queues"])'; }
-up() { [ "$(ctl_get "$1" 's["link"]')" = up ]; }
+up() { [ "$(rp_ctl_get "$1" 's["link"]')" = up ]; }
 # event TEXT: what the test did, and when, for a guest's out-of-order
 # reports (their lines carry the same clock) to be read against.
 event() { echo "[$(date +%T.%3N)] $*" >>"$d/events"; }
 # flowing CTL BEFORE: the guest behind CTL got 200 more frames than BEFORE.
-flowing() { [ "$(to_guest "$1")" -ge $(($2 + 200)) ]; }
+flowing() { [ "$(rp_it_to_guest "$1")" -ge $(($2 + 200)) ]; }
 
 start_ia() {
 	# Not CPU 0: the sandbox's ovs-vswitchd runs EAL on core 0, and a
@@ -78,8 +71,8 @@ both_flowing() {
 		ovs_sb_log_tail "$sb" 10
 		rp_fail "$what: link not back"
 	}
-	a0=$(to_guest "$d/pa.sock.ctl")
-	b0=$(to_guest "$d/pb.sock.ctl")
+	a0=$(rp_it_to_guest "$d/pa.sock.ctl")
+	b0=$(rp_it_to_guest "$d/pb.sock.ctl")
 	rp_wait_for 60 "$what: frames to guest A" flowing "$d/pa.sock.ctl" "$a0" &&
 		rp_wait_for 60 "$what: frames to guest B" flowing "$d/pb.sock.ctl" "$b0" ||
 		rp_fail "$what: traffic did not resume"
@@ -194,7 +187,7 @@ rp_wait_for 20 "OVS mempool: no mbuf in use" test "$(mp_in_use)" = 0 ||
 	rp_fail "OVS mempool still has $(mp_in_use) mbufs in use with no traffic"
 nreg=$(grep -c 'memfd:ringport-region' "/proc/$(ovs_sb_pid "$sb")/maps" || true)
 [ "$nreg" -eq 2 ] || rp_fail "ovs-vswitchd maps $nreg ringport regions, want the 2 live ones"
-sessions=$(ctl_get "$d/pb.sock.ctl" 's["port"]["sessions"]')
+sessions=$(rp_ctl_get "$d/pb.sock.ctl" 's["port"]["sessions"]')
 [ "$sessions" -eq $((R + 1)) ] || rp_fail "iothread B had $sessions switch sessions, want $((R + 1))"
 if grep -E "ERR|EMER|not back" "$d/ia.log" "$d/ib.log" >&2; then
 	rp_fail "an iothread logged an error"

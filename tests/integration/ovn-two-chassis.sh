@@ -23,7 +23,9 @@
 #      them as dropped by the pipeline;
 #   3. ACL: a drop rule on guest 1's traffic (ovn-nbctl acl-add) stops it
 #      within 2 s of ovn-nbctl returning, guest 2's traffic keeps flowing,
-#      and removing the rule brings guest 1's traffic back.
+#      and removing the rule brings guest 1's traffic back;
+#   4. the binding follows the port: vm1 deleted and added again, and
+#      iothread 2 restarted, each followed by a counted run as in 1.
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 . "$rp_top/tests/lib/ovs-sandbox.sh"
@@ -94,16 +96,9 @@ for p in lsp1 lsp2; do
 done
 rp_log "lsp1 bound on chassis A (vm1), lsp2 on chassis B (vm2), both up"
 
-ctl_get() { # ctl_get CTL PYEXPR: evaluate PYEXPR over status s
-	"$ctl" --ctl "$1" status 2>/dev/null | python3 -c '
-import json, sys
-s = json.load(sys.stdin)
-print(eval(sys.argv[1]))' "$2"
-}
-to_guest() { ctl_get "$1" 'sum(q["to_guest"]["packets"] for q in s["queues"])'; }
-ready() { [ "$(ctl_get "$1" 's["link"] == "up" and s["vhost"]["rx_queues"] == 1')" = True ]; }
+ready() { [ "$(rp_ctl_get "$1" 's["link"] == "up" and s["vhost"]["rx_queues"] == 1')" = True ]; }
 # grown CTL BEFORE K: the guest behind CTL got K more frames than BEFORE.
-grown() { [ "$(to_guest "$1")" -ge $(($2 + $3)) ]; }
+grown() { [ "$(rp_it_to_guest "$1")" -ge $(($2 + $3)) ]; }
 
 # guest NAME ARGS...: a test guest on vNAME.sock, output in gNAME.json,
 # its reports in gNAME.err (this phase's only).
@@ -150,13 +145,14 @@ rp_log "warm-up: frames cross the Geneve tunnel both ways"
 # run. Every frame sent is received or counted as dropped where it was
 # dropped: received + drops >= sent, per direction, from the counters of
 # the iothreads, the ringport ports and the underlay ports (taken before
-# and after; the underlay's also count other frames, so not equal). With CPUs to spare nothing is dropped; when the machine is
-# loaded, a starved PMD thread lets the underlay's ring fill, and OVS
-# counts what its other end could not take.
+# and after; the underlay's also count other frames, so not equal). With
+# CPUs to spare nothing is dropped; when the machine is loaded, a starved
+# PMD thread lets the underlay's ring fill, and OVS counts what its other
+# end could not take.
 snap() { # snap FILE: every counter this check reads
 	{
 		for c in 1 2; do
-			echo "\"it$c\": $("$ctl" --ctl "$d/p$c.sock.ctl" status),"
+			echo "\"it$c\": $("$ctl" --ctl "$d/p$c.sock.ctl" status || echo null),"
 		done
 		echo "\"a\": $(ovs_sb_vsctl "$cha" -f json --columns=name,statistics list Interface),"
 		echo "\"b\": $(ovs_sb_vsctl "$chb" -f json --columns=name,statistics list Interface),"
@@ -164,43 +160,49 @@ snap() { # snap FILE: every counter this check reads
 	} | { echo "{"; cat; echo "}"; } >"$1"
 }
 drops() { ovs_sb_appctl "$cha" coverage/read-counter drop_action_of_pipeline; }
-snap "$d/before.json"
-rm -f "$d/go"
-guest 1 --addr "$MAC1,$IP1" --peer "$MAC2,$IP2" --send "$N" --rate "$RATE" --forever \
-	--flows 29 --spoof $SPOOF --go-file "$d/go"
-guest 2 --addr "$MAC2,$IP2" --peer "$MAC1,$IP1" --send "$N" --rate "$RATE" --forever \
-	--flows 31 --go-file "$d/go"
-rp_wait_for 30 "guest 1 ready" ready "$d/p1.sock.ctl" &&
-	rp_wait_for 30 "guest 2 ready" ready "$d/p2.sock.ctl" || { dump; rp_fail "guests not ready"; }
-to_switch() { ctl_get "$1" 'sum(q["to_switch"]["packets"] for q in s["queues"])'; }
-s1=$(to_switch "$d/p1.sock.ctl") s2=$(to_switch "$d/p2.sock.ctl")
-touch "$d/go"
-# Both guests' frames have left them, and then nothing moves for 1 s.
-sent_all() { [ "$(to_switch "$d/p1.sock.ctl")" -ge $((s1 + N + SPOOF)) ] &&
-	[ "$(to_switch "$d/p2.sock.ctl")" -ge $((s2 + N)) ]; }
-rp_wait_for 120 "both guests sent everything" sent_all || { dump; rp_fail "the guests did not send"; }
+to_switch() { rp_ctl_get "$1" 'sum(q["to_switch"]["packets"] for q in s["queues"])'; }
+# quiet: nothing reached either guest in 3 s (a PMD thread starved by a
+# CPU hog can hold frames in the underlay's ring for over a second).
 quiet() {
 	local a b
-	a=$(to_guest "$d/p1.sock.ctl"):$(to_guest "$d/p2.sock.ctl")
-	sleep 1
-	b=$(to_guest "$d/p1.sock.ctl"):$(to_guest "$d/p2.sock.ctl")
+	a=$(rp_it_to_guest "$d/p1.sock.ctl"):$(rp_it_to_guest "$d/p2.sock.ctl")
+	sleep 3
+	b=$(rp_it_to_guest "$d/p1.sock.ctl"):$(rp_it_to_guest "$d/p2.sock.ctl")
 	[ "$a" = "$b" ]
 }
-rp_wait_for 60 "the path drained" quiet || { dump; rp_fail "frames kept coming"; }
-snap "$d/after.json"
-kill -TERM $g1 $g2
-g1_rc=0 g2_rc=0
-wait $g1 || g1_rc=$?
-wait $g2 || g2_rc=$?
-if [ $g1_rc -ne 0 ] || [ $g2_rc -ne 0 ]; then
-	dump
-	echo "guest 1: $(cat "$d/g1.json")" >&2
-	echo "guest 2: $(cat "$d/g2.json")" >&2
-	rp_fail "counted run: a guest saw damaged, duplicated, reordered or forged frames (1: rc $g1_rc, 2: rc $g2_rc)"
-fi
-python3 - "$d" "$N" "$SPOOF" <<'PY' || { dump; rp_fail "counted run: frames unaccounted for"; }
+# counted_run WHAT N SPOOF: guest 1 sends N frames (and SPOOF forged ones
+# first), guest 2 sends N, at RATE; once both have sent everything and the
+# path is quiet, the counts are checked as above.
+counted_run() {
+	local what=$1 n=$2 spoof=$3 s1 s2 g1_rc g2_rc
+	sent_all() { [ "$(to_switch "$d/p1.sock.ctl")" -ge $((s1 + n + spoof)) ] &&
+		[ "$(to_switch "$d/p2.sock.ctl")" -ge $((s2 + n)) ]; }
+	snap "$d/before.json"
+	rm -f "$d/go"
+	guest 1 --addr "$MAC1,$IP1" --peer "$MAC2,$IP2" --send "$n" --rate "$RATE" --forever \
+		--flows 29 --spoof "$spoof" --go-file "$d/go"
+	guest 2 --addr "$MAC2,$IP2" --peer "$MAC1,$IP1" --send "$n" --rate "$RATE" --forever \
+		--flows 31 --go-file "$d/go"
+	rp_wait_for 30 "guest 1 ready" ready "$d/p1.sock.ctl" &&
+		rp_wait_for 30 "guest 2 ready" ready "$d/p2.sock.ctl" || { dump; rp_fail "$what: guests not ready"; }
+	s1=$(to_switch "$d/p1.sock.ctl") s2=$(to_switch "$d/p2.sock.ctl")
+	touch "$d/go"
+	rp_wait_for 120 "both guests sent everything" sent_all || { dump; rp_fail "$what: the guests did not send"; }
+	rp_wait_for 90 "the path drained" quiet || { dump; rp_fail "$what: frames kept coming"; }
+	snap "$d/after.json"
+	kill -TERM $g1 $g2
+	g1_rc=0 g2_rc=0
+	wait $g1 || g1_rc=$?
+	wait $g2 || g2_rc=$?
+	if [ $g1_rc -ne 0 ] || [ $g2_rc -ne 0 ]; then
+		dump
+		echo "guest 1: $(cat "$d/g1.json")" >&2
+		echo "guest 2: $(cat "$d/g2.json")" >&2
+		rp_fail "$what: a guest saw damaged, duplicated, reordered or forged frames (1: rc $g1_rc, 2: rc $g2_rc)"
+	fi
+	python3 - "$d" "$n" "$spoof" "$what" <<'PY' || { dump; rp_fail "$what: frames unaccounted for"; }
 import json, sys
-d, n, spoof = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+d, n, spoof, what = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 g1, g2 = (json.loads(open(f"{d}/g{i}.json").readline()) for i in (1, 2))
 b, a = (json.load(open(f"{d}/{w}.json")) for w in ("before", "after"))
 
@@ -239,18 +241,22 @@ assert g2["received"] <= n and g2["received"] + lost12 >= n, \
     f"1 -> 2: {g2['received']} received, drops {where12}: some of {n} lost uncounted"
 assert g1["received"] <= n and g1["received"] + lost21 >= n, \
     f"2 -> 1: {g1['received']} received, drops {where21}: some of {n} lost uncounted"
-print(f"  counted: {n} frames each way across the tunnel, intact and in order: "
-      f"1 -> 2 {g2['received']} received, {lost12} drops counted on the path, "
-      f"2 -> 1 {g1['received']} received, {lost21}; "
-      f"{spoof} forged frames from guest 1: none delivered, {pipeline} pipeline drops on chassis A")
+nz = lambda w: ", ".join(f"{k} {v}" for k, v in w.items() if v) or "none"
+print(f"  {what}: {n} frames each way across the tunnel, intact and in order: "
+      f"1 -> 2 {g2['received']} received, drops counted on the path: {nz(where12)}; "
+      f"2 -> 1 {g1['received']} received, drops: {nz(where21)}; "
+      + (f"{spoof} forged frames from guest 1: none delivered, {pipeline} pipeline drops on chassis A"
+         if spoof else "no forged frames this time"))
 PY
+}
+counted_run counted "$N" "$SPOOF"
 
 # 3: an ACL drops guest 1's UDP; guest 2's keeps flowing; removed, back.
 guest 1 --addr "$MAC1,$IP1" --peer "$MAC2,$IP2" --forever --send 1000000000 --rate "$RATE" \
 	--flows 29
 guest 2 --addr "$MAC2,$IP2" --peer "$MAC1,$IP1" --forever --send 1000000000 --rate "$RATE" \
 	--flows 31
-rp_wait_for 30 "frames 1 -> 2" grown "$d/p2.sock.ctl" "$(to_guest "$d/p2.sock.ctl")" 200 ||
+rp_wait_for 30 "frames 1 -> 2" grown "$d/p2.sock.ctl" "$(rp_it_to_guest "$d/p2.sock.ctl")" 200 ||
 	{ dump; rp_fail "ACL run: no traffic"; }
 t0=$(date +%s.%N)
 ovn_nbctl "$central" --wait=hv acl-add ls0 from-lport 1001 'inport == "lsp1" && udp' drop
@@ -273,12 +279,12 @@ print(f"{last_change - t1:.2f}")
 sys.exit(0 if last_change - t1 <= 2 else 1)
 PY
 	{ dump; rp_fail "the ACL did not stop guest 1's frames within 2 s: the last came $(cat "$d/acl.txt") s after acl-add"; }
-a=$(to_guest "$d/p1.sock.ctl")
+a=$(rp_it_to_guest "$d/p1.sock.ctl")
 rp_wait_for 10 "frames 2 -> 1 under the ACL" grown "$d/p1.sock.ctl" "$a" 200 ||
 	{ dump; rp_fail "the ACL stopped guest 2's frames too"; }
-b=$(to_guest "$d/p2.sock.ctl")
+b=$(rp_it_to_guest "$d/p2.sock.ctl")
 sleep 1
-[ "$(to_guest "$d/p2.sock.ctl")" -eq "$b" ] || rp_fail "guest 1's frames leak through the ACL"
+[ "$(rp_it_to_guest "$d/p2.sock.ctl")" -eq "$b" ] || rp_fail "guest 1's frames leak through the ACL"
 ovn_nbctl "$central" --wait=hv acl-del ls0 from-lport 1001 'inport == "lsp1" && udp'
 rp_wait_for 10 "frames 1 -> 2 after the ACL" grown "$d/p2.sock.ctl" "$b" 200 ||
 	{ dump; rp_fail "guest 1's frames did not come back without the ACL"; }
@@ -292,4 +298,25 @@ print(f"  ACL: acl-add --wait=hv took {t1 - t0:.2f} s; guest 1's last frame reac
       f"{t2:.2f} s after it, guest 2's kept flowing; acl-del brought them back; "
       "both guests clean (gaps only)")
 PY
+# 4: the binding follows the port. vm1 deleted (lsp1 goes down) and added
+# again (up), then iothread 2 restarted (its port reconnects): each time a
+# counted run as in 1, after one that ended before the cut.
+ovs_sb_vsctl "$cha" del-port br-int vm1
+ovn_nbctl "$central" wait-until Logical_Switch_Port lsp1 up=false ||
+	{ dump; rp_fail "lsp1 still up without its port"; }
+ovs_sb_add_port "$cha" br-int vm1 "net_ringport0,path=$d/p1.sock" external_ids:iface-id=lsp1 ||
+	rp_fail "vm1 not added again"
+ovn_nbctl "$central" wait-until Logical_Switch_Port lsp1 up=true &&
+	ovn_nbctl "$central" --wait=hv sync || { dump; rp_fail "lsp1 not up again"; }
+counted_run "vm1 deleted and added again" $((N / 2)) 0
+kill -TERM $i2
+wait $i2 || rp_fail "iothread 2 did not exit cleanly on SIGTERM"
+"$iot" "${iot_conf[@]}" --vhost "$d/v2.sock" --port "$d/p2.sock" --cpus 1 --poll adaptive \
+	>>"$d/i2.log" 2>&1 &
+i2=$!
+rp_on_exit rp_kill_pid $i2
+session() { [ "$(rp_ctl_get "$1" 's["port"]["session"]')" = True ]; }
+rp_wait_for 30 "vm2 reconnected to iothread 2" session "$d/p2.sock.ctl" ||
+	{ tail -n 5 "$d/i2.log" >&2; rp_fail "iothread 2 did not start again, or vm2 did not reconnect"; }
+counted_run "iothread 2 restarted" $((N / 2)) 0
 echo "PASS: ringport ports as OVN logical switch ports across two chassis (Geneve)"

@@ -12,6 +12,8 @@
 #   rp_need_ringport_bins  set pmd and peer to the built PMD and rp-peer
 #   rp_need_iothread_bins  set iot, vguest and ctl to the built iothread,
 #                          test guest and ringportctl
+#   rp_ctl_get CTL PYEXPR  a value from an iothread's status
+#   rp_it_to_guest CTL     frames it has put in its guest
 
 rp_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 rp_exit_cmds=()
@@ -80,6 +82,20 @@ rp_need_iothread_bins() {
 	for b in "$iot" "$vguest" "$ctl"; do
 		[ -x "$b" ] || rp_fail "not built: $b"
 	done
+}
+
+# rp_ctl_get CTL PYEXPR: PYEXPR (Python) evaluated over the status JSON s
+# of the iothread whose control socket is CTL (needs rp_need_iothread_bins).
+rp_ctl_get() {
+	"$ctl" --ctl "$1" status 2>/dev/null | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+print(eval(sys.argv[1]))' "$2"
+}
+
+# rp_it_to_guest CTL: the frames that iothread has put in its guest, all queues.
+rp_it_to_guest() {
+	rp_ctl_get "$1" 'sum(q["to_guest"]["packets"] for q in s["queues"])'
 }
 
 # rp_it_dir DIR: make DIR for iothread sockets, the test iothreads' user's
