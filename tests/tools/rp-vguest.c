@@ -546,31 +546,23 @@ report(unsigned int *count, const char *fmt, ...)
 		fprintf(stderr, PROG ": (no more reports of this kind)\n");
 }
 
-static void
-report_bad_order(uint16_t flow, uint64_t seq, uint64_t next, uint32_t sender, uint16_t q)
-{
-	static unsigned int n;
-
-	report(&n, "flow %u from sender %" PRIu32 " on queue %u: seq %" PRIu64 " when %" PRIu64
-		" was next (%s)\n", flow, sender, q, seq, next, seq < next ? "behind" : "a duplicate");
-}
+/* A frame of flow @flow not the @next one expected: @what it is. */
+enum vg_odd { VG_BEHIND, VG_REORDERED, VG_GAP, VG_ODD_MAX };
 
 static void
-report_reordered(uint16_t flow, uint64_t seq, uint64_t next, uint32_t sender, uint16_t q)
+report_frame(enum vg_odd what, uint16_t flow, uint64_t seq, uint64_t next, uint32_t sender,
+	uint16_t q)
 {
-	static unsigned int n;
+	static unsigned int n[VG_ODD_MAX];
+	char why[48];
 
-	report(&n, "flow %u from sender %" PRIu32 " on queue %u: seq %" PRIu64 " when %" PRIu64
-		" was next (reordered)\n", flow, sender, q, seq, next);
-}
-
-static void
-report_gap(uint16_t flow, uint64_t seq, uint64_t next, uint32_t sender, uint16_t q)
-{
-	static unsigned int n;
-
-	report(&n, "flow %u from sender %" PRIu32 " on queue %u: seq %" PRIu64 " when %" PRIu64
-		" was next (%" PRIu64 " missing)\n", flow, sender, q, seq, next, seq - next);
+	if (what == VG_GAP)
+		snprintf(why, sizeof(why), "%" PRIu64 " missing", seq - next);
+	else
+		snprintf(why, sizeof(why), "%s", what == VG_REORDERED ? "reordered" :
+			seq < next ? "behind" : "a duplicate");
+	report(&n[what], "flow %u from sender %" PRIu32 " on queue %u: seq %" PRIu64 " when %"
+		PRIu64 " was next (%s)\n", flow, sender, q, seq, next, why);
 }
 
 static void
@@ -599,12 +591,15 @@ main(int argc, char **argv)
 		snprintf(lcores, sizeof(lcores), "0");
 	/* --single-file-segments: without it the memory table keeps changing
 	 * and the vhost side never sees a packet (DPDK 22.11, seen here). */
+	/* The device's MAC: --addr's, or one of our own. */
+	uint8_t dev_mac[6] = {0x02, 0x52, 0x50, 0, 0, (uint8_t)getpid()};
+
+	if (o.mac_set)
+		memcpy(dev_mac, mac_src, sizeof(dev_mac));
 	snprintf(vdev, sizeof(vdev),
 		"net_virtio_user0,path=%s,queues=%u,packed_vq=%d,server=%d,mrg_rxbuf=1,"
 		"mac=%02x:%02x:%02x:%02x:%02x:%02x", o.vhost, o.queues, o.packed, o.server,
-		o.mac_set ? mac_src[0] : 0x02, o.mac_set ? mac_src[1] : 0x52,
-		o.mac_set ? mac_src[2] : 0x50, o.mac_set ? mac_src[3] : 0,
-		o.mac_set ? mac_src[4] : 0, o.mac_set ? mac_src[5] : (unsigned int)(getpid() & 0xff));
+		dev_mac[0], dev_mac[1], dev_mac[2], dev_mac[3], dev_mac[4], dev_mac[5]);
 	eal[n++] = argv[0];
 	eal[n++] = prefix;
 	eal[n++] = (char *)"--in-memory";
@@ -821,7 +816,7 @@ main(int argc, char **argv)
 							flows[fl].rx_count++;
 							if (seq < flows[fl].rx_seq) {
 								reordered++;
-								report_reordered(fl, seq,
+								report_frame(VG_REORDERED, fl, seq,
 									flows[fl].rx_seq, from, q);
 							}
 						}
@@ -829,10 +824,10 @@ main(int argc, char **argv)
 						bad_order++;
 					} else if (seq > flows[fl].rx_seq) {
 						gaps += seq - flows[fl].rx_seq;
-						report_gap(fl, seq, flows[fl].rx_seq, from, q);
+						report_frame(VG_GAP, fl, seq, flows[fl].rx_seq, from, q);
 					}
 					if (bad_order != bad_before)
-						report_bad_order(fl, seq, flows[fl].rx_seq, from, q);
+						report_frame(VG_BEHIND, fl, seq, flows[fl].rx_seq, from, q);
 					if (seq >= flows[fl].rx_seq)
 						flows[fl].rx_seq = seq + 1;
 					if (o.check_steer && q != frame_queue(rte_pktmbuf_mtod(m,
