@@ -156,7 +156,8 @@ rp_it_status_json(struct rp_iothread *it)
 		json_object_set_new(port, "hugepages", json_boolean(rp_ipc_region_hugetlb(s->r)));
 	}
 	snprintf(feat, sizeof(feat), "0x%" PRIx64, running ? f : 0);
-	vh = json_pack("{s:s,s:s,s:b,s:b,s:s,s:b,s:b,s:b,s:b,s:b,s:i,s:I}", "path", it->o.vhost_path,
+	vh = json_pack("{s:s,s:s,s:b,s:b,s:s,s:b,s:b,s:b,s:b,s:b,s:i,s:I,s:I,s:I}", "path",
+		it->o.vhost_path,
 		"mode", it->o.vhost_client ? "client" : "server", "connected", d->vid >= 0,
 		"running", running, "features", feat, "packed",
 		running && (f & (1ULL << VIRTIO_F_RING_PACKED)), "mrg_rxbuf",
@@ -166,7 +167,9 @@ rp_it_status_json(struct rp_iothread *it)
 		/* addresses go through the guest's vIOMMU */
 		running && (f & (1ULL << VIRTIO_F_IOMMU_PLATFORM)), "rx_queues",
 		(int)__atomic_load_n(&d->n_rxq, __ATOMIC_RELAXED), "connects",
-		(json_int_t)d->connects);
+		(json_int_t)d->connects, "iotlb_whole_invalidations",
+		(json_int_t)__atomic_load_n(&d->iotlb_whole, __ATOMIC_RELAXED), "iotlb_ring_unmaps",
+		(json_int_t)__atomic_load_n(&d->iotlb_ring_unmaps, __ATOMIC_RELAXED));
 	o = json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:{s:o,s:o},s:{s:o,s:o},s:I}", "link",
 		s != NULL && running ? "up" : "down", "poll",
 		it->o.poll == RP_IT_POLL_BUSY ? "busy" : "adaptive", "port", port, "vhost", vh,

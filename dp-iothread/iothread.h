@@ -213,6 +213,9 @@ struct rp_it_dev {
 	uint32_t n_rxq;     /* guest RX queues enabled from 0 up, for steering */
 	uint64_t connects;
 	uint64_t gen;       /* bumped when the device starts or stops */
+	/* rte_vhost's thread writes, the control thread reads (relaxed): */
+	uint64_t iotlb_whole; /* IOTLB invalidations read as "all from iova" */
+	uint64_t iotlb_ring_unmaps; /* rings unmapped by one: still enabled */
 };
 
 /* Who the iothread runs as, and who may use the control socket. */
@@ -332,15 +335,17 @@ int rp_it_workers_init(struct rp_iothread *it);
 
 /* vhost.c */
 int rp_it_vhost_start(struct rp_iothread *it);
-/* rte_vhost's IOTLB counters of @vring (0 and -ENODEV without a guest);
- * the control thread's, safe against the guest going away. */
+/* rte_vhost's IOTLB counters of @vring (0 and -ENODEV without a guest;
+ * the last values read while its rings are unmapped); the control
+ * thread's, safe against the guest going away. */
 int rp_it_vhost_iotlb(uint16_t vring, uint64_t *hits, uint64_t *misses);
 void rp_it_vhost_stop(struct rp_iothread *it);
 /* Guest notifications (kicks) of @vring on or off, as
- * rte_vhost_enable_guest_notification(), and the used-ring fields that
+ * rte_vhost_enable_guest_notification() (-1 where it failed: no such
+ * vring, or its rings are not mapped now), and the used-ring fields that
  * wrote (flags, or avail_event with EVENT_IDX) marked in the dirty log:
  * rte_vhost does not log them, and a migrating guest would get them stale. */
-void rp_it_vhost_notify(int vid, uint16_t vring, int on);
+int rp_it_vhost_notify(int vid, uint16_t vring, int on);
 
 /* sess.c */
 struct rp_it_sess *rp_it_sess_open(struct rp_iothread *it, int sock);

@@ -604,13 +604,19 @@ stall_nap(struct rp_it_worker *w)
 	RP_IT_STAT_ADD(w->stall_naps, 1);
 }
 
-/* Owned guest TX queues: guest notifications (kicks) on or off. */
-static void
+/* Owned guest TX queues: guest notifications (kicks) on or off; false
+ * if some queue could not take it (its rings are not mapped now: a vIOMMU
+ * invalidated them, and the next burst maps them again). */
+static bool
 guest_kicks(struct rp_it_worker *w, int vid, uint32_t vrings, int on)
 {
+	bool all = true;
+
 	for (unsigned int g = w->id; g < RP_IT_MAX_QP; g += w->it->n_workers)
-		if (vrings & (1u << (2 * g + 1)))
-			rp_it_vhost_notify(vid, (uint16_t)(2 * g + 1), on);
+		if ((vrings & (1u << (2 * g + 1))) &&
+			rp_it_vhost_notify(vid, (uint16_t)(2 * g + 1), on) != 0)
+			all = false;
+	return all;
 }
 
 /*
@@ -633,6 +639,7 @@ sleep_idle(struct rp_it_worker *w, struct rp_it_sess *s, bool dev_ok, int vid, u
 	struct rp_it_sess *now;
 	bool work = false, s_live, dev_live;
 	uint32_t mine = 0;
+	int timeout = RP_IT_SLEEP_MS;
 
 	if (s != NULL && !s->wake_ok) {
 		nap(w);
@@ -647,7 +654,10 @@ sleep_idle(struct rp_it_worker *w, struct rp_it_sess *s, bool dev_ok, int vid, u
 	if (mine)
 		__atomic_fetch_or(s->wake_word, mine, __ATOMIC_SEQ_CST);
 	if (dev_ok) {
-		guest_kicks(w, vid, vrings, 1);
+		/* A queue that cannot be asked to kick is not waited for:
+		 * look again soon (the rings come back with the next burst). */
+		if (!guest_kicks(w, vid, vrings, 1))
+			timeout = 1;
 		for (unsigned int g = w->id; g < RP_IT_MAX_QP; g += nw) {
 			struct rte_vhost_vring vr;
 
@@ -669,7 +679,7 @@ sleep_idle(struct rp_it_worker *w, struct rp_it_sess *s, bool dev_ok, int vid, u
 		 * may be retired, and their fds closed and reused. */
 		w->cur = NULL;
 		rte_rcu_qsbr_thread_offline(it->qsbr, w->id);
-		int r = poll(pfd, n, RP_IT_SLEEP_MS);
+		int r = poll(pfd, n, timeout);
 		rte_rcu_qsbr_thread_online(it->qsbr, w->id);
 		RP_IT_STAT_ADD(w->sleeps, 1);
 		if (r > 0)

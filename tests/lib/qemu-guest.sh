@@ -34,7 +34,9 @@
 # for a migration from URI (QEMU -incoming); QG_PAUSED=1: do not run the
 # guest until the monitor says "cont" (-S; after an incoming migration too).
 # QG_VIOMMU=1 gives it a vIOMMU (q35, intel-iommu with device IOTLB,
-# virtio-net iommu_platform=on,ats=on; intel_iommu=on in the guest).
+# virtio-net iommu_platform=on,ats=on behind a PCIe root port;
+# intel_iommu=on in the guest); QG_VIOMMU=noats the same on pcie.0.
+# QG_TRACE=PATTERN: QEMU trace events (-trace) into NAME.qemu.log.
 # QG_QUEUES (default 1) and QG_SMP (default 1) give qg_start_vm's guest
 # that many queue pairs (mq=on) and vCPUs; QG_APPEND adds to its kernel
 # command line. rp-gtool (tests/tools, static) goes into the initramfs
@@ -105,6 +107,8 @@ if [ "$rp_role" = ping ]; then
 	cat /tmp/ping.out
 	echo "RP-GUEST: $(grep 'packets transmitted' /tmp/ping.out)"
 	echo "RP-GUEST: arp $(ip neigh show "$rp_peer")"
+	echo "RP-GUEST: dev $(grep -E '^ *eth0' /proc/net/dev)"
+	echo "RP-GUEST: icmp $(grep '^Icmp:' /proc/net/snmp | tail -n 1)"
 	echo "RP-GUEST: done"
 	# rp_hold=1: stay up (the test reads the backend's state first).
 	[ -n "$rp_hold" ] && while :; do sleep 1; done
@@ -203,12 +207,20 @@ qg_start_vm() {
 	local d=$1 name=$2 ip=$3 peer_ip=$4 role=$5 mac=$6 count=${7:-3} _p
 	local nq=${QG_QUEUES:-1} mq="" machine=() append=${QG_APPEND:-}
 	[ "$nq" -gt 1 ] && mq=",mq=on"
-	if [ "${QG_VIOMMU:-0}" = 1 ]; then
+	if [ "${QG_VIOMMU:-0}" != 0 ]; then
 		# An emulated Intel IOMMU with device IOTLB (ATS): the device sees
 		# I/O virtual addresses, which the backend translates by asking
-		# QEMU (vhost-user IOTLB messages).
+		# QEMU (vhost-user IOTLB messages). The NIC sits behind a PCIe
+		# root port: only there does it have ATS, and without ATS the
+		# guest sends no device-IOTLB invalidations, the only ones QEMU
+		# 7.2 passes to a vhost-user backend (README: vIOMMU).
+		# QG_VIOMMU=noats: on pcie.0 instead, that broken setup.
 		machine=(-M q35 -device intel-iommu,device-iotlb=on)
 		mq+=",iommu_platform=on,ats=on,disable-legacy=on"
+		if [ "$QG_VIOMMU" != noats ]; then
+			machine+=(-device pcie-root-port,id=rp0,bus=pcie.0,chassis=1)
+			mq+=",bus=rp0"
+		fi
 		append+=" intel_iommu=on iommu=nopt"
 	fi
 	if [ -n "${QG_MONITOR:-}" ]; then
@@ -218,7 +230,7 @@ qg_start_vm() {
 	fi
 	if [ -n "${QG_INCOMING:-}" ]; then machine+=(-incoming "$QG_INCOMING"); fi
 	if [ "${QG_PAUSED:-0}" = 1 ]; then machine+=(-S); fi
-	"$qemu" -accel tcg "${machine[@]}" -m 256 -smp "${QG_SMP:-1}" -display none -no-reboot \
+	"$qemu" -accel tcg "${machine[@]}" ${QG_TRACE:+-trace "$QG_TRACE"} -m 256 -smp "${QG_SMP:-1}" -display none -no-reboot \
 		-kernel "$guest_dir/vmlinuz" -initrd "$d/initramfs.gz" \
 		-append "console=ttyS0 quiet panic=-1 rp_ip=$ip rp_peer=$peer_ip rp_role=$role rp_count=$count rp_queues=$nq $append" \
 		-object memory-backend-memfd,id=mem,size=256M,share=on -numa node,memdev=mem \
