@@ -25,22 +25,29 @@
 #      within 2 s of ovn-nbctl returning, guest 2's traffic keeps flowing,
 #      and removing the rule brings guest 1's traffic back;
 #   4. the binding follows the port: vm1 deleted and added again, and
-#      iothread 2 restarted, each followed by a counted run as in 1.
+#      iothread 2 restarted, each followed by a counted run as in 1;
+#   5. real guests: two QEMU (TCG) Linux guests, one per chassis, on two
+#      more logical ports (vm3 on A, vm4 on B): guest 3 resolves guest 4
+#      and pings it 10 times across the tunnel, every one answered.
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 . "$rp_top/tests/lib/ovs-sandbox.sh"
 . "$rp_top/tests/lib/ovn.sh"
+. "$rp_top/tests/lib/qemu-guest.sh"
 
 rp_need_root
 rp_need_hugepages 1024
 rp_need_ringport_bins
 rp_need_iothread_bins
 ovn_need
+qg_need
 N=${RINGPORT_OVN_FRAMES:-4000}
 RATE=${RINGPORT_OVN_RATE:-2000}
 SPOOF=100
 MAC1=02:52:50:00:01:01 IP1=10.0.0.1
 MAC2=02:52:50:00:01:02 IP2=10.0.0.2
+MAC3=02:52:50:00:01:03 IP3=10.0.0.3
+MAC4=02:52:50:00:01:04 IP4=10.0.0.4
 # Geneve over IPv4 as OVN sends it takes 58 bytes of the underlay's 1500:
 # the guests' MTU is 1442, frames of at most 1456 bytes.
 FRAMES=64-1456
@@ -60,12 +67,18 @@ ip netns exec "$ns_a" ping -c 1 -W 10 172.31.255.2 >/dev/null ||
 	rp_fail "underlay: chassis A cannot reach chassis B's tunnel endpoint"
 rp_log "OVN central, chassis A ($ns_a, 172.31.255.1) and B ($ns_b, 172.31.255.2) up"
 
-# The logical topology, as README's "Running under OVN" makes it.
-ovn_nbctl "$central" ls-add ls0
-ovn_nbctl "$central" lsp-add ls0 lsp1 -- lsp-set-addresses lsp1 "$MAC1 $IP1" \
-	-- lsp-set-port-security lsp1 "$MAC1 $IP1"
-ovn_nbctl "$central" lsp-add ls0 lsp2 -- lsp-set-addresses lsp2 "$MAC2 $IP2" \
-	-- lsp-set-port-security lsp2 "$MAC2 $IP2"
+# The logical topology: README's "Running under OVN" commands, as they
+# stand there (lsp1 and lsp2 with MAC1/IP1 and MAC2/IP2).
+cmds=$(rp_readme_cmds ovn-nb ovn-nbctl) || rp_fail "README.md: the ovn-nbctl commands"
+while IFS= read -r c; do
+	eval "ovn_nbctl \"\$central\" $c" || rp_fail "README's ovn-nbctl $c failed"
+done <<<"$cmds"
+for p in "lsp1 $MAC1 $IP1" "lsp2 $MAC2 $IP2"; do
+	set -- $p
+	[ "$(ovn_nbctl "$central" lsp-get-addresses "$1")" = "$2 $3" ] &&
+		[ "$(ovn_nbctl "$central" lsp-get-port-security "$1")" = "$2 $3" ] ||
+		rp_fail "README's topology: $1 is not $2 $3 with port security"
+done
 
 d=$central/vm
 rp_it_dir "$d"
@@ -79,8 +92,11 @@ i2=$!
 rp_on_exit rp_kill_pid $i2
 rp_wait_for 20 "iothread sockets" test -S "$d/p1.sock.ctl" -a -S "$d/p2.sock.ctl" ||
 	{ cat "$d/i1.log" "$d/i2.log" >&2; rp_fail "iothreads did not start"; }
-ovs_sb_add_port "$cha" br-int vm1 "net_ringport0,path=$d/p1.sock" external_ids:iface-id=lsp1 ||
-	rp_fail "vm1 not added"
+# vm1 as README adds it (its socket path changed), vm2 the same way.
+add=$(rp_readme_cmds ovn-port ovs-vsctl "/run/ringport/vm1.sock=$d/p1.sock") ||
+	rp_fail "README.md: the ovs-vsctl add-port command"
+eval "ovs_sb_vsctl \"\$cha\" $add" && [ "$(ovs_sb_vsctl "$cha" get Interface vm1 ofport)" -gt 0 ] ||
+	{ ovs_sb_log_tail "$cha" 15; rp_fail "README's ovs-vsctl $add: vm1 not added"; }
 ovs_sb_add_port "$chb" br-int vm2 "net_ringport1,path=$d/p2.sock" external_ids:iface-id=lsp2 ||
 	rp_fail "vm2 not added"
 ovn_nbctl "$central" wait-until Logical_Switch_Port lsp1 up=true &&
@@ -319,4 +335,39 @@ session() { [ "$(rp_ctl_get "$1" 's["port"]["session"]')" = True ]; }
 rp_wait_for 30 "vm2 reconnected to iothread 2" session "$d/p2.sock.ctl" ||
 	{ tail -n 5 "$d/i2.log" >&2; rp_fail "iothread 2 did not start again, or vm2 did not reconnect"; }
 counted_run "iothread 2 restarted" $((N / 2)) 0
+
+# 5: real guests. Two more logical ports, a ringport port for each on
+# its own chassis, a QEMU guest behind each (tests/lib/qemu-guest.sh:
+# iothreads and guests "a" and "b" in $q).
+ovn_nbctl "$central" lsp-add ls0 lsp3 -- lsp-set-addresses lsp3 "$MAC3 $IP3" \
+	-- lsp-set-port-security lsp3 "$MAC3 $IP3"
+ovn_nbctl "$central" lsp-add ls0 lsp4 -- lsp-set-addresses lsp4 "$MAC4 $IP4" \
+	-- lsp-set-port-security lsp4 "$MAC4 $IP4"
+q=$central/qemu
+mkdir -p "$q"
+qg_initramfs "$q"
+qg_start_iothreads "$q"
+ovs_sb_add_port "$cha" br-int vm3 "net_ringport2,path=$q/a.sock" external_ids:iface-id=lsp3 ||
+	rp_fail "vm3 not added"
+ovs_sb_add_port "$chb" br-int vm4 "net_ringport3,path=$q/b.sock" external_ids:iface-id=lsp4 ||
+	rp_fail "vm4 not added"
+ovn_nbctl "$central" wait-until Logical_Switch_Port lsp3 up=true &&
+	ovn_nbctl "$central" wait-until Logical_Switch_Port lsp4 up=true &&
+	ovn_nbctl "$central" --wait=hv sync || { dump; rp_fail "lsp3 and lsp4 not up"; }
+qg_start_vm "$q" b "$IP4" "$IP3" pong "$MAC4"
+rp_wait_for 240 "guest 4's eth0 up" grep -q "RP-GUEST: eth0 up" "$q/b.console" ||
+	{ tail -n 20 "$q/b.console" "$q/b.qemu.log" >&2; rp_fail "guest 4 did not bring eth0 up"; }
+qg_start_vm "$q" a "$IP3" "$IP4" ping "$MAC3" 10
+rp_wait_for 240 "guest 3 to finish pinging" grep -q "RP-GUEST: done" "$q/a.console" || {
+	tail -n 20 "$q/a.console" "$q/b.console" >&2
+	dump
+	rp_fail "guest 3 did not finish"
+}
+grep "RP-GUEST" "$q/a.console"
+line=$(grep "RP-GUEST: .*packets transmitted" "$q/a.console" || true)
+[[ $line =~ 10\ packets\ transmitted,\ 10\ packets\ received ]] ||
+	{ dump; rp_fail "guest 3: $line (want 10 of 10 replies across the tunnel)"; }
+grep -q "RP-GUEST: arp $IP4 dev eth0 lladdr $MAC4" "$q/a.console" ||
+	rp_fail "guest 3 did not resolve $IP4 to guest 4's MAC"
+rp_log "QEMU guests on chassis A and B: 10 of 10 pings answered across the tunnel"
 echo "PASS: ringport ports as OVN logical switch ports across two chassis (Geneve)"

@@ -14,6 +14,9 @@
 #                          test guest and ringportctl
 #   rp_ctl_get CTL PYEXPR  a value from an iothread's status
 #   rp_it_to_guest CTL     frames it has put in its guest
+#   rp_readme_cmds MARKER PROG [FROM=TO...]
+#                          the PROG commands README.md documents after
+#                          <!-- MARKER: ... -->, arguments shell-quoted
 
 rp_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 rp_exit_cmds=()
@@ -139,4 +142,31 @@ rp_wait_for() {
 		fi
 		sleep 0.1
 	done
+}
+
+# rp_readme_cmds MARKER PROG [FROM=TO...]: the commands of README.md's
+# indented block that follows the line <!-- MARKER: ... -->, one a line:
+# each one's arguments after PROG (which every one must start with),
+# shell-quoted for eval, with each FROM replaced by TO. Tests run what
+# README shows this way, so that the two cannot drift apart.
+rp_readme_cmds() {
+	python3 - "$rp_top/README.md" "$@" <<'PY'
+import re, shlex, sys
+readme, marker, prog, subs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+m = re.search(r"<!-- " + re.escape(marker) + r":[^\n]*-->\n\n((?:    [^\n]*\n)+)",
+              open(readme).read())
+if m is None:
+    sys.exit(f"README.md: no block after <!-- {marker}: ... -->")
+for line in m.group(1).replace("\\\n", " ").splitlines():
+    args = shlex.split(line)
+    if not args:
+        continue
+    if args[0] != prog:
+        sys.exit(f"README.md, {marker} block: {args[0]!r}, want {prog}")
+    out = shlex.join(args[1:])
+    for s in subs:
+        a, b = s.split("=", 1)
+        out = out.replace(a, b)
+    print(out)
+PY
 }
