@@ -35,7 +35,7 @@
 # guest until the monitor says "cont" (-S; after an incoming migration too).
 # QG_VIOMMU=1 gives it a vIOMMU (q35, intel-iommu with device IOTLB,
 # virtio-net iommu_platform=on,ats=on behind a PCIe root port;
-# intel_iommu=on in the guest); QG_VIOMMU=noats the same on pcie.0.
+# intel_iommu=on in the guest).
 # QG_TRACE=PATTERN: QEMU trace events (-trace) into NAME.qemu.log.
 # QG_QUEUES (default 1) and QG_SMP (default 1) give qg_start_vm's guest
 # that many queue pairs (mq=on) and vCPUs; QG_APPEND adds to its kernel
@@ -207,20 +207,16 @@ qg_start_vm() {
 	local d=$1 name=$2 ip=$3 peer_ip=$4 role=$5 mac=$6 count=${7:-3} _p
 	local nq=${QG_QUEUES:-1} mq="" machine=() append=${QG_APPEND:-}
 	[ "$nq" -gt 1 ] && mq=",mq=on"
-	if [ "${QG_VIOMMU:-0}" != 0 ]; then
+	if [ "${QG_VIOMMU:-0}" = 1 ]; then
 		# An emulated Intel IOMMU with device IOTLB (ATS): the device sees
 		# I/O virtual addresses, which the backend translates by asking
 		# QEMU (vhost-user IOTLB messages). The NIC sits behind a PCIe
 		# root port: only there does it have ATS, and without ATS the
 		# guest sends no device-IOTLB invalidations, the only ones QEMU
 		# 7.2 passes to a vhost-user backend (README: vIOMMU).
-		# QG_VIOMMU=noats: on pcie.0 instead, that broken setup.
-		machine=(-M q35 -device intel-iommu,device-iotlb=on)
-		mq+=",iommu_platform=on,ats=on,disable-legacy=on"
-		if [ "$QG_VIOMMU" != noats ]; then
-			machine+=(-device pcie-root-port,id=rp0,bus=pcie.0,chassis=1)
-			mq+=",bus=rp0"
-		fi
+		machine=(-M q35 -device intel-iommu,device-iotlb=on
+			-device pcie-root-port,id=rp0,bus=pcie.0,chassis=1)
+		mq+=",iommu_platform=on,ats=on,disable-legacy=on,bus=rp0"
 		append+=" intel_iommu=on iommu=nopt"
 	fi
 	if [ -n "${QG_MONITOR:-}" ]; then
