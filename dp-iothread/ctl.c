@@ -21,8 +21,6 @@ static const char *const drop_names[RP_IT_DROP_MAX] = {
 	[RP_IT_DROP_STEER] = "steering",
 };
 
-static const char *const dir_names[RP_IT_DIRS] = {"to_switch", "to_guest"};
-
 static json_t *
 rejects_json(const struct rp_ipc_stats *st)
 {
@@ -49,7 +47,7 @@ queues_json(struct rp_iothread *it)
 	for (unsigned int q = 0; q < it->o.queues; q++) {
 		json_t *qo = json_pack("{s:i}", "queue", q);
 
-		for (int d = 0; d < RP_IT_DIRS; d++) {
+		for (int d = 0; d < RP_IPC_DIR_MAX; d++) {
 			uint64_t pkts = 0, bytes = 0, drops[RP_IT_DROP_MAX] = {0}, csum = 0, gso = 0;
 			json_t *dr = json_object();
 
@@ -68,8 +66,8 @@ queues_json(struct rp_iothread *it)
 			for (int k = 0; k < RP_IT_DROP_MAX; k++)
 				json_object_set_new(dr, drop_names[k], json_integer((json_int_t)drops[k]));
 			/* Guest TX vring 2q + 1 feeds to_switch, RX vring 2q to_guest. */
-			rp_it_vhost_iotlb((uint16_t)(2 * q + (d == RP_IT_TO_SWITCH)), &hits, &misses);
-			json_object_set_new(qo, dir_names[d], json_pack("{s:I,s:I,s:I,s:I,s:o,s:I,s:I}",
+			rp_it_vhost_iotlb((uint16_t)(2 * q + (d == RP_IPC_DIR_TO_SWITCH)), &hits, &misses);
+			json_object_set_new(qo, rp_ipc_dir_key(d), json_pack("{s:I,s:I,s:I,s:I,s:o,s:I,s:I}",
 				"packets", (json_int_t)pkts, "bytes", (json_int_t)bytes, "csum_partial",
 				(json_int_t)csum, "gso", (json_int_t)gso, "drops", dr, "iotlb_hits",
 				(json_int_t)hits, "iotlb_misses", (json_int_t)misses));
@@ -85,8 +83,8 @@ rp_it_status_json(struct rp_iothread *it)
 	struct rp_it_sess *s = __atomic_load_n(&it->sess, __ATOMIC_SEQ_CST);
 	struct rp_it_dev *d = &it->dev;
 	bool running = __atomic_load_n(&d->running, __ATOMIC_ACQUIRE);
-	uint64_t f = d->features, busy[RP_IT_DIRS] = {0}, pkts[RP_IT_DIRS] = {0};
-	uint64_t full_c[RP_IT_DIRS] = {0}, full_p[RP_IT_DIRS] = {0};
+	uint64_t f = d->features, busy[RP_IPC_DIR_MAX] = {0}, pkts[RP_IPC_DIR_MAX] = {0};
+	uint64_t full_c[RP_IPC_DIR_MAX] = {0}, full_p[RP_IPC_DIR_MAX] = {0};
 	struct rp_ipc_stats rej = {0};
 	json_t *ws = json_array(), *o, *port, *vh;
 	char feat[24], *out;
@@ -97,7 +95,7 @@ rp_it_status_json(struct rp_iothread *it)
 
 		for (int k = 0; k < RP_IPC_REJ_MAX; k++)
 			rej.rejects[k] += RP_IT_STAT_READ(w->st.rejects[k]);
-		for (int dd = 0; dd < RP_IT_DIRS; dd++) {
+		for (int dd = 0; dd < RP_IPC_DIR_MAX; dd++) {
 			uint64_t b = RP_IT_STAT_READ(w->busy_cycles[dd]);
 			uint64_t p = RP_IT_STAT_READ(w->stage_pkts[dd]);
 			uint64_t n = RP_IT_STAT_READ(w->busy_iters[dd]);
@@ -108,7 +106,7 @@ rp_it_status_json(struct rp_iothread *it)
 			pkts[dd] += p;
 			full_c[dd] += fc;
 			full_p[dd] += fp;
-			json_object_set_new(st, dir_names[dd], json_pack("{s:I,s:I,s:I,s:I,s:I,s:o,s:o}",
+			json_object_set_new(st, rp_ipc_dir_key(dd), json_pack("{s:I,s:I,s:I,s:I,s:I,s:o,s:o}",
 				"busy_cycles", (json_int_t)b, "packets", (json_int_t)p,
 				"busy_iterations", (json_int_t)n, "full_burst_cycles", (json_int_t)fc,
 				"full_burst_packets", (json_int_t)fp, "packets_per_iteration",
@@ -132,8 +130,8 @@ rp_it_status_json(struct rp_iothread *it)
 		json_object_set_new(st, "wakeups",
 			json_integer((json_int_t)RP_IT_STAT_READ(w->wakeups)));
 		json_object_set_new(st, "handoff_packets", json_pack("{s:I,s:I}", "to_switch",
-			(json_int_t)RP_IT_STAT_READ(w->handoff_pkts[RP_IT_TO_SWITCH]), "to_guest",
-			(json_int_t)RP_IT_STAT_READ(w->handoff_pkts[RP_IT_TO_GUEST])));
+			(json_int_t)RP_IT_STAT_READ(w->handoff_pkts[RP_IPC_DIR_TO_SWITCH]), "to_guest",
+			(json_int_t)RP_IT_STAT_READ(w->handoff_pkts[RP_IPC_DIR_TO_GUEST])));
 		json_object_set_new(st, "foreign_vq_writes",
 			json_integer((json_int_t)RP_IT_STAT_READ(w->foreign_vq_writes)));
 		json_object_set_new(st, "steer_folded",

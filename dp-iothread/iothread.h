@@ -62,8 +62,6 @@
 #define RP_IT_NAP_MAX_US 1024
 #define RP_IT_SLEEP_MS 10        /* adaptive, with wake-ups: longest sleep */
 
-enum rp_it_dir { RP_IT_TO_SWITCH = 0, RP_IT_TO_GUEST = 1, RP_IT_DIRS = 2 };
-
 /* Why a packet was dropped; per queue, per direction. */
 enum rp_it_drop {
 	RP_IT_DROP_NO_SESSION, /* to-switch: no switch attached (link down) */
@@ -76,11 +74,11 @@ enum rp_it_drop {
 };
 
 struct rp_it_qstats {
-	uint64_t pkts[RP_IT_DIRS];  /* to-switch: by ring; to-guest: by guest queue */
-	uint64_t bytes[RP_IT_DIRS];
-	uint64_t drops[RP_IT_DIRS][RP_IT_DROP_MAX];
-	uint64_t csum_partial[RP_IT_DIRS]; /* packets with a checksum left to do */
-	uint64_t gso[RP_IT_DIRS];          /* packets to be segmented */
+	uint64_t pkts[RP_IPC_DIR_MAX];  /* to-switch: by ring; to-guest: by guest queue */
+	uint64_t bytes[RP_IPC_DIR_MAX];
+	uint64_t drops[RP_IPC_DIR_MAX][RP_IT_DROP_MAX];
+	uint64_t csum_partial[RP_IPC_DIR_MAX]; /* packets with a checksum left to do */
+	uint64_t gso[RP_IPC_DIR_MAX];          /* packets to be segmented */
 };
 
 /* One switch session: a region, the pools over it, the inboxes. */
@@ -152,11 +150,11 @@ struct rp_it_worker {
 	struct rte_mbuf *vfree[RP_IT_BURST * 2];
 	/* Statistics: this worker writes them, the control thread reads. */
 	struct rp_ipc_stats st;
-	uint64_t busy_cycles[RP_IT_DIRS];
-	uint64_t stage_pkts[RP_IT_DIRS];
-	uint64_t busy_iters[RP_IT_DIRS];   /* iterations the stage had packets */
-	uint64_t full_cycles[RP_IT_DIRS];  /* ... of those with a full burst */
-	uint64_t full_pkts[RP_IT_DIRS];
+	uint64_t busy_cycles[RP_IPC_DIR_MAX];
+	uint64_t stage_pkts[RP_IPC_DIR_MAX];
+	uint64_t busy_iters[RP_IPC_DIR_MAX];   /* iterations the stage had packets */
+	uint64_t full_cycles[RP_IPC_DIR_MAX];  /* ... of those with a full burst */
+	uint64_t full_pkts[RP_IPC_DIR_MAX];
 	uint64_t idle_cycles;
 	uint64_t naps;
 	uint64_t stall_naps; /* adaptive: napped holding packets nothing could take */
@@ -166,13 +164,13 @@ struct rp_it_worker {
 	/* Locality: packets this worker passed to another worker (per
 	 * direction), and packets it wrote to a guest RX virtqueue it does
 	 * not own (rte_vhost then serialises on the virtqueue's lock). */
-	uint64_t handoff_pkts[RP_IT_DIRS];
+	uint64_t handoff_pkts[RP_IPC_DIR_MAX];
 	uint64_t foreign_vq_writes;
 	uint64_t steer_folded; /* a program's queue moved onto our own */
 	struct rp_it_qstats q[RP_IT_MAX_QP];
 	/* What the steering programs count (rp_steer_counters), per direction;
 	 * written by this worker's program instances only. */
-	uint64_t steer_cnt[RP_IT_DIRS][RP_STEER_COUNTERS];
+	uint64_t steer_cnt[RP_IPC_DIR_MAX][RP_STEER_COUNTERS];
 	struct rp_steer_ctx ctx; /* the steering context, reused per packet */
 } __rte_cache_aligned;
 
@@ -199,7 +197,7 @@ struct rp_it_opts {
 	enum rp_it_poll poll;
 	int cpus[RP_IT_MAX_WORKERS];
 	unsigned int n_cpus;
-	const char *steer_prog[RP_IT_DIRS];
+	const char *steer_prog[RP_IPC_DIR_MAX];
 	uint16_t mtu;
 	enum rp_it_seccomp seccomp;
 	bool shared_queues; /* programs may steer to other workers' queues */
@@ -267,7 +265,7 @@ struct rp_iothread {
 	uint8_t mac[6];
 	struct rp_it_sess *sess; /* published to workers; NULL: link down */
 	struct rp_it_dev dev;
-	struct rp_it_steer *steer[RP_IT_DIRS]; /* published to workers */
+	struct rp_it_steer *steer[RP_IPC_DIR_MAX]; /* published to workers */
 	struct rte_rcu_qsbr *qsbr;
 	volatile bool stop;
 	unsigned int n_workers;
@@ -276,8 +274,8 @@ struct rp_iothread {
 	uint64_t sessions, sess_refused;
 	struct rp_ipc_stats hs_st; /* handshake refusals */
 	char last_refusal[128];
-	uint64_t steer_loads[RP_IT_DIRS], rss_sets[RP_IT_DIRS], steer_refused[RP_IT_DIRS];
-	char steer_last_refusal[RP_IT_DIRS][256];
+	uint64_t steer_loads[RP_IPC_DIR_MAX], rss_sets[RP_IPC_DIR_MAX], steer_refused[RP_IPC_DIR_MAX];
+	char steer_last_refusal[RP_IPC_DIR_MAX][256];
 };
 
 /* The steering state a worker uses for one burst (between quiescent

@@ -292,7 +292,7 @@ parse_args(int argc, char **argv, struct rp_it_opts *o, struct rp_it_ids *ids,
 			break;
 		case O_STEER_TS:
 		case O_STEER_TG:
-			o->steer_prog[c == O_STEER_TS ? RP_IT_TO_SWITCH : RP_IT_TO_GUEST] = optarg;
+			o->steer_prog[c == O_STEER_TS ? RP_IPC_DIR_TO_SWITCH : RP_IPC_DIR_TO_GUEST] = optarg;
 			break;
 		case O_SHARED:
 			o->shared_queues = true;

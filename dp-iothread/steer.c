@@ -28,7 +28,10 @@
 
 #include "iothread.h"
 
-static const char *const dir_names[RP_IT_DIRS] = {"to-switch", "to-guest"};
+/* A program's ctx->dir is the region's direction (one enum, two headers:
+ * the program ABI must stand alone for clang -target bpf). */
+_Static_assert(RP_STEER_TO_SWITCH == RP_IPC_DIR_TO_SWITCH && RP_STEER_TO_GUEST == RP_IPC_DIR_TO_GUEST,
+	"rp_steer_abi.h's directions are rp_ipc_abi.h's");
 
 static void
 steer_free(struct rp_it_steer *st, unsigned int n_workers)
@@ -88,7 +91,7 @@ refused(struct rp_iothread *it, unsigned int d, const char *why)
 {
 	it->steer_refused[d]++;
 	snprintf(it->steer_last_refusal[d], sizeof(it->steer_last_refusal[d]), "%s", why);
-	RTE_LOG(WARNING, USER1, "steering %s: refused: %s\n", dir_names[d], why);
+	RTE_LOG(WARNING, USER1, "steering %s: refused: %s\n", rp_ipc_dir_name(d), why);
 }
 
 /* The default program: rss.bpf.o where the build or the install put it,
@@ -124,7 +127,7 @@ rp_it_steer_init(struct rp_iothread *it)
 	if (cfg == NULL)
 		return -ENOMEM;
 	rp_steer_cfg_init(cfg);
-	for (unsigned int d = 0; d < RP_IT_DIRS; d++) {
+	for (unsigned int d = 0; d < RP_IPC_DIR_MAX; d++) {
 		const char *path = it->o.steer_prog[d] ? it->o.steer_prog[d] : have_def ? def : NULL;
 		struct rp_prog *p = NULL;
 		struct rp_it_steer *st;
@@ -139,10 +142,10 @@ rp_it_steer_init(struct rp_iothread *it)
 		it->steer[d] = st;
 		if (p == NULL)
 			RTE_LOG(NOTICE, USER1, "steering %s: built-in RSS (no rss.bpf.o found beside "
-				"the executable)\n", dir_names[d]);
+				"the executable)\n", rp_ipc_dir_name(d));
 		continue;
 fail:
-		fprintf(stderr, PROG ": --steer-%s: %s\n", dir_names[d], err);
+		fprintf(stderr, PROG ": --steer-%s: %s\n", rp_ipc_dir_name(d), err);
 		free(cfg);
 		return -EINVAL;
 	}
@@ -153,7 +156,7 @@ fail:
 void
 rp_it_steer_fini(struct rp_iothread *it)
 {
-	for (unsigned int d = 0; d < RP_IT_DIRS; d++) {
+	for (unsigned int d = 0; d < RP_IPC_DIR_MAX; d++) {
 		steer_free(it->steer[d], it->n_workers);
 		it->steer[d] = NULL;
 	}
@@ -162,13 +165,13 @@ rp_it_steer_fini(struct rp_iothread *it)
 static int
 parse_dirs(const char *s, unsigned int *mask, char *err, size_t errlen)
 {
-	if (s != NULL && strcmp(s, "to-switch") == 0)
-		*mask = 1u << RP_IT_TO_SWITCH;
-	else if (s != NULL && strcmp(s, "to-guest") == 0)
-		*mask = 1u << RP_IT_TO_GUEST;
-	else if (s != NULL && strcmp(s, "both") == 0)
-		*mask = 3;
-	else {
+	*mask = 0;
+	for (unsigned int d = 0; s != NULL && d < RP_IPC_DIR_MAX; d++)
+		if (strcmp(s, rp_ipc_dir_name(d)) == 0)
+			*mask = 1u << d;
+	if (s != NULL && strcmp(s, "both") == 0)
+		*mask = (1u << RP_IPC_DIR_MAX) - 1;
+	if (*mask == 0) {
 		snprintf(err, errlen, "direction '%.32s': must be to-switch, to-guest or both",
 			s ? s : "");
 		return -EINVAL;
@@ -180,7 +183,7 @@ int
 rp_it_steer_load(struct rp_iothread *it, const char *dir, const char *path, char *err,
 	size_t errlen)
 {
-	struct rp_it_steer *st[RP_IT_DIRS] = {NULL};
+	struct rp_it_steer *st[RP_IPC_DIR_MAX] = {NULL};
 	unsigned int mask;
 
 	if (parse_dirs(dir, &mask, err, errlen) < 0)
@@ -190,7 +193,7 @@ rp_it_steer_load(struct rp_iothread *it, const char *dir, const char *path, char
 		goto refuse;
 	}
 	/* Build every direction asked for before publishing any. */
-	for (unsigned int d = 0; d < RP_IT_DIRS; d++) {
+	for (unsigned int d = 0; d < RP_IPC_DIR_MAX; d++) {
 		struct rp_prog *p;
 
 		if (!(mask & (1u << d)))
@@ -204,17 +207,17 @@ rp_it_steer_load(struct rp_iothread *it, const char *dir, const char *path, char
 			goto refuse;
 		}
 	}
-	for (unsigned int d = 0; d < RP_IT_DIRS; d++) {
+	for (unsigned int d = 0; d < RP_IPC_DIR_MAX; d++) {
 		if (st[d] == NULL)
 			continue;
 		steer_swap(it, d, st[d]);
 		it->steer_loads[d]++;
-		RTE_LOG(INFO, USER1, "steering %s: loaded %s (%u instructions)\n", dir_names[d],
+		RTE_LOG(INFO, USER1, "steering %s: loaded %s (%u instructions)\n", rp_ipc_dir_name(d),
 			path, rp_prog_insns(st[d]->prog));
 	}
 	return 0;
 refuse:
-	for (unsigned int d = 0; d < RP_IT_DIRS; d++) {
+	for (unsigned int d = 0; d < RP_IPC_DIR_MAX; d++) {
 		if (mask & (1u << d))
 			refused(it, d, err);
 		steer_free(st[d], it->n_workers);
@@ -226,7 +229,7 @@ int
 rp_it_steer_rss_set(struct rp_iothread *it, const char *dir, const char *key,
 	const char *table, const char *types, const char *user, char *err, size_t errlen)
 {
-	struct rp_it_steer *st[RP_IT_DIRS] = {NULL};
+	struct rp_it_steer *st[RP_IPC_DIR_MAX] = {NULL};
 	struct rp_steer_cfg *cfg = malloc(sizeof(*cfg));
 	uint8_t k[RP_STEER_KEY_SIZE];
 	unsigned int mask;
@@ -238,7 +241,7 @@ rp_it_steer_rss_set(struct rp_iothread *it, const char *dir, const char *key,
 	}
 	if (parse_dirs(dir, &mask, err, errlen) < 0)
 		goto out;
-	for (unsigned int d = 0; d < RP_IT_DIRS; d++) {
+	for (unsigned int d = 0; d < RP_IPC_DIR_MAX; d++) {
 		if (!(mask & (1u << d)))
 			continue;
 		*cfg = it->steer[d]->cfg;
@@ -257,7 +260,7 @@ rp_it_steer_rss_set(struct rp_iothread *it, const char *dir, const char *key,
 		if (st[d] == NULL)
 			goto refuse;
 	}
-	for (unsigned int d = 0; d < RP_IT_DIRS; d++) {
+	for (unsigned int d = 0; d < RP_IPC_DIR_MAX; d++) {
 		if (st[d] == NULL)
 			continue;
 		steer_swap(it, d, st[d]);
@@ -266,7 +269,7 @@ rp_it_steer_rss_set(struct rp_iothread *it, const char *dir, const char *key,
 	rc = 0;
 	goto out;
 refuse:
-	for (unsigned int d = 0; d < RP_IT_DIRS; d++) {
+	for (unsigned int d = 0; d < RP_IPC_DIR_MAX; d++) {
 		if (mask & (1u << d))
 			refused(it, d, err);
 		if (st[d] != NULL)
@@ -283,7 +286,7 @@ rp_it_steer_json(struct rp_iothread *it)
 {
 	json_t *o = json_object();
 
-	for (unsigned int d = 0; d < RP_IT_DIRS; d++) {
+	for (unsigned int d = 0; d < RP_IPC_DIR_MAX; d++) {
 		const struct rp_it_steer *st = it->steer[d];
 		const struct rp_steer_cfg *c = &st->cfg;
 		json_t *cnt = json_array(), *tab = json_array(), *user = json_array();
@@ -302,7 +305,7 @@ rp_it_steer_json(struct rp_iothread *it)
 			json_array_append_new(user, json_integer(c->user[k]));
 		for (unsigned int k = 0; k < RP_STEER_KEY_SIZE; k++)
 			snprintf(key + 2 * k, 3, "%02x", c->key[k]);
-		json_object_set_new(o, d == RP_IT_TO_SWITCH ? "to_switch" : "to_guest",
+		json_object_set_new(o, rp_ipc_dir_key(d),
 			json_pack("{s:s,s:i,s:I,s:I,s:I,s:s,s:s,s:s,s:o,s:i,s:o,s:o}", "program",
 				st->prog ? rp_prog_path(st->prog) : "builtin", "instructions",
 				st->prog ? (int)rp_prog_insns(st->prog) : 0, "loads",

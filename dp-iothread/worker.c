@@ -31,7 +31,7 @@
 #include <rte_vhost.h>
 
 #include "iothread.h"
-#include "rp_pmd_ol.h"
+#include "rp_ipc_ol.h"
 
 #define RP_IT_DESCS 256 /* descriptors built in one to-switch flush */
 
@@ -148,9 +148,9 @@ ts_flush(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q)
 		if (k + m->nb_segs > room)
 			break; /* fits once the switch frees room: nb_segs <= ts_max_segs */
 		if (s->offload && (m->ol_flags & (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG))) {
-			ol = rp_ol_from_mbuf(m, rte_pktmbuf_mtod(m, uint8_t *), m->data_len, &first);
+			ol = rp_ipc_ol_from_mbuf(m, rte_pktmbuf_mtod(m, uint8_t *), m->data_len, &first);
 			if (unlikely(ol < 0)) {
-				RP_IT_STAT_ADD(qs->drops[RP_IT_TO_SWITCH][RP_IT_DROP_OFFLOAD], 1);
+				RP_IT_STAT_ADD(qs->drops[RP_IPC_DIR_TO_SWITCH][RP_IT_DROP_OFFLOAD], 1);
 				rte_pktmbuf_free(m);
 				continue;
 			}
@@ -159,9 +159,9 @@ ts_flush(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q)
 		bytes += m->pkt_len;
 		first.flags = (uint16_t)ol;
 		if (first.flags & RP_IPC_DESC_F_CSUM_PARTIAL)
-			RP_IT_STAT_ADD(qs->csum_partial[RP_IT_TO_SWITCH], 1);
+			RP_IT_STAT_ADD(qs->csum_partial[RP_IPC_DIR_TO_SWITCH], 1);
 		if (first.flags & RP_IPC_DESC_GSO_MASK)
-			RP_IT_STAT_ADD(qs->gso[RP_IT_TO_SWITCH], 1);
+			RP_IT_STAT_ADD(qs->gso[RP_IPC_DIR_TO_SWITCH], 1);
 		if (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH) {
 			first.hash = m->hash.rss;
 			first.flags |= RP_IPC_DESC_F_HASH;
@@ -187,8 +187,8 @@ ts_flush(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q)
 	/* k is within the room our own read of the peer's tail found. */
 	rp_ipc_ring_put(ring, d, k);
 	w->flushed += k;
-	RP_IT_STAT_ADD(qs->pkts[RP_IT_TO_SWITCH], pkts);
-	RP_IT_STAT_ADD(qs->bytes[RP_IT_TO_SWITCH], bytes);
+	RP_IT_STAT_ADD(qs->pkts[RP_IPC_DIR_TO_SWITCH], pkts);
+	RP_IT_STAT_ADD(qs->bytes[RP_IPC_DIR_TO_SWITCH], bytes);
 }
 
 /* Buffers the switch gave back on our ring q's free ring. */
@@ -242,7 +242,7 @@ ts_handoff(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q)
 	if (st->n == 0)
 		return;
 	n = rte_ring_mp_enqueue_burst(s->inbox[q], (void **)st->m, st->n, NULL);
-	RP_IT_STAT_ADD(w->handoff_pkts[RP_IT_TO_SWITCH], n);
+	RP_IT_STAT_ADD(w->handoff_pkts[RP_IPC_DIR_TO_SWITCH], n);
 	memmove(st->m, st->m + n, (st->n - n) * sizeof(st->m[0]));
 	st->n = (uint16_t)(st->n - n);
 }
@@ -286,7 +286,7 @@ guest_frame_ok(struct rp_it_worker *w, const struct rp_it_sess *s, struct rte_mb
 			m->ol_flags = f & ~(RTE_MBUF_F_TX_UDP_SEG | RTE_MBUF_F_TX_TCP_SEG);
 		return true;
 	}
-	RP_IT_STAT_ADD(w->q[g].drops[RP_IT_TO_SWITCH][RP_IT_DROP_TOO_BIG], 1);
+	RP_IT_STAT_ADD(w->q[g].drops[RP_IPC_DIR_TO_SWITCH][RP_IT_DROP_TOO_BIG], 1);
 	return false;
 }
 
@@ -303,7 +303,7 @@ ts_poll_guest(struct rp_it_worker *w, struct rp_it_sess *s, int vid, unsigned in
 		/* Link down: the guest's packets have nowhere to go. */
 		n = rte_vhost_dequeue_burst(vid, (uint16_t)(2 * g + 1), w->drop_mp, pkts, RP_IT_BURST);
 		rte_pktmbuf_free_bulk(pkts, n);
-		RP_IT_STAT_ADD(w->q[g].drops[RP_IT_TO_SWITCH][RP_IT_DROP_NO_SESSION], n);
+		RP_IT_STAT_ADD(w->q[g].drops[RP_IPC_DIR_TO_SWITCH][RP_IT_DROP_NO_SESSION], n);
 		return n;
 	}
 	if (ts_stages_full(w, s))
@@ -311,7 +311,7 @@ ts_poll_guest(struct rp_it_worker *w, struct rp_it_sess *s, int vid, unsigned in
 	n = rte_vhost_dequeue_burst(vid, (uint16_t)(2 * g + 1), s->mp, pkts, RP_IT_BURST);
 	if (n == 0)
 		return 0;
-	prog = &rp_it_steer_get(it, RP_IT_TO_SWITCH)->inst[w->id];
+	prog = &rp_it_steer_get(it, RP_IPC_DIR_TO_SWITCH)->inst[w->id];
 	for (unsigned int i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		unsigned int r;
@@ -325,7 +325,7 @@ ts_poll_guest(struct rp_it_worker *w, struct rp_it_sess *s, int vid, unsigned in
 			RP_STEER_TO_SWITCH, g, s->n_qpairs, w->id, it->n_workers);
 		ret = rp_prog_run(prog, &w->ctx);
 		if (unlikely(ret & RP_STEER_RET_DROP)) {
-			RP_IT_STAT_ADD(w->q[g].drops[RP_IT_TO_SWITCH][RP_IT_DROP_STEER], 1);
+			RP_IT_STAT_ADD(w->q[g].drops[RP_IPC_DIR_TO_SWITCH][RP_IT_DROP_STEER], 1);
 			rte_pktmbuf_free(m);
 			continue;
 		}
@@ -360,7 +360,7 @@ static void
 tg_drop(struct rp_it_worker *w, struct rp_it_sess *s, struct rte_mbuf *m, unsigned int q,
 	enum rp_it_drop why)
 {
-	RP_IT_STAT_ADD(w->q[q].drops[RP_IT_TO_GUEST][why], 1);
+	RP_IT_STAT_ADD(w->q[q].drops[RP_IPC_DIR_TO_GUEST][why], 1);
 	tg_return(w, s, m);
 }
 
@@ -397,19 +397,19 @@ tg_deliver(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q, struct 
 		return;
 	}
 	if (first->flags & RP_IPC_DESC_F_CSUM_PARTIAL)
-		RP_IT_STAT_ADD(w->q[q].csum_partial[RP_IT_TO_GUEST], 1);
+		RP_IT_STAT_ADD(w->q[q].csum_partial[RP_IPC_DIR_TO_GUEST], 1);
 	if (first->flags & RP_IPC_DESC_GSO_MASK)
-		RP_IT_STAT_ADD(w->q[q].gso[RP_IT_TO_GUEST], 1);
+		RP_IT_STAT_ADD(w->q[q].gso[RP_IPC_DIR_TO_GUEST], 1);
 	if (first->flags & (RP_IPC_DESC_F_CSUM_PARTIAL | RP_IPC_DESC_F_CSUM_VALID |
 			RP_IPC_DESC_GSO_MASK)) {
 		uint64_t f = it->dev.features;
 		unsigned int conf = 0;
 
 		if (f & (1ULL << VIRTIO_NET_F_GUEST_CSUM))
-			conf |= RP_OL_CONF_CKSUM;
+			conf |= RP_IPC_OL_CONF_CKSUM;
 		if ((f & (1ULL << VIRTIO_NET_F_GUEST_TSO4)) && (f & (1ULL << VIRTIO_NET_F_GUEST_TSO6)))
-			conf |= RP_OL_CONF_TSO;
-		if (!s->offload || rp_ol_to_mbuf(m, first, conf) < 0) {
+			conf |= RP_IPC_OL_CONF_TSO;
+		if (!s->offload || rp_ipc_ol_to_mbuf(m, first, conf) < 0) {
 			tg_drop(w, s, m, q, RP_IT_DROP_OFFLOAD);
 			return;
 		}
@@ -420,7 +420,7 @@ tg_deliver(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q, struct 
 		w->ctx.hash = first->hash;
 		w->ctx.flags = RP_STEER_CTX_F_HASH;
 	}
-	ret = rp_prog_run(&rp_it_steer_get(it, RP_IT_TO_GUEST)->inst[w->id], &w->ctx);
+	ret = rp_prog_run(&rp_it_steer_get(it, RP_IPC_DIR_TO_GUEST)->inst[w->id], &w->ctx);
 	if (unlikely(ret & RP_STEER_RET_DROP)) {
 		tg_drop(w, s, m, q, RP_IT_DROP_STEER);
 		return;
@@ -557,8 +557,8 @@ tg_flush(struct rp_it_worker *w, struct rp_it_sess *s, int vid, unsigned int g, 
 	memmove(st->m, st->m + n, (st->n - n) * sizeof(st->m[0]));
 	st->n = (uint16_t)(st->n - n);
 	w->flushed += n;
-	RP_IT_STAT_ADD(qs->pkts[RP_IT_TO_GUEST], n);
-	RP_IT_STAT_ADD(qs->bytes[RP_IT_TO_GUEST], bytes);
+	RP_IT_STAT_ADD(qs->pkts[RP_IPC_DIR_TO_GUEST], n);
+	RP_IT_STAT_ADD(qs->bytes[RP_IPC_DIR_TO_GUEST], bytes);
 }
 
 /* ---- the loop ---------------------------------------------------------- */
@@ -567,7 +567,7 @@ tg_flush(struct rp_it_worker *w, struct rp_it_sess *s, int vid, unsigned int g, 
  * burst are also kept apart, to compare like with like with a PMD that
  * always has a full burst. */
 static inline void
-stage_done(struct rp_it_worker *w, enum rp_it_dir d, unsigned int n, uint64_t cycles)
+stage_done(struct rp_it_worker *w, enum rp_ipc_dir d, unsigned int n, uint64_t cycles)
 {
 	if (n == 0)
 		return;
@@ -753,7 +753,7 @@ rp_it_worker_main(void *arg)
 				ts_reap(w, s, q);
 			}
 		t1 = rte_rdtsc();
-		stage_done(w, RP_IT_TO_SWITCH, n_ts, t1 - t0);
+		stage_done(w, RP_IPC_DIR_TO_SWITCH, n_ts, t1 - t0);
 		/* To the guest. */
 		if (s != NULL) {
 			for (unsigned int q = w->id; q < s->n_qpairs; q += nw)
@@ -764,7 +764,7 @@ rp_it_worker_main(void *arg)
 				ret_flush(w, s, q);
 		}
 		t2 = rte_rdtsc();
-		stage_done(w, RP_IT_TO_GUEST, n_tg, t2 - t1);
+		stage_done(w, RP_IPC_DIR_TO_GUEST, n_tg, t2 - t1);
 		if (n_ts == 0 && n_tg == 0) {
 			RP_IT_STAT_ADD(w->idle_cycles, t2 - t0);
 			if (w->flushed != flushed) {

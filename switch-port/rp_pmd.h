@@ -34,10 +34,10 @@
  * takes no chained mbufs, and its own mbufs are sized from the MTU. */
 #define RP_PMD_BIG_LEN UINT16_MAX /* an mbuf's buf_len is 16 bits */
 #define RP_PMD_BIG_BUFS 128       /* per port: GSO frames OVS may hold at once */
-/* Tx mbuf flags that need rp_ol_from_mbuf(). */
+/* Tx mbuf flags that need rp_ipc_ol_from_mbuf(). */
 #define RP_PMD_TX_OL_FLAGS (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG | \
 	RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_RX_L4_CKSUM_MASK)
-/* Descriptor flags that need rp_ol_to_mbuf(). */
+/* Descriptor flags that need rp_ipc_ol_to_mbuf(). */
 #define RP_PMD_RX_OL_FLAGS (RP_IPC_DESC_F_CSUM_PARTIAL | RP_IPC_DESC_F_CSUM_VALID | \
 	RP_IPC_DESC_GSO_MASK)
 
@@ -155,7 +155,7 @@ struct rp_port {
 	enum rp_ipc_reject last_refusal; /* the last handshake refusal logged */
 	uint64_t last_refusal_ms;   /* when it was logged (CLOCK_MONOTONIC) */
 	uint16_t n_rxq, n_txq;
-	unsigned int ol_conf;       /* RP_OL_CONF_*: Tx offloads OVS enabled */
+	unsigned int ol_conf;       /* RP_IPC_OL_CONF_*: Tx offloads OVS enabled */
 	struct rte_mempool *big;    /* RP_PMD_BIG_LEN buffers, with TSO; else NULL */
 	struct rp_queue *rxq[RP_PMD_MAX_RXQ];
 	struct rp_queue *txq[RP_PMD_MAX_TXQ];

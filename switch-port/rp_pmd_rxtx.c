@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #include "rp_pmd.h"
-#include "rp_pmd_ol.h"
+#include "rp_ipc_ol.h"
 #include "rp_pmd_frames.h"
 
 void
@@ -373,7 +373,7 @@ rx_ring(struct rp_queue *q, struct rp_sess *s, unsigned int ring, struct rte_mbu
 		}
 		/* The first descriptor carries the offload state. */
 		if ((d[i].flags & RP_PMD_RX_OL_FLAGS) &&
-			unlikely(!s->offload || rp_ol_to_mbuf(m, &d[i], q->port->ol_conf) < 0)) {
+			unlikely(!s->offload || rp_ipc_ol_to_mbuf(m, &d[i], q->port->ol_conf) < 0)) {
 			q->st[RP_QS_BAD_OFFLOAD]++;
 			rte_pktmbuf_free(m);
 			i = j + 1;
@@ -516,7 +516,7 @@ tx_one(struct rp_queue *q, struct rp_sess *s, struct rte_mbuf *m, const uint32_t
 		d[0].flags |= RP_IPC_DESC_F_HASH;
 	}
 	if (s->offload && (m->ol_flags & RP_PMD_TX_OL_FLAGS)) {
-		ol = rp_ol_from_mbuf(m, base + offs[0], d[0].len, &d[0]);
+		ol = rp_ipc_ol_from_mbuf(m, base + offs[0], d[0].len, &d[0]);
 		if (unlikely(ol < 0)) {
 			q->st[RP_QS_BAD_OFFLOAD]++;
 			return 0;

@@ -33,7 +33,7 @@
 #include <rte_malloc.h>
 
 #include "rp_pmd.h"
-#include "rp_pmd_ol.h"
+#include "rp_ipc_ol.h"
 
 #define RP_PMD_ARG_PATH "path"
 #define RP_PMD_ARG_ZEROCOPY "zerocopy"
@@ -504,12 +504,12 @@ rp_dev_start(struct rte_eth_dev *dev)
 	 * (OVS enables these with other_config:userspace-tso-enable). */
 	port->ol_conf = (tx_ol & (RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM)) ==
 				(RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM)
-		? RP_OL_CONF_CKSUM : 0;
+		? RP_IPC_OL_CONF_CKSUM : 0;
 	if (tx_ol & RTE_ETH_TX_OFFLOAD_TCP_TSO)
-		port->ol_conf |= RP_OL_CONF_TSO;
+		port->ol_conf |= RP_IPC_OL_CONF_TSO;
 	/* With TSO the peer's GSO frames are taken whole: they need buffers
 	 * larger than OVS's mbufs. Made once, kept until the port closes. */
-	if ((port->ol_conf & RP_OL_CONF_TSO) && port->big == NULL) {
+	if ((port->ol_conf & RP_IPC_OL_CONF_TSO) && port->big == NULL) {
 		port->big = rp_pmd_big_pool_create(port);
 		if (port->big == NULL) {
 			PMD_LOG(ERR, "%s: no memory for %u buffers of %u bytes for GSO frames: %s",

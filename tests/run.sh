@@ -75,7 +75,7 @@ if [ $quick -eq 0 ]; then
 	# The unit suite, and the two-process ipc test with 1 M descriptors.
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		RINGPORT_XFER_DESCS=1000000 \
-		meson test -C build-asan --print-errorlogs test_ipc_msg test_ipc_region test_ipc_ring test_pmd_ol test_steer \
+		meson test -C build-asan --print-errorlogs test_ipc_msg test_ipc_region test_ipc_ring test_ipc_ol test_steer \
 		test_prog steer-offline \
 		test_ipc_xfer || rc=1
 	tally build-asan

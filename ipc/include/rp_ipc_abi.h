@@ -69,6 +69,20 @@ enum rp_ipc_dir {
 	RP_IPC_DIR_MAX = 2,
 };
 
+/** How options, commands and logs spell a direction ("to-switch"). */
+static inline const char *
+rp_ipc_dir_name(enum rp_ipc_dir dir)
+{
+	return dir == RP_IPC_DIR_TO_GUEST ? "to-guest" : "to-switch";
+}
+
+/** How JSON (ringportctl status) spells a direction, as a key ("to_switch"). */
+static inline const char *
+rp_ipc_dir_key(enum rp_ipc_dir dir)
+{
+	return dir == RP_IPC_DIR_TO_GUEST ? "to_guest" : "to_switch";
+}
+
 /** The four rings of a queue pair, in region order. */
 enum rp_ipc_ring_kind {
 	RP_IPC_RING_TO_SWITCH = 0,      /**< server -> client: filled buffers */

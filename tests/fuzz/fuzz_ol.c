@@ -1,18 +1,18 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* libFuzzer: offload metadata across the trust boundary (switch-port's
- * rp_pmd_ol.c), both ways, on stack mbufs without EAL.
+/* libFuzzer: offload metadata across the trust boundary (ipc/'s
+ * rp_ipc_ol.c), both ways, on stack mbufs without EAL.
  *   byte 0: what to do (bit 0: rx/tx, bits 1-2: the port's conf, bits 3-7:
  *           where a two-segment chain splits, 0: one segment);
  *   bytes 1-16: the descriptor (rx) or ol_flags and lengths (tx);
  *   the rest: the frame.
- * rx: rp_ol_to_mbuf() with a peer's descriptor must refuse or produce
- * lengths that lie inside the packet; tx: rp_ol_from_mbuf() with what OVS
+ * rx: rp_ipc_ol_to_mbuf() with a peer's descriptor must refuse or produce
+ * lengths that lie inside the packet; tx: rp_ipc_ol_from_mbuf() with what OVS
  * might hand over must refuse or describe a packet it fits. */
 #include <assert.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "rp_pmd_ol.h"
+#include "rp_ipc_ol.h"
 #include "rp_stack_mbuf.h"
 
 #define MAXPKT 70000
@@ -43,7 +43,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(&d, data + 1, sizeof(d));
 	m = mbuf_over(data + 17, len, split);
 	if (!(data[0] & 1)) {
-		if (rp_ol_to_mbuf(m, &d, (data[0] >> 1) & 3) == 0 && m->ol_flags)
+		if (rp_ipc_ol_to_mbuf(m, &d, (data[0] >> 1) & 3) == 0 && m->ol_flags)
 			assert((uint32_t)m->l2_len + m->l3_len + m->l4_len <= m->pkt_len ||
 				!(m->ol_flags & RTE_MBUF_F_TX_L4_MASK));
 	} else {
@@ -60,7 +60,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		m->tso_segsz = (uint16_t)(data[13] | data[14] << 8);
 		/* The PMD's tx copies the frame flat first. */
 		memcpy(buf[0], data + 17, len);
-		if (rp_ol_from_mbuf(m, buf[0], len, &out) >= 0 && (out.l2_len || out.l3_len))
+		if (rp_ipc_ol_from_mbuf(m, buf[0], len, &out) >= 0 && (out.l2_len || out.l3_len))
 			assert((uint32_t)out.l2_len + out.l3_len <= len);
 	}
 	return 0;

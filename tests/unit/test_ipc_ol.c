@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Offload metadata between ringport descriptors and mbufs (switch-port's
- * rp_pmd_ol.c), on stack mbufs without EAL. Checksums are checked against
+ * Offload metadata between ringport descriptors and mbufs (ipc/'s
+ * rp_ipc_ol.c), on stack mbufs without EAL. Checksums are checked against
  * an independent RFC 1071 sum computed here byte by byte.
  */
 #include <setjmp.h>
@@ -16,7 +16,7 @@
 #include <rte_mbuf.h>
 #include <rte_tcp.h>
 
-#include "rp_pmd_ol.h"
+#include "rp_ipc_ol.h"
 #include "rp_stack_mbuf.h"
 
 #define L2 14
@@ -150,7 +150,7 @@ test_rx_partial_completed(void **state)
 				struct rp_ipc_desc d = rx_desc(v6, tcp, 0);
 				uint32_t field = L2 + (v6 ? 40 : 20) + (tcp ? 16 : 6);
 
-				assert_int_equal(rp_ol_to_mbuf(m, &d, 0), 0);
+				assert_int_equal(rp_ipc_ol_to_mbuf(m, &d, 0), 0);
 				assert_int_equal(field_be(pkt_buf[0], field), want);
 				assert_int_equal(m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK,
 					RTE_MBUF_F_RX_L4_CKSUM_GOOD);
@@ -169,7 +169,7 @@ test_rx_partial_passed_on(void **state)
 	struct rte_mbuf *m = mbuf_over(len, 0);
 	struct rp_ipc_desc d = rx_desc(false, false, 0);
 
-	assert_int_equal(rp_ol_to_mbuf(m, &d, RP_OL_CONF_CKSUM), 0);
+	assert_int_equal(rp_ipc_ol_to_mbuf(m, &d, RP_IPC_OL_CONF_CKSUM), 0);
 	assert_int_equal(m->ol_flags, RTE_MBUF_F_TX_UDP_CKSUM | RTE_MBUF_F_TX_IPV4);
 	assert_int_equal(m->l2_len, L2);
 	assert_int_equal(m->l3_len, 20);
@@ -186,22 +186,22 @@ test_rx_valid_and_gso(void **state)
 		.flags = RP_IPC_DESC_F_CSUM_VALID | RP_IPC_L3_IPV4 << RP_IPC_DESC_L3_SHIFT,
 	};
 
-	assert_int_equal(rp_ol_to_mbuf(m, &d, 0), 0);
+	assert_int_equal(rp_ipc_ol_to_mbuf(m, &d, 0), 0);
 	assert_int_equal(m->ol_flags, RTE_MBUF_F_RX_L4_CKSUM_GOOD | RTE_MBUF_F_RX_IP_CKSUM_GOOD);
 
 	d = rx_desc(false, true, RP_IPC_GSO_TCP << RP_IPC_DESC_GSO_SHIFT);
 	d.gso_size = 1448;
 	m = mbuf_over(len, 0);
-	assert_int_equal(rp_ol_to_mbuf(m, &d, RP_OL_CONF_CKSUM), -EINVAL); /* no TSO */
+	assert_int_equal(rp_ipc_ol_to_mbuf(m, &d, RP_IPC_OL_CONF_CKSUM), -EINVAL); /* no TSO */
 	m = mbuf_over(len, 0);
-	assert_int_equal(rp_ol_to_mbuf(m, &d, RP_OL_CONF_CKSUM | RP_OL_CONF_TSO), 0);
+	assert_int_equal(rp_ipc_ol_to_mbuf(m, &d, RP_IPC_OL_CONF_CKSUM | RP_IPC_OL_CONF_TSO), 0);
 	assert_int_equal(m->ol_flags, RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_TCP_CKSUM |
 		RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM);
 	assert_int_equal(m->tso_segsz, 1448);
 	assert_int_equal(m->l4_len, 20);
 	d.gso_size = 0;
 	m = mbuf_over(len, 0);
-	assert_int_equal(rp_ol_to_mbuf(m, &d, RP_OL_CONF_TSO), -EINVAL);
+	assert_int_equal(rp_ipc_ol_to_mbuf(m, &d, RP_IPC_OL_CONF_TSO), -EINVAL);
 }
 
 /* Metadata that does not fit the packet is refused, never followed. */
@@ -214,32 +214,32 @@ test_rx_bad_metadata(void **state)
 
 	d = rx_desc(false, true, 0);
 	d.flags &= (uint16_t)~RP_IPC_DESC_L3_MASK; /* no L3 */
-	assert_int_equal(rp_ol_to_mbuf(mbuf_over(len, 0), &d, 0), -EINVAL);
+	assert_int_equal(rp_ipc_ol_to_mbuf(mbuf_over(len, 0), &d, 0), -EINVAL);
 	d = rx_desc(false, true, 0);
 	d.flags |= RP_IPC_L4_SCTP << RP_IPC_DESC_L4_SHIFT;
-	assert_int_equal(rp_ol_to_mbuf(mbuf_over(len, 0), &d, 0), -EINVAL);
+	assert_int_equal(rp_ipc_ol_to_mbuf(mbuf_over(len, 0), &d, 0), -EINVAL);
 	d = rx_desc(false, true, 0);
 	d.l3_len = 200; /* past the end */
-	assert_int_equal(rp_ol_to_mbuf(mbuf_over(len, 0), &d, 0), -EINVAL);
+	assert_int_equal(rp_ipc_ol_to_mbuf(mbuf_over(len, 0), &d, 0), -EINVAL);
 	d = rx_desc(false, true, 0);
 	d.l2_len = 2;
-	assert_int_equal(rp_ol_to_mbuf(mbuf_over(len, 0), &d, 0), -EINVAL);
+	assert_int_equal(rp_ipc_ol_to_mbuf(mbuf_over(len, 0), &d, 0), -EINVAL);
 	d = rx_desc(false, true, 0); /* headers split across segments */
-	assert_int_equal(rp_ol_to_mbuf(mbuf_over(len, 40), &d, 0), -EINVAL);
+	assert_int_equal(rp_ipc_ol_to_mbuf(mbuf_over(len, 40), &d, 0), -EINVAL);
 	d = rx_desc(true, true, 0);  /* says IPv6: 40 bytes of L3 do not fit */
 	d.l3_len = 20;
-	assert_int_equal(rp_ol_to_mbuf(mbuf_over(len, 0), &d, 0), -EINVAL);
+	assert_int_equal(rp_ipc_ol_to_mbuf(mbuf_over(len, 0), &d, 0), -EINVAL);
 	/* Lengths the mbuf's fields cannot hold (l2_len is 7 bits, l3_len 9),
 	 * in a frame long enough for them: 142 must not pass as 14. */
 	len = build(pkt_buf[0], false, true, 600);
 	d = rx_desc(false, true, 0);
 	d.l2_len = 142;
-	assert_int_equal(rp_ol_to_mbuf(mbuf_over(len, 0), &d, 0), -EINVAL);
-	assert_int_equal(rp_ol_to_mbuf(mbuf_over(len, 0), &d, RP_OL_CONF_CKSUM), -EINVAL);
+	assert_int_equal(rp_ipc_ol_to_mbuf(mbuf_over(len, 0), &d, 0), -EINVAL);
+	assert_int_equal(rp_ipc_ol_to_mbuf(mbuf_over(len, 0), &d, RP_IPC_OL_CONF_CKSUM), -EINVAL);
 	d = rx_desc(false, true, 0);
 	d.l2_len = 127; /* the most the field holds: taken */
 	struct rte_mbuf *m = mbuf_over(len, 0);
-	assert_int_equal(rp_ol_to_mbuf(m, &d, RP_OL_CONF_CKSUM), 0);
+	assert_int_equal(rp_ipc_ol_to_mbuf(m, &d, RP_IPC_OL_CONF_CKSUM), 0);
 	assert_int_equal(m->l2_len, 127);
 }
 
@@ -254,7 +254,7 @@ test_tx_mapping(void **state)
 
 	/* A verified checksum only. */
 	m->ol_flags = RTE_MBUF_F_RX_L4_CKSUM_GOOD;
-	assert_int_equal(rp_ol_from_mbuf(m, pkt_buf[0], len, &d), RP_IPC_DESC_F_CSUM_VALID);
+	assert_int_equal(rp_ipc_ol_from_mbuf(m, pkt_buf[0], len, &d), RP_IPC_DESC_F_CSUM_VALID);
 
 	/* TSO with the IPv4 header checksum to write. */
 	pkt_buf[0][L2 + 10] = 0x12;
@@ -264,7 +264,7 @@ test_tx_mapping(void **state)
 	m->l2_len = L2;
 	m->l3_len = 20;
 	m->tso_segsz = 1400;
-	f = rp_ol_from_mbuf(m, pkt_buf[0], len, &d);
+	f = rp_ipc_ol_from_mbuf(m, pkt_buf[0], len, &d);
 	assert_int_equal(f, RP_IPC_DESC_F_CSUM_PARTIAL | RP_IPC_L4_TCP << RP_IPC_DESC_L4_SHIFT |
 		RP_IPC_L3_IPV4 << RP_IPC_DESC_L3_SHIFT | RP_IPC_GSO_TCP << RP_IPC_DESC_GSO_SHIFT);
 	assert_int_equal(d.gso_size, 1400);
@@ -279,18 +279,18 @@ test_tx_mapping(void **state)
 	m2->data_len = (uint16_t)len;
 	m2->pkt_len = len;
 	d.flags = (uint16_t)(f & ~RP_IPC_DESC_GSO_MASK);
-	assert_int_equal(rp_ol_to_mbuf(m2, &d, RP_OL_CONF_CKSUM), 0);
+	assert_int_equal(rp_ipc_ol_to_mbuf(m2, &d, RP_IPC_OL_CONF_CKSUM), 0);
 	assert_int_equal(m2->ol_flags, RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_IPV4);
 
 	/* Refused: SCTP, lengths past the packet, no L3 type. */
 	m->ol_flags = RTE_MBUF_F_TX_SCTP_CKSUM | RTE_MBUF_F_TX_IPV4;
-	assert_int_equal(rp_ol_from_mbuf(m, pkt_buf[0], len, &d), -1);
+	assert_int_equal(rp_ipc_ol_from_mbuf(m, pkt_buf[0], len, &d), -1);
 	m->ol_flags = RTE_MBUF_F_TX_UDP_CKSUM | RTE_MBUF_F_TX_IPV6;
 	m->l3_len = 40;
-	assert_int_equal(rp_ol_from_mbuf(m, pkt_buf[0], 60, &d), -1);
+	assert_int_equal(rp_ipc_ol_from_mbuf(m, pkt_buf[0], 60, &d), -1);
 	m->ol_flags = RTE_MBUF_F_TX_TCP_CKSUM;
 	m->l3_len = 20;
-	assert_int_equal(rp_ol_from_mbuf(m, pkt_buf[0], len, &d), -1);
+	assert_int_equal(rp_ipc_ol_from_mbuf(m, pkt_buf[0], len, &d), -1);
 }
 
 int

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Offload metadata mapping; see rp_pmd_ol.h. */
+/* Offload metadata mapping; see rp_ipc_ol.h. */
 /* rte_ipv{4,6}_udptcp_cksum_mbuf are experimental in 22.11; they are
  * inline, so nothing of that ABI is linked against. */
 #define ALLOW_EXPERIMENTAL_API 1
@@ -11,7 +11,7 @@
 #include <rte_ip.h>
 #include <rte_tcp.h>
 
-#include "rp_pmd_ol.h"
+#include "rp_ipc_ol.h"
 
 #define RP_OL_L2_LEN_MAX ((1u << RTE_MBUF_L2_LEN_BITS) - 1)
 #define RP_OL_L3_LEN_MAX ((1u << RTE_MBUF_L3_LEN_BITS) - 1)
@@ -60,7 +60,7 @@ complete_cksum(struct rte_mbuf *m, unsigned int l3, unsigned int l4, uint32_t l2
 }
 
 int
-rp_ol_to_mbuf(struct rte_mbuf *m, const struct rp_ipc_desc *d, unsigned int conf)
+rp_ipc_ol_to_mbuf(struct rte_mbuf *m, const struct rp_ipc_desc *d, unsigned int conf)
 {
 	unsigned int l4 = L4_FIELD(d->flags, RP_IPC_DESC_L4_SHIFT);
 	unsigned int l3 = L4_FIELD(d->flags, RP_IPC_DESC_L3_SHIFT);
@@ -84,7 +84,7 @@ rp_ol_to_mbuf(struct rte_mbuf *m, const struct rp_ipc_desc *d, unsigned int conf
 		uint32_t l4_off = (uint32_t)d->l2_len + d->l3_len, l4_len;
 
 		if (gso != RP_IPC_GSO_TCP || l4 != RP_IPC_L4_TCP || d->gso_size == 0 ||
-			!(conf & RP_OL_CONF_TSO))
+			!(conf & RP_IPC_OL_CONF_TSO))
 			return -EINVAL;
 		th = rte_pktmbuf_mtod_offset(m, const struct rte_tcp_hdr *, l4_off);
 		l4_len = (uint32_t)(th->data_off >> 4) * 4;
@@ -97,7 +97,7 @@ rp_ol_to_mbuf(struct rte_mbuf *m, const struct rp_ipc_desc *d, unsigned int conf
 			m->ol_flags |= RTE_MBUF_F_TX_IP_CKSUM;
 		return 0;
 	}
-	if (conf & RP_OL_CONF_CKSUM) {
+	if (conf & RP_IPC_OL_CONF_CKSUM) {
 		m->ol_flags |= ip_flag |
 			(l4 == RP_IPC_L4_TCP ? RTE_MBUF_F_TX_TCP_CKSUM : RTE_MBUF_F_TX_UDP_CKSUM);
 		return 0;
@@ -108,7 +108,7 @@ rp_ol_to_mbuf(struct rte_mbuf *m, const struct rp_ipc_desc *d, unsigned int conf
 }
 
 int
-rp_ol_from_mbuf(const struct rte_mbuf *m, uint8_t *pkt, uint32_t len, struct rp_ipc_desc *d)
+rp_ipc_ol_from_mbuf(const struct rte_mbuf *m, uint8_t *pkt, uint32_t len, struct rp_ipc_desc *d)
 {
 	uint64_t f = m->ol_flags, l4req = f & RTE_MBUF_F_TX_L4_MASK;
 	bool tso = f & RTE_MBUF_F_TX_TCP_SEG;
