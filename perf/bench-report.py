@@ -21,7 +21,10 @@ import subprocess
 import sys
 
 SCEN = {"g2d": "guest -> OVS -> drop", "n2g": "net_null -> OVS -> guest",
-        "g2g": "guest -> OVS -> guest"}
+        "g2g": "guest -> OVS -> guest",
+        # perf/ovn-bench.sh: measured on chassis A, at a fixed offered load
+        "ovn-encap": "guest -> chassis A (Geneve encap) -> chassis B",
+        "ovn-decap": "chassis B -> chassis A (Geneve decap) -> guest"}
 METRICS = ("mpps", "ovs_cycles_per_packet", "iot_to_switch", "iot_to_guest",
            "total_cycles_per_packet")
 
