@@ -177,12 +177,15 @@ rp_queue_exit(struct rp_queue *q)
 	__atomic_store_n(&q->seq, q->seq + 1, __ATOMIC_RELEASE);
 }
 
+/* ---- the data path (rp_pmd_rxtx.c): queue threads, and the mbuf free
+ * callback on any thread ---- */
 uint16_t rp_pmd_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n);
 uint16_t rp_pmd_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n);
-void rp_sess_free(struct rp_sess *s);
+/** Session thread: take back returns on rings no tx burst is using. */
 void rp_pmd_reap_idle(struct rp_sess *s, struct rp_ipc_stats *rej);
-/** No rx mbuf of @s is out any more (its free callbacks are all done). */
-bool rp_sess_idle(const struct rp_sess *s);
+/** Zero-copy rx: hand the buffers in @c back toward their rings' free_back
+ * (the rx burst and the free callback's path; the session thread flushes
+ * what non-EAL threads freed). */
 void rp_sess_flush_cache(struct rp_sess *s, struct rp_free_cache *c);
 
 /* At a burst's start: hand on what this lcore freed since. */
@@ -196,5 +199,23 @@ rp_sess_flush_mine(struct rp_sess *s)
 }
 void rp_pmd_extbuf_free(void *addr, void *opaque);
 struct rte_mempool *rp_pmd_big_pool_create(const struct rp_port *port);
+
+/* ---- sessions (rp_pmd_sess.c): the port's session thread, and
+ * dev_start/dev_close ---- */
+int rp_sess_thread_start(struct rte_eth_dev *dev);
+/** Stop the session thread; after it, nothing but the caller touches
+ * port->sess or port->retired. */
+void rp_sess_thread_stop(struct rp_port *port);
+/** End the session (if any): it is retired, the link goes down. */
+void rp_sess_close(struct rp_port *port, const char *reason);
+/** Free retired sessions no queue can still see; @force: the port is going,
+ * sessions with mbufs still out become orphans, freed by an alarm. */
+void rp_sess_reap_retired(struct rp_port *port, bool force);
+void rp_sess_free(struct rp_sess *s);
+/** No rx mbuf of @s is out any more (its free callbacks are all done). */
+bool rp_sess_idle(const struct rp_sess *s);
+
+/* ---- ethdev ops (rte_eth_ringport.c) ---- */
+int rp_pmd_link_update(struct rte_eth_dev *dev, int wait);
 
 #endif /* RP_PMD_H */

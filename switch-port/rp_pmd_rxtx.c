@@ -33,35 +33,6 @@
 #include "rp_pmd_frames.h"
 
 void
-rp_sess_free(struct rp_sess *s)
-{
-	for (unsigned int q = 0; q < s->n_wake; q++)
-		close(s->wake[q]);
-	for (unsigned int q = 0; q < RP_IPC_MAX_QPAIRS; q++)
-		rte_free(s->free_back[q]);
-	rte_free(s->lc);
-	rte_free(s->shinfo);
-	rte_free(s->origin);
-	rp_ipc_pool_free(s->own);
-	rp_ipc_pool_free(s->borrowed);
-	rp_ipc_region_put(s->r);
-	rte_free(s);
-}
-
-bool
-rp_sess_idle(const struct rp_sess *s)
-{
-	uint64_t attached = 0, freed = 0;
-
-	/* Retired: no rx runs on @s, so attached is final; read it first. */
-	for (unsigned int q = 0; q < RP_IPC_MAX_QPAIRS; q++)
-		attached += __atomic_load_n(&s->ctr[q].attached, __ATOMIC_ACQUIRE);
-	for (unsigned int i = 0; i <= RTE_MAX_LCORE; i++)
-		freed += __atomic_load_n(&s->lc[i].freed, __ATOMIC_ACQUIRE);
-	return freed == attached;
-}
-
-void
 rp_sess_flush_cache(struct rp_sess *s, struct rp_free_cache *c)
 {
 	if (!__atomic_load_n(&s->dead, __ATOMIC_ACQUIRE)) {

@@ -5,8 +5,8 @@
 #   1. tests/setup.sh (packages, DPDK SDK headers, hugepages);
 #   2. build/ (release-ish) and the unit + integration suites, then the perf
 #      suite: perf/bench.sh --quick as a smoke test (sanity, never speed);
-#   3. build-asan/ (-Db_sanitize=address,undefined): the unit suite and the
-#      two-process ipc test again;
+#   3. build-asan/ (-Db_sanitize=address,undefined): the 'sanitize' suite
+#      (the unit tests and the two-process ipc test) again;
 #   4. the libFuzzer harnesses for a bounded time, when clang is there.
 # Prints meson's summaries and one closing "N passed, N failed" line; exits
 # non-zero on any failure. Options: --quick (skip the sanitizer and fuzz
@@ -72,12 +72,9 @@ tally build
 if [ $quick -eq 0 ]; then
 	echo "== build-asan/: unit suite under AddressSanitizer and UBSan"
 	configure build-asan -Db_sanitize=address,undefined -Db_lundef=false
-	# The unit suite, and the two-process ipc test with 1 M descriptors.
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		RINGPORT_XFER_DESCS=1000000 \
-		meson test -C build-asan --print-errorlogs test_ipc_msg test_ipc_region test_ipc_ring test_ipc_ol test_steer \
-		test_prog steer-offline \
-		test_ipc_xfer || rc=1
+	# The 'sanitize' suite (tests/meson.build: the unit tests and the
+	# two-process ipc test) under the 'sanitize' setup's options.
+	meson test -C build-asan --setup sanitize --suite sanitize --print-errorlogs || rc=1
 	tally build-asan
 
 	if command -v clang >/dev/null; then
