@@ -185,9 +185,10 @@ rp_it_sess_open(struct rp_iothread *it, int sock)
 	}
 	s->sock = sock;
 	s->offload = true;
-	rc = rp_ipc_server_handshake(sock, s->r, s->wake_peer, s->n_qpairs, "ringport-iothread",
-		RP_IT_HANDSHAKE_MS,
-		&s->peer, &it->hs_st, &rej, why, sizeof(why));
+	const struct rp_ipc_hs_opts hs = {.name = "ringport-iothread",
+		.timeout_ms = RP_IT_HANDSHAKE_MS, .peer = &s->peer, .st = &it->hs_st, .rej = &rej,
+		.why = why, .why_size = sizeof(why)};
+	rc = rp_ipc_server_handshake(sock, s->r, s->wake_peer, s->n_qpairs, &hs);
 	/* The switch has its ends now (or never will). */
 	for (unsigned int q = 0; q < s->n_qpairs; q++) {
 		close(s->wake_peer[q]);

@@ -30,8 +30,8 @@
 
 /* A program's ctx->dir is the region's direction (one enum, two headers:
  * the program ABI must stand alone for clang -target bpf). */
-_Static_assert(RP_STEER_TO_SWITCH == RP_IPC_DIR_TO_SWITCH && RP_STEER_TO_GUEST == RP_IPC_DIR_TO_GUEST,
-	"rp_steer_abi.h's directions are rp_ipc_abi.h's");
+_Static_assert(RP_STEER_TO_SWITCH == RP_IPC_DIR_TO_SWITCH &&
+	RP_STEER_TO_GUEST == RP_IPC_DIR_TO_GUEST, "rp_steer_abi.h's directions are rp_ipc_abi.h's");
 
 static void
 steer_free(struct rp_it_steer *st, unsigned int n_workers)

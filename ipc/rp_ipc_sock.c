@@ -326,19 +326,37 @@ expect(int sock, enum rp_ipc_msg_type want, struct rp_ipc_msg *m, int *fds, unsi
 		names[m->h.type]);
 }
 
+/* Where a handshake reports: the caller's fields, or stand-ins for those
+ * it left out. */
+struct hs_out {
+	enum rp_ipc_reject *rej, rej_buf;
+	char *why, why_buf[RP_IPC_REASON_SIZE];
+	size_t ws;
+};
+
+static void
+hs_out_init(struct hs_out *h, const struct rp_ipc_hs_opts *o)
+{
+	h->rej = o->rej != NULL ? o->rej : &h->rej_buf;
+	h->why = o->why != NULL && o->why_size != 0 ? o->why : h->why_buf;
+	h->ws = h->why == o->why ? o->why_size : sizeof(h->why_buf);
+	h->why[0] = '\0';
+}
+
 int
 rp_ipc_server_handshake(int sock, struct rp_ipc_region *r, const int *wake_fds,
-	unsigned int n_wake, const char *name, int timeout_ms, struct rp_ipc_peer *peer,
-	struct rp_ipc_stats *st, enum rp_ipc_reject *rej, char *why, size_t ws)
+	unsigned int n_wake, const struct rp_ipc_hs_opts *o)
 {
 	const struct rp_ipc_layout *l = rp_ipc_region_layout(r);
+	struct hs_out h;
 	int fds[RP_IPC_MAX_FDS];
 	struct rp_ipc_msg m;
 	enum rp_ipc_reject e;
 	unsigned int nf;
 	int rc;
 
-	*rej = RP_IPC_REJ_NONE;
+	hs_out_init(&h, o);
+	*h.rej = RP_IPC_REJ_NONE;
 	if (n_wake != 0 && n_wake != l->n_qpairs)
 		return -EINVAL;
 	rp_ipc_msg_init(&m, RP_IPC_MSG_HELLO, 0);
@@ -346,34 +364,34 @@ rp_ipc_server_handshake(int sock, struct rp_ipc_region *r, const int *wake_fds,
 	m.u.hello.max_version = RP_IPC_VERSION;
 	m.u.hello.max_qpairs = l->n_qpairs;
 	m.u.hello.features = l->features;
-	snprintf(m.u.hello.name, sizeof(m.u.hello.name), "%s", name);
+	snprintf(m.u.hello.name, sizeof(m.u.hello.name), "%s", o->name ? o->name : "");
 	rc = rp_ipc_send(sock, &m, NULL, 0);
 	if (rc < 0)
 		return rc;
 
-	e = expect(sock, RP_IPC_MSG_INIT, &m, fds, &nf, timeout_ms, why, ws);
+	e = expect(sock, RP_IPC_MSG_INIT, &m, fds, &nf, o->timeout_ms, h.why, h.ws);
 	if (e != RP_IPC_REJ_NONE)
-		return refused(sock, e, st, rej, why);
+		return refused(sock, e, o->st, h.rej, h.why);
 	if (m.u.init.version < RP_IPC_VERSION_MIN || m.u.init.version > RP_IPC_VERSION) {
-		rp_ipc_refuse(RP_IPC_REJ_VERSION, why, ws,
+		rp_ipc_refuse(RP_IPC_REJ_VERSION, h.why, h.ws,
 			"client chose ABI %u.%u, we speak %u.%u..%u.%u",
 			RP_IPC_VERSION_MAJOR_OF(m.u.init.version),
 			RP_IPC_VERSION_MINOR_OF(m.u.init.version),
 			RP_IPC_VERSION_MAJOR_OF(RP_IPC_VERSION_MIN),
 			RP_IPC_VERSION_MINOR_OF(RP_IPC_VERSION_MIN), RP_IPC_VERSION_MAJOR,
 			RP_IPC_VERSION_MINOR);
-		return refused(sock, RP_IPC_REJ_VERSION, st, rej, why);
+		return refused(sock, RP_IPC_REJ_VERSION, o->st, h.rej, h.why);
 	}
 	if (m.u.init.features & ~l->features) {
-		rp_ipc_refuse(RP_IPC_REJ_FIELD, why, ws,
+		rp_ipc_refuse(RP_IPC_REJ_FIELD, h.why, h.ws,
 			"client asked for features 0x%x not offered (offered 0x%x)",
 			m.u.init.features, l->features);
-		return refused(sock, RP_IPC_REJ_FIELD, st, rej, why);
+		return refused(sock, RP_IPC_REJ_FIELD, o->st, h.rej, h.why);
 	}
-	if (peer != NULL) {
-		memcpy(peer->name, m.u.init.name, sizeof(peer->name));
-		peer->version = m.u.init.version;
-		peer->features = m.u.init.features;
+	if (o->peer != NULL) {
+		memcpy(o->peer->name, m.u.init.name, sizeof(o->peer->name));
+		o->peer->version = m.u.init.version;
+		o->peer->features = m.u.init.features;
 	}
 
 	fds[0] = rp_ipc_region_fd(r);
@@ -388,54 +406,91 @@ rp_ipc_server_handshake(int sock, struct rp_ipc_region *r, const int *wake_fds,
 	if (rc < 0)
 		return rc;
 
-	e = expect(sock, RP_IPC_MSG_CONNECTED, &m, fds, &nf, timeout_ms, why, ws);
+	e = expect(sock, RP_IPC_MSG_CONNECTED, &m, fds, &nf, o->timeout_ms, h.why, h.ws);
 	if (e != RP_IPC_REJ_NONE)
-		return refused(sock, e, st, rej, why);
+		return refused(sock, e, o->st, h.rej, h.why);
 	/* Pairs with the client's acquire load of state. */
 	__atomic_store_n(&rp_ipc_region_hdr(r)->state, RP_IPC_STATE_UP, __ATOMIC_RELEASE);
 	return 0;
 }
 
-int
-rp_ipc_client_handshake(int sock, const char *name, uint32_t features, int timeout_ms,
-	struct rp_ipc_region **out, int *wake_fds, unsigned int *n_wake, struct rp_ipc_peer *peer,
-	struct rp_ipc_stats *st, enum rp_ipc_reject *rej, char *why, size_t ws)
+/* The version a client answers HELLO @m with: the highest both speak,
+ * within our major; 0 (and why) when there is none. */
+static uint16_t
+hello_version(const struct rp_ipc_msg *m, char *why, size_t ws)
 {
+	uint16_t lo = RTE_MAX(m->u.hello.min_version, (uint16_t)RP_IPC_VERSION_MIN);
+	uint16_t hi = RTE_MIN(m->u.hello.max_version, (uint16_t)RP_IPC_VERSION);
+
+	if (lo <= hi && RP_IPC_VERSION_MAJOR_OF(hi) == RP_IPC_VERSION_MAJOR)
+		return hi;
+	rp_ipc_refuse(RP_IPC_REJ_VERSION, why, ws,
+		"ABI major mismatch: server speaks %u.%u..%u.%u, we speak %u.%u..%u.%u",
+		RP_IPC_VERSION_MAJOR_OF(m->u.hello.min_version),
+		RP_IPC_VERSION_MINOR_OF(m->u.hello.min_version),
+		RP_IPC_VERSION_MAJOR_OF(m->u.hello.max_version),
+		RP_IPC_VERSION_MINOR_OF(m->u.hello.max_version),
+		RP_IPC_VERSION_MAJOR_OF(RP_IPC_VERSION_MIN),
+		RP_IPC_VERSION_MINOR_OF(RP_IPC_VERSION_MIN), RP_IPC_VERSION_MAJOR,
+		RP_IPC_VERSION_MINOR);
+	return 0;
+}
+
+/* The attached region @r and the @nf fds of REGION @m (fds[0], the region,
+ * is closed already) against what @m says and what the client asked for. */
+static enum rp_ipc_reject
+region_matches(const struct rp_ipc_region *r, const struct rp_ipc_msg *m, const int *fds,
+	unsigned int nf, uint32_t features, char *why, size_t ws)
+{
+	const struct rp_ipc_layout *l = rp_ipc_region_layout(r);
+
+	if (l->n_qpairs != m->u.region.n_qpairs || l->features != m->u.region.features ||
+		(l->features & ~features & ~RP_IPC_F_WAKE_SOCK))
+		return rp_ipc_refuse(RP_IPC_REJ_FIELD, why, ws,
+			"REGION says %u queue pairs, features 0x%x; header says %u, 0x%x",
+			m->u.region.n_qpairs, m->u.region.features, l->n_qpairs, l->features);
+	/* Each wake fd must be what the feature says: we write them from the
+	 * data path, where nothing may block or signal. */
+	for (unsigned int i = 1; i < nf; i++)
+		if (!is_unix_dgram(fds[i]))
+			return rp_ipc_refuse(RP_IPC_REJ_FDS, why, ws,
+				"wake fd %u of %u is not a UNIX datagram socket", i, nf - 1);
+	if (nf > 1 && !(l->features & RP_IPC_F_WAKE_SOCK))
+		return rp_ipc_refuse(RP_IPC_REJ_FDS, why, ws,
+			"REGION carries %u wake fds without the wake-socket feature", nf - 1);
+	return RP_IPC_REJ_NONE;
+}
+
+int
+rp_ipc_client_handshake(int sock, const struct rp_ipc_hs_opts *o, struct rp_ipc_region **out,
+	int *wake_fds, unsigned int *n_wake)
+{
+	uint32_t features = o->features;
+	struct hs_out h;
 	int fds[RP_IPC_MAX_FDS];
 	struct rp_ipc_region *r;
 	struct rp_ipc_msg m;
 	enum rp_ipc_reject e;
-	uint16_t lo, hi, max_qp;
+	uint16_t hi, max_qp;
 	unsigned int nf;
 	struct stat sb;
 	int rc;
 
-	*rej = RP_IPC_REJ_NONE;
+	hs_out_init(&h, o);
+	*h.rej = RP_IPC_REJ_NONE;
 	*out = NULL;
 	*n_wake = 0;
-	e = expect(sock, RP_IPC_MSG_HELLO, &m, fds, &nf, timeout_ms, why, ws);
+	e = expect(sock, RP_IPC_MSG_HELLO, &m, fds, &nf, o->timeout_ms, h.why, h.ws);
 	if (e != RP_IPC_REJ_NONE)
-		return refused(sock, e, st, rej, why);
-	/* Highest version both speak, within our major. */
-	lo = RTE_MAX(m.u.hello.min_version, (uint16_t)RP_IPC_VERSION_MIN);
-	hi = RTE_MIN(m.u.hello.max_version, (uint16_t)RP_IPC_VERSION);
-	if (lo > hi || RP_IPC_VERSION_MAJOR_OF(hi) != RP_IPC_VERSION_MAJOR) {
-		rp_ipc_refuse(RP_IPC_REJ_VERSION, why, ws,
-			"ABI major mismatch: server speaks %u.%u..%u.%u, we speak %u.%u..%u.%u",
-			RP_IPC_VERSION_MAJOR_OF(m.u.hello.min_version),
-			RP_IPC_VERSION_MINOR_OF(m.u.hello.min_version),
-			RP_IPC_VERSION_MAJOR_OF(m.u.hello.max_version),
-			RP_IPC_VERSION_MINOR_OF(m.u.hello.max_version),
-			RP_IPC_VERSION_MAJOR_OF(RP_IPC_VERSION_MIN),
-			RP_IPC_VERSION_MINOR_OF(RP_IPC_VERSION_MIN), RP_IPC_VERSION_MAJOR,
-			RP_IPC_VERSION_MINOR);
-		return refused(sock, RP_IPC_REJ_VERSION, st, rej, why);
-	}
+		return refused(sock, e, o->st, h.rej, h.why);
+	hi = hello_version(&m, h.why, h.ws);
+	if (hi == 0)
+		return refused(sock, RP_IPC_REJ_VERSION, o->st, h.rej, h.why);
 	max_qp = m.u.hello.max_qpairs;
-	if (peer != NULL) {
-		memcpy(peer->name, m.u.hello.name, sizeof(peer->name));
-		peer->version = hi;
-		peer->features = m.u.hello.features;
+	if (o->peer != NULL) {
+		memcpy(o->peer->name, m.u.hello.name, sizeof(o->peer->name));
+		o->peer->version = hi;
+		o->peer->features = m.u.hello.features;
 	}
 	features &= m.u.hello.features;
 
@@ -443,67 +498,44 @@ rp_ipc_client_handshake(int sock, const char *name, uint32_t features, int timeo
 	m.h.version = hi;
 	m.u.init.version = hi;
 	m.u.init.features = features;
-	snprintf(m.u.init.name, sizeof(m.u.init.name), "%s", name);
+	snprintf(m.u.init.name, sizeof(m.u.init.name), "%s", o->name ? o->name : "");
 	rc = rp_ipc_send(sock, &m, NULL, 0);
 	if (rc < 0)
 		return rc;
 
-	e = expect(sock, RP_IPC_MSG_REGION, &m, fds, &nf, timeout_ms, why, ws);
+	e = expect(sock, RP_IPC_MSG_REGION, &m, fds, &nf, o->timeout_ms, h.why, h.ws);
 	if (e != RP_IPC_REJ_NONE)
-		return refused(sock, e, st, rej, why);
+		return refused(sock, e, o->st, h.rej, h.why);
 	if (m.u.region.n_qpairs > max_qp) {
 		close_fds(fds, nf);
-		rp_ipc_refuse(RP_IPC_REJ_FIELD, why, ws,
+		rp_ipc_refuse(RP_IPC_REJ_FIELD, h.why, h.ws,
 			"REGION has %u queue pairs, HELLO promised at most %u",
 			m.u.region.n_qpairs, max_qp);
-		return refused(sock, RP_IPC_REJ_FIELD, st, rej, why);
+		return refused(sock, RP_IPC_REJ_FIELD, o->st, h.rej, h.why);
 	}
 	if (fstat(fds[0], &sb) < 0 || (uint64_t)sb.st_size < m.u.region.region_size) {
 		close_fds(fds, nf);
-		rp_ipc_refuse(RP_IPC_REJ_REGION_SIZE, why, ws,
+		rp_ipc_refuse(RP_IPC_REJ_REGION_SIZE, h.why, h.ws,
 			"region fd is %lld bytes, smaller than the %llu the server announced",
 			(long long)sb.st_size, (unsigned long long)m.u.region.region_size);
-		return refused(sock, RP_IPC_REJ_REGION_SIZE, st, rej, why);
+		return refused(sock, RP_IPC_REJ_REGION_SIZE, o->st, h.rej, h.why);
 	}
-	r = rp_ipc_region_attach(fds[0], &e, why, ws);
+	r = rp_ipc_region_attach(fds[0], &e, h.why, h.ws);
 	close(fds[0]);
 	if (r == NULL) {
 		close_fds(fds + 1, nf - 1);
 		if (errno != EPROTO) {
 			rc = -errno;
-			rp_ipc_send_disconnect(sock, RP_IPC_DISC_REFUSED, why);
+			rp_ipc_send_disconnect(sock, RP_IPC_DISC_REFUSED, h.why);
 			return rc;
 		}
-		return refused(sock, e, st, rej, why);
+		return refused(sock, e, o->st, h.rej, h.why);
 	}
-	const struct rp_ipc_layout *l = rp_ipc_region_layout(r);
-	if (l->n_qpairs != m.u.region.n_qpairs || l->features != m.u.region.features ||
-		(l->features & ~features & ~RP_IPC_F_WAKE_SOCK)) {
+	e = region_matches(r, &m, fds, nf, features, h.why, h.ws);
+	if (e != RP_IPC_REJ_NONE) {
 		close_fds(fds + 1, nf - 1);
 		rp_ipc_region_put(r);
-		rp_ipc_refuse(RP_IPC_REJ_FIELD, why, ws,
-			"REGION says %u queue pairs, features 0x%x; header says %u, 0x%x",
-			m.u.region.n_qpairs, m.u.region.features, l->n_qpairs, l->features);
-		return refused(sock, RP_IPC_REJ_FIELD, st, rej, why);
-	}
-
-	/* Each wake fd must be what the feature says: we write them from the
-	 * data path, where nothing may block or signal. */
-	for (unsigned int i = 1; i < nf; i++) {
-		if (!is_unix_dgram(fds[i])) {
-			close_fds(fds + 1, nf - 1);
-			rp_ipc_region_put(r);
-			rp_ipc_refuse(RP_IPC_REJ_FDS, why, ws,
-				"wake fd %u of %u is not a UNIX datagram socket", i, nf - 1);
-			return refused(sock, RP_IPC_REJ_FDS, st, rej, why);
-		}
-	}
-	if (nf > 1 && !(l->features & RP_IPC_F_WAKE_SOCK)) {
-		close_fds(fds + 1, nf - 1);
-		rp_ipc_region_put(r);
-		rp_ipc_refuse(RP_IPC_REJ_FDS, why, ws,
-			"REGION carries %u wake fds without the wake-socket feature", nf - 1);
-		return refused(sock, RP_IPC_REJ_FDS, st, rej, why);
+		return refused(sock, e, o->st, h.rej, h.why);
 	}
 
 	rp_ipc_msg_init(&m, RP_IPC_MSG_CONNECTED, 0);

@@ -183,8 +183,9 @@ xproc(uint64_t n, unsigned int burst, enum mode mode, struct result *res)
 
 		close(sv[0]);
 		pin(1);
-		if (rp_ipc_client_handshake(sv[1], "bench", 0, 5000, &r, wake, &nw, NULL, NULL,
-			    &rej, why, sizeof(why)) < 0)
+		if (rp_ipc_client_handshake(sv[1], &(struct rp_ipc_hs_opts){.name = "bench",
+			.timeout_ms = 5000, .rej = &rej, .why = why, .why_size = sizeof(why)}, &r,
+			wake, &nw) < 0)
 			_exit(2);
 		struct rp_ipc_pool *b = rp_ipc_pool_create(r, RP_IPC_DIR_TO_SWITCH, false);
 		struct rte_ring *data = rp_ipc_region_ring(r, 0, RP_IPC_RING_TO_SWITCH);
@@ -225,8 +226,9 @@ xproc(uint64_t n, unsigned int burst, enum mode mode, struct result *res)
 	pin(0);
 	struct rp_ipc_region *r = rp_ipc_region_create(&p, why, sizeof(why));
 	enum rp_ipc_reject rej;
-	if (r == NULL || rp_ipc_server_handshake(sv[0], r, NULL, 0, "bench", 5000, NULL, NULL,
-			     &rej, why, sizeof(why)) < 0) {
+	if (r == NULL || rp_ipc_server_handshake(sv[0], r, NULL, 0, &(struct rp_ipc_hs_opts){
+		.name = "bench", .timeout_ms = 5000, .rej = &rej, .why = why,
+		.why_size = sizeof(why)}) < 0) {
 		fprintf(stderr, "ipc-bench: %s\n", why);
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);

@@ -184,10 +184,11 @@ sess_open(struct rp_port *port)
 	sock = rp_ipc_connect_nonblock(port->path);
 	if (sock < 0)
 		return sock;
-	rc = rp_ipc_client_handshake(sock, port->name,
-		RP_IPC_F_OFFLOAD | RP_IPC_F_MULTISEG | RP_IPC_F_WAKE_SOCK,
-		RP_PMD_HANDSHAKE_MS, &r, wake, &n_wake, &peer, &port->sess_rej, &rej, why,
-		sizeof(why));
+	const struct rp_ipc_hs_opts hs = {.name = port->name,
+		.features = RP_IPC_F_OFFLOAD | RP_IPC_F_MULTISEG | RP_IPC_F_WAKE_SOCK,
+		.timeout_ms = RP_PMD_HANDSHAKE_MS, .peer = &peer, .st = &port->sess_rej,
+		.rej = &rej, .why = why, .why_size = sizeof(why)};
+	rc = rp_ipc_client_handshake(sock, &hs, &r, wake, &n_wake);
 	if (rc < 0) {
 		sess_refused(port, rej, why);
 		close(sock);

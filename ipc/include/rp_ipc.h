@@ -343,24 +343,38 @@ struct rp_ipc_peer {
 };
 
 /**
+ * A handshake's options, and where it reports (libbpf style: zero the
+ * struct, set what you need; every pointer is optional).
+ */
+struct rp_ipc_hs_opts {
+	const char *name;          /**< ours, sent in HELLO (server) or INIT (client) */
+	int timeout_ms;            /**< each step's deadline */
+	uint32_t features;         /**< client: the RP_IPC_F_* it asks for */
+	struct rp_ipc_peer *peer;  /**< out: what the peer said about itself */
+	struct rp_ipc_stats *st;   /**< each refusal counted here */
+	enum rp_ipc_reject *rej;   /**< out: why refused (RP_IPC_REJ_NONE if not) */
+	char *why;                 /**< out: the reason, as text (why_size bytes) */
+	size_t why_size;
+};
+
+/**
  * Server side of the handshake on accepted socket @sock: HELLO, INIT,
  * REGION with the region fd and @n_wake wake sockets, CONNECTED. On
  * success the header state is set to RP_IPC_STATE_UP.
- * @return 0; -EPROTO (refused either way: *rej and why say why), -ETIMEDOUT,
- * -ECONNRESET or another negative errno.
+ * @return 0; -EPROTO (refused either way: o->rej and o->why say why),
+ * -ETIMEDOUT, -ECONNRESET or another negative errno.
  */
 int rp_ipc_server_handshake(int sock, struct rp_ipc_region *r, const int *wake_fds,
-	unsigned int n_wake, const char *name, int timeout_ms, struct rp_ipc_peer *peer,
-	struct rp_ipc_stats *st, enum rp_ipc_reject *rej, char *why, size_t why_size);
+	unsigned int n_wake, const struct rp_ipc_hs_opts *o);
 
 /**
- * Client side. On success *@out holds the attached region (refcount 1) and
- * @wake_fds the wake sockets (*@n_wake of them, each checked to be a UNIX
- * datagram socket; caller closes them).
+ * Client side, asking for o->features. On success *@out holds the attached
+ * region (refcount 1) and @wake_fds the wake sockets (*@n_wake of them,
+ * each checked to be a UNIX datagram socket; caller closes them). Returns
+ * as the server side does.
  */
-int rp_ipc_client_handshake(int sock, const char *name, uint32_t features, int timeout_ms,
-	struct rp_ipc_region **out, int *wake_fds, unsigned int *n_wake, struct rp_ipc_peer *peer,
-	struct rp_ipc_stats *st, enum rp_ipc_reject *rej, char *why, size_t why_size);
+int rp_ipc_client_handshake(int sock, const struct rp_ipc_hs_opts *o, struct rp_ipc_region **out,
+	int *wake_fds, unsigned int *n_wake);
 
 #ifdef __cplusplus
 }

@@ -60,6 +60,7 @@ int rp_ipc_ol_to_mbuf(struct rte_mbuf *m, const struct rp_ipc_desc *d, unsigned 
  * OR in, fills @d's gso_size, l2_len and l3_len; -1 if the requested
  * offload does not fit the packet (the caller drops and counts it).
  */
-int rp_ipc_ol_from_mbuf(const struct rte_mbuf *m, uint8_t *pkt, uint32_t len, struct rp_ipc_desc *d);
+int rp_ipc_ol_from_mbuf(const struct rte_mbuf *m, uint8_t *pkt, uint32_t len,
+	struct rp_ipc_desc *d);
 
 #endif /* RP_IPC_OL_H */

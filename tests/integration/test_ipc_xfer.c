@@ -61,15 +61,17 @@ session(int sock, bool server)
 			fprintf(stderr, "region_create: %s\n", why);
 			return NULL;
 		}
-		rc = rp_ipc_server_handshake(sock, r, NULL, 0, "xfer-server", 10000, NULL, NULL,
-			&rej, why, sizeof(why));
+		rc = rp_ipc_server_handshake(sock, r, NULL, 0, &(struct rp_ipc_hs_opts){
+			.name = "xfer-server", .timeout_ms = 10000, .rej = &rej, .why = why,
+			.why_size = sizeof(why)});
 		if (rc < 0) {
 			rp_ipc_region_put(r);
 			r = NULL;
 		}
 	} else {
-		rc = rp_ipc_client_handshake(sock, "xfer-client", RP_IPC_F_KNOWN, 10000, &r, wake,
-			&n_wake, NULL, NULL, &rej, why, sizeof(why));
+		rc = rp_ipc_client_handshake(sock, &(struct rp_ipc_hs_opts){.name = "xfer-client",
+			.features = RP_IPC_F_KNOWN, .timeout_ms = 10000, .rej = &rej, .why = why,
+			.why_size = sizeof(why)}, &r, wake, &n_wake);
 	}
 	if (rc < 0)
 		fprintf(stderr, "%s handshake: %d (%s)\n", server ? "server" : "client", rc, why);

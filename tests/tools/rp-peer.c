@@ -574,7 +574,8 @@ main(int argc, char **argv)
 			if (o.hostile_wake && hostile_wake_setup(r, o.queues, wake, hw_keep) < 0)
 				return 1;
 			rc = rp_ipc_server_handshake(sock, r, wake, o.hostile_wake ? o.queues : 0,
-				"rp-peer", 5000, &peer, NULL, &rej, why, sizeof(why));
+				&(struct rp_ipc_hs_opts){.name = "rp-peer", .timeout_ms = 5000,
+				.peer = &peer, .rej = &rej, .why = why, .why_size = sizeof(why)});
 			if (o.hostile_wake)
 				for (unsigned int i = 0; i < o.queues; i++)
 					close(wake[i]); /* the switch has them now */
@@ -585,8 +586,10 @@ main(int argc, char **argv)
 					strerror(-sock));
 				return 1;
 			}
-			rc = rp_ipc_client_handshake(sock, "rp-peer", RP_IPC_F_KNOWN, 5000, &r, wake,
-				&n_wake, &peer, NULL, &rej, why, sizeof(why));
+			rc = rp_ipc_client_handshake(sock, &(struct rp_ipc_hs_opts){
+				.name = "rp-peer", .features = RP_IPC_F_KNOWN, .timeout_ms = 5000,
+				.peer = &peer, .rej = &rej, .why = why, .why_size = sizeof(why)},
+				&r, wake, &n_wake);
 		}
 		if (rc < 0) {
 			fprintf(stderr, "rp-peer: handshake refused (%s): %s\n", rp_ipc_reject_name(rej),

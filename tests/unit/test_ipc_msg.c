@@ -183,8 +183,9 @@ srv_thread(void *a)
 {
 	struct srv_arg *s = a;
 
-	s->rc = rp_ipc_server_handshake(s->sock, s->r, NULL, 0, "iothread-test", 5000, &s->peer,
-		&s->st, &s->rej, s->why, sizeof(s->why));
+	s->rc = rp_ipc_server_handshake(s->sock, s->r, NULL, 0, &(struct rp_ipc_hs_opts){
+		.name = "iothread-test", .timeout_ms = 5000, .peer = &s->peer, .st = &s->st,
+		.rej = &s->rej, .why = s->why, .why_size = sizeof(s->why)});
 	return NULL;
 }
 
@@ -225,8 +226,9 @@ test_handshake_ok(void **state)
 
 	(void)state;
 	start_server(&s, sv, p.n_qpairs, &t);
-	int rc = rp_ipc_client_handshake(sv[1], "pmd-test", RP_IPC_F_KNOWN, 5000, &cr, wake,
-		&n_wake, &cpeer, &cst, &rej, why, sizeof(why));
+	int rc = rp_ipc_client_handshake(sv[1], &(struct rp_ipc_hs_opts){.name = "pmd-test",
+		.features = RP_IPC_F_KNOWN, .timeout_ms = 5000, .peer = &cpeer, .st = &cst,
+		.rej = &rej, .why = why, .why_size = sizeof(why)}, &cr, wake, &n_wake);
 	pthread_join(t, NULL);
 	if (rc != 0 || s.rc != 0)
 		print_error("client rc %d (%s), server rc %d (%s)\n", rc, why, s.rc, s.why);
@@ -300,8 +302,9 @@ client_refuses(int sv[2], enum rp_ipc_reject want, const char *why_sub, bool exp
 	struct rp_ipc_msg m;
 	ssize_t n;
 
-	int rc = rp_ipc_client_handshake(sv[1], "pmd", RP_IPC_F_KNOWN, 2000, &cr, wake, &n_wake,
-		NULL, &st, &rej, why, sizeof(why));
+	int rc = rp_ipc_client_handshake(sv[1], &(struct rp_ipc_hs_opts){.name = "pmd",
+		.features = RP_IPC_F_KNOWN, .timeout_ms = 2000, .st = &st, .rej = &rej, .why = why,
+		.why_size = sizeof(why)}, &cr, wake, &n_wake);
 	if (rej != want || strstr(why, why_sub) == NULL) {
 		print_error("got %s (\"%s\"), want %s (\"%s\")\n", rp_ipc_reject_name(rej), why,
 			rp_ipc_reject_name(want), why_sub);
@@ -336,8 +339,9 @@ wake_srv_thread(void *a)
 {
 	struct wake_srv *w = a;
 
-	w->s.rc = rp_ipc_server_handshake(w->s.sock, w->s.r, w->send, w->n_send, "iothread-test",
-		5000, NULL, NULL, &w->s.rej, w->s.why, sizeof(w->s.why));
+	w->s.rc = rp_ipc_server_handshake(w->s.sock, w->s.r, w->send, w->n_send,
+		&(struct rp_ipc_hs_opts){.name = "iothread-test", .timeout_ms = 5000,
+		.rej = &w->s.rej, .why = w->s.why, .why_size = sizeof(w->s.why)});
 	return NULL;
 }
 
@@ -354,8 +358,9 @@ wake_handshake(struct wake_srv *w, int sv[2], int *wake, unsigned int *n_wake,
 	w->s.r = rp_ipc_region_create(&p, w->s.why, sizeof(w->s.why));
 	assert_non_null(w->s.r);
 	assert_int_equal(pthread_create(&t, NULL, wake_srv_thread, w), 0);
-	int rc = rp_ipc_client_handshake(sv[1], "pmd", RP_IPC_F_KNOWN, 5000, cr, wake, n_wake,
-		NULL, NULL, rej, why, ws);
+	int rc = rp_ipc_client_handshake(sv[1], &(struct rp_ipc_hs_opts){.name = "pmd",
+		.features = RP_IPC_F_KNOWN, .timeout_ms = 5000, .rej = rej, .why = why,
+		.why_size = ws}, cr, wake, n_wake);
 	pthread_join(t, NULL);
 	return rc;
 }
@@ -389,8 +394,9 @@ test_handshake_wake_fds(void **state)
 	struct rp_ipc_region_params p4 = small_params(4);
 	struct rp_ipc_region *r4 = rp_ipc_region_create(&p4, why, sizeof(why));
 	assert_non_null(r4);
-	assert_int_equal(rp_ipc_server_handshake(-1, r4, w.send, 3, "x", 10, NULL, NULL, &rej,
-				 why, sizeof(why)), -EINVAL);
+	assert_int_equal(rp_ipc_server_handshake(-1, r4, w.send, 3, &(struct rp_ipc_hs_opts){
+		.name = "x", .timeout_ms = 10, .rej = &rej, .why = why,
+		.why_size = sizeof(why)}), -EINVAL);
 	rp_ipc_region_put(r4);
 	assert_int_equal(wake_handshake(&w, sv, wake, &n_wake, &cr, &rej, why, sizeof(why)), 0);
 	assert_int_equal(w.s.rc, 0);
@@ -737,14 +743,16 @@ test_timeout(void **state)
 
 	(void)state;
 	sockpair(sv);
-	int rc = rp_ipc_client_handshake(sv[1], "pmd", 0, 50, &cr, wake, &n_wake, NULL, NULL, &rej,
-		why, sizeof(why));
+	int rc = rp_ipc_client_handshake(sv[1], &(struct rp_ipc_hs_opts){.name = "pmd",
+		.timeout_ms = 50, .rej = &rej, .why = why, .why_size = sizeof(why)}, &cr, wake,
+		&n_wake);
 	assert_int_equal(rc, -ETIMEDOUT);
 	assert_int_equal(rej, RP_IPC_REJ_IO);
 	assert_non_null(strstr(why, "timed out after 50 ms"));
 	close(sv[0]);
-	rc = rp_ipc_client_handshake(sv[1], "pmd", 0, 50, &cr, wake, &n_wake, NULL, NULL, &rej,
-		why, sizeof(why));
+	rc = rp_ipc_client_handshake(sv[1], &(struct rp_ipc_hs_opts){.name = "pmd",
+		.timeout_ms = 50, .rej = &rej, .why = why, .why_size = sizeof(why)}, &cr, wake,
+		&n_wake);
 	assert_int_equal(rc, -ECONNRESET);
 	assert_string_equal(why, "peer closed the socket");
 	close(sv[1]);
