@@ -34,6 +34,7 @@
 
 #include <stdbool.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/types.h>
@@ -223,6 +224,14 @@ struct rp_it_ids {
 	gid_t ctl_group; /* --ctl-group */
 	bool ctl_group_set;
 };
+
+/**
+ * The command line (opts.c; no EAL) into @o and @ids; --cpus must name
+ * CPUs in @allowed (default: the last of them). 0; 1 after printing
+ * --help; -1 after printing the bad option and value to stderr.
+ */
+int rp_it_parse_args(int argc, char **argv, struct rp_it_opts *o, struct rp_it_ids *ids,
+	const cpu_set_t *allowed);
 
 /* The control socket (ctlsock.c), on the control thread. */
 #define RP_CTL_CLIENTS 16        /* requests in progress at once */
