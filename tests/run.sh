@@ -41,9 +41,9 @@ configure() {
 }
 
 passed=0 failed=0 skipped=0
-tally() { # DIR: add meson's results from DIR/meson-logs/testlog.json
+tally() { # DIR [SETUP]: add meson's results from DIR's log (a test setup's own)
 	local p f s
-	read -r p f s < <(python3 - "$1/meson-logs/testlog.json" <<'PY'
+	read -r p f s < <(python3 - "$1/meson-logs/testlog${2:+-$2}.json" <<'PY'
 import json, sys
 p = f = s = 0
 for line in open(sys.argv[1]):
@@ -75,7 +75,7 @@ if [ $quick -eq 0 ]; then
 	# The 'sanitize' suite (tests/meson.build: the unit tests and the
 	# two-process ipc test) under the 'sanitize' setup's options.
 	meson test -C build-asan --setup sanitize --suite sanitize --print-errorlogs || rc=1
-	tally build-asan
+	tally build-asan sanitize
 
 	if command -v clang >/dev/null; then
 		echo "== build-fuzz/: libFuzzer harnesses, ${fuzz_secs}s each"
