@@ -51,10 +51,10 @@
 set -euo pipefail
 . "$(dirname "$0")/../tests/lib/common.sh"
 . "$rp_top/tests/lib/ovs-sandbox.sh"
+. "$rp_top/perf/lib.sh"
 
 secs=10 trials=3 sizes="64 512 1518" queues="" check=0 quick=0 out="" steers=""
 modes="floor native ringport" scenarios="g2d n2g g2g"
-usage() { awk 'NR > 2 && !/^#/ { exit } NR > 3 { sub(/^# ?/, ""); print }' "$0"; }
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) quick=1 secs=3 trials=1 sizes=64 queues=1; shift ;;
@@ -67,15 +67,14 @@ while [ $# -gt 0 ]; do
 	--out) out=$2; shift 2 ;;
 	--check) check=1; shift ;;
 	--steer) steers=${2//,/ }; shift 2 ;;
-	-h | --help) usage; exit 0 ;;
+	-h | --help) perf_usage "$0"; exit 0 ;;
 	*) echo "bench: unknown option '$1' (see --help)" >&2; exit 2 ;;
 	esac
 done
-num() { [[ $2 =~ ^[0-9]+$ ]] && [ "$2" -ge "$3" ] || { echo "bench: $1 '$2': need a number >= $3" >&2; exit 2; }; }
-num --seconds "$secs" 1
-num --trials "$trials" 1
+perf_num bench --seconds "$secs" 1
+perf_num bench --trials "$trials" 1
 for s in $sizes; do
-	num --sizes "$s" 64
+	perf_num bench --sizes "$s" 64
 	[ "$s" -le 1518 ] || { echo "bench: --sizes '$s': at most 1518" >&2; exit 2; }
 done
 for m in $modes; do
@@ -101,7 +100,7 @@ if [ -z "$queues" ]; then
 	done
 fi
 for q in $queues; do
-	num --queues "$q" 1
+	perf_num bench --queues "$q" 1
 	[ "$q" -le "$qmax" ] || [ $shared -eq 1 ] && [ "$q" -le 16 ] ||
 		{ echo "bench: --queues $q: this machine has CPUs for up to $qmax" >&2; exit 2; }
 done

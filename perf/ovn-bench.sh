@@ -41,11 +41,11 @@
 set -euo pipefail
 . "$(dirname "$0")/../tests/lib/common.sh"
 . "$rp_top/tests/lib/ovs-sandbox.sh"
+. "$rp_top/perf/lib.sh"
 . "$rp_top/tests/lib/ovn.sh"
 
 secs=10 trials=3 sizes="64 512 1456" rate=20000 check=0 quick=0 out=""
 modes="native ringport" scenarios="ovn-encap ovn-decap"
-usage() { awk 'NR > 2 && !/^#/ { exit } NR > 3 { sub(/^# ?/, ""); print }' "$0"; }
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) quick=1 secs=3 trials=1 sizes=64; shift ;;
@@ -57,16 +57,15 @@ while [ $# -gt 0 ]; do
 	--scenarios) scenarios=${2//,/ }; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	--check) check=1; shift ;;
-	-h | --help) usage; exit 0 ;;
+	-h | --help) perf_usage "$0"; exit 0 ;;
 	*) echo "ovn-bench: unknown option '$1' (see --help)" >&2; exit 2 ;;
 	esac
 done
-num() { [[ $2 =~ ^[0-9]+$ ]] && [ "$2" -ge "$3" ] || { echo "ovn-bench: $1 '$2': need a number >= $3" >&2; exit 2; }; }
-num --seconds "$secs" 1
-num --trials "$trials" 1
-num --rate "$rate" 1
+perf_num ovn-bench --seconds "$secs" 1
+perf_num ovn-bench --trials "$trials" 1
+perf_num ovn-bench --rate "$rate" 1
 for s in $sizes; do
-	num --sizes "$s" 64
+	perf_num ovn-bench --sizes "$s" 64
 	[ "$s" -le 1456 ] || { echo "ovn-bench: --sizes '$s': at most 1456 (Geneve takes 58 bytes of 1500)" >&2; exit 2; }
 done
 for m in $modes; do
@@ -100,15 +99,7 @@ MAC1=02:52:50:00:01:01 IP1=10.0.0.1
 MAC2=02:52:50:00:01:02 IP2=10.0.0.2
 
 # ---- the test bed, once --------------------------------------------------
-ovn_central_start central
-ns_a=rp-ovnb-a-$$ ns_b=rp-ovnb-b-$$
-ovn_netns "$ns_a" && ovn_netns "$ns_b" || rp_fail "network namespaces not made"
-ovn_chassis_start cha "$central" "rp-bch-a-$$" "$ns_a" 172.31.255.1 \
-	"$(ovn_underlay_devargs "$central" server)" --plugin "$pmd" --pmd-mask 0x2 ||
-	rp_fail "chassis A did not start"
-ovn_chassis_start chb "$central" "rp-bch-b-$$" "$ns_b" 172.31.255.2 \
-	"$(ovn_underlay_devargs "$central" client)" --plugin "$pmd" \
-	--pmd-mask "$(printf '0x%x' $((1 << pmd_b)))" || rp_fail "chassis B did not start"
+ovn_two_chassis 0x2 "$(printf '0x%x' $((1 << pmd_b)))" || rp_fail "the two-chassis bed did not come up"
 # Both switches ahead of everything else on a shared CPU: their processes
 # are sessions of their own (--detach), so autogroups, and the kernel's
 # fair scheduler let the iothreads and guests on CPU 0 (one session, this
@@ -117,12 +108,7 @@ ovn_chassis_start chb "$central" "rp-bch-b-$$" "$ns_b" 172.31.255.2 \
 for sb in "$cha" "$chb"; do
 	echo -10 >"/proc/$(ovs_sb_pid "$sb")/autogroup" || rp_fail "could not raise $sb's priority"
 done
-ip netns exec "$ns_a" ping -c 1 -W 10 172.31.255.2 >/dev/null ||
-	rp_fail "underlay: chassis A cannot reach chassis B's tunnel endpoint"
-cmds=$(rp_readme_cmds ovn-nb ovn-nbctl) || rp_fail "README.md: the ovn-nbctl commands"
-while IFS= read -r c; do
-	eval "ovn_nbctl \"\$central\" $c" || rp_fail "README's ovn-nbctl $c failed"
-done <<<"$cmds"
+ovn_readme_nb "$central" || rp_fail "README's ovn-nbctl commands failed"
 work=$central/bench
 rp_it_dir "$work"
 rp_log "OVN central and chassis A, B up; chassis A's PMD on CPU 1, the rest on" \

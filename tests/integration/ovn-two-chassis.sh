@@ -52,27 +52,12 @@ MAC4=02:52:50:00:01:04 IP4=10.0.0.4
 # the guests' MTU is 1442, frames of at most 1456 bytes.
 FRAMES=64-1456
 
-ovn_central_start central
-ns_a=rp-ovn-a-$$ ns_b=rp-ovn-b-$$
-ovn_netns "$ns_a" && ovn_netns "$ns_b" || rp_fail "network namespaces not made"
-ovn_chassis_start cha "$central" "rp-ch-a-$$" "$ns_a" 172.31.255.1 \
-	"$(ovn_underlay_devargs "$central" server)" --plugin "$pmd" --pmd-mask 0x2 ||
-	rp_fail "chassis A did not start"
-ovn_chassis_start chb "$central" "rp-ch-b-$$" "$ns_b" 172.31.255.2 \
-	"$(ovn_underlay_devargs "$central" client)" --plugin "$pmd" --pmd-mask 0x1 ||
-	rp_fail "chassis B did not start"
-# The underlay works, and each side has the other's tunnel endpoint's MAC
-# (OVS learns it from this ARP exchange through br-phy).
-ip netns exec "$ns_a" ping -c 1 -W 10 172.31.255.2 >/dev/null ||
-	rp_fail "underlay: chassis A cannot reach chassis B's tunnel endpoint"
+ovn_two_chassis 0x2 0x1 || rp_fail "the two-chassis bed did not come up"
 rp_log "OVN central, chassis A ($ns_a, 172.31.255.1) and B ($ns_b, 172.31.255.2) up"
 
 # The logical topology: README's "Running under OVN" commands, as they
 # stand there (lsp1 and lsp2 with MAC1/IP1 and MAC2/IP2).
-cmds=$(rp_readme_cmds ovn-nb ovn-nbctl) || rp_fail "README.md: the ovn-nbctl commands"
-while IFS= read -r c; do
-	eval "ovn_nbctl \"\$central\" $c" || rp_fail "README's ovn-nbctl $c failed"
-done <<<"$cmds"
+ovn_readme_nb "$central" || rp_fail "README's ovn-nbctl commands failed"
 for p in "lsp1 $MAC1 $IP1" "lsp2 $MAC2 $IP2"; do
 	set -- $p
 	[ "$(ovn_nbctl "$central" lsp-get-addresses "$1")" = "$2 $3" ] &&

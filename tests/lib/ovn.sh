@@ -30,6 +30,16 @@
 #                                returns when the chassis is in the SB
 #                                database and br-int exists
 #   ovn_chassis_log_tail DIR [N] the last N lines of its ovn-controller log
+#   ovn_two_chassis MASK_A MASK_B
+#                                the bed the OVN test and perf/ovn-bench.sh
+#                                share: a central node and chassis A and B
+#                                (PMD CPU masks MASK_A, MASK_B) in network
+#                                namespaces of their own, tunnel endpoints
+#                                172.31.255.1 and .2, the underlay checked
+#                                with a ping; sets central, cha, chb, ns_a
+#                                and ns_b
+#   ovn_readme_nb CENTRAL        README's "Running under OVN" ovn-nbctl
+#                                commands, run as they stand there
 
 ovn_schema_dir=${RINGPORT_OVN_SCHEMA_DIR:-/usr/share/ovn}
 
@@ -148,4 +158,34 @@ ovn_chassis_start() {
 		return 1
 	}
 	printf -v "$var" '%s' "$sb_dir"
+}
+
+ovn_two_chassis() {
+	local mask_a=$1 mask_b=$2
+	ovn_central_start central || return 1
+	ns_a=rp-ovn-a-$$ ns_b=rp-ovn-b-$$
+	ovn_netns "$ns_a" && ovn_netns "$ns_b" ||
+		{ echo "ovn_two_chassis: network namespaces not made" >&2; return 1; }
+	ovn_chassis_start cha "$central" "rp-ch-a-$$" "$ns_a" 172.31.255.1 \
+		"$(ovn_underlay_devargs "$central" server)" --plugin "$pmd" --pmd-mask "$mask_a" ||
+		{ echo "ovn_two_chassis: chassis A did not start" >&2; return 1; }
+	ovn_chassis_start chb "$central" "rp-ch-b-$$" "$ns_b" 172.31.255.2 \
+		"$(ovn_underlay_devargs "$central" client)" --plugin "$pmd" --pmd-mask "$mask_b" ||
+		{ echo "ovn_two_chassis: chassis B did not start" >&2; return 1; }
+	# The underlay works, and each side has the other's tunnel endpoint's
+	# MAC (OVS learns it from this ARP exchange through br-phy).
+	ip netns exec "$ns_a" ping -c 1 -W 10 172.31.255.2 >/dev/null || {
+		echo "ovn_two_chassis: underlay: chassis A cannot reach chassis B's tunnel endpoint" >&2
+		return 1
+	}
+}
+
+ovn_readme_nb() {
+	local central=$1 cmds c
+	cmds=$(rp_readme_cmds ovn-nb ovn-nbctl) ||
+		{ echo "ovn_readme_nb: README.md: the ovn-nbctl commands" >&2; return 1; }
+	while IFS= read -r c; do
+		eval "ovn_nbctl \"\$central\" $c" ||
+			{ echo "ovn_readme_nb: README's ovn-nbctl $c failed" >&2; return 1; }
+	done <<<"$cmds"
 }
