@@ -77,77 +77,89 @@ queues_json(struct rp_iothread *it)
 	return qs;
 }
 
+/* What status sums over the workers. */
+struct totals {
+	struct rp_ipc_stats rej;
+	uint64_t busy[RP_IPC_DIR_MAX], pkts[RP_IPC_DIR_MAX];
+	uint64_t full_c[RP_IPC_DIR_MAX], full_p[RP_IPC_DIR_MAX];
+};
+
+/* Worker @id's counters as status shows them (workers write them; relaxed
+ * reads), summed into @t too. */
+static json_t *
+worker_json(const struct rp_it_worker *w, unsigned int id, struct totals *t)
+{
+	json_t *st = json_object();
+
+	for (int k = 0; k < RP_IPC_REJ_MAX; k++)
+		t->rej.rejects[k] += RP_IT_STAT_READ(w->st.rejects[k]);
+	for (int dd = 0; dd < RP_IPC_DIR_MAX; dd++) {
+		uint64_t b = RP_IT_STAT_READ(w->busy_cycles[dd]);
+		uint64_t p = RP_IT_STAT_READ(w->stage_pkts[dd]);
+		uint64_t n = RP_IT_STAT_READ(w->busy_iters[dd]);
+		uint64_t fc = RP_IT_STAT_READ(w->full_cycles[dd]);
+		uint64_t fp = RP_IT_STAT_READ(w->full_pkts[dd]);
+
+		t->busy[dd] += b;
+		t->pkts[dd] += p;
+		t->full_c[dd] += fc;
+		t->full_p[dd] += fp;
+		json_object_set_new(st, rp_ipc_dir_key(dd), json_pack("{s:I,s:I,s:I,s:I,s:I,s:o,s:o}",
+			"busy_cycles", (json_int_t)b, "packets", (json_int_t)p,
+			"busy_iterations", (json_int_t)n, "full_burst_cycles", (json_int_t)fc,
+			"full_burst_packets", (json_int_t)fp, "packets_per_iteration",
+			n ? json_real((double)p / (double)n) : json_null(),
+			"cycles_per_packet_full_bursts", cpp(fc, fp)));
+	}
+	/* What the worker holds right now (racy reads, diagnostics). */
+	unsigned int ts_n = 0, tg_n = 0, held = 0, ret = 0;
+
+	for (unsigned int q = 0; q < RP_IT_MAX_QP; q++) {
+		ts_n += __atomic_load_n(&w->ts[q].n, __ATOMIC_RELAXED);
+		tg_n += __atomic_load_n(&w->tg[q].n, __ATOMIC_RELAXED);
+		held += __atomic_load_n(&w->outstanding[q], __ATOMIC_RELAXED);
+		ret += __atomic_load_n(&w->n_ret[q], __ATOMIC_RELAXED);
+	}
+	json_object_set_new(st, "held", json_pack("{s:i,s:i,s:i,s:i}", "to_switch_staged",
+		ts_n, "to_guest_staged", tg_n, "to_guest_buffers", held, "returns_waiting", ret));
+	json_object_set_new(st, "sleeps", json_integer((json_int_t)RP_IT_STAT_READ(w->sleeps)));
+	json_object_set_new(st, "stall_naps",
+		json_integer((json_int_t)RP_IT_STAT_READ(w->stall_naps)));
+	json_object_set_new(st, "wakeups",
+		json_integer((json_int_t)RP_IT_STAT_READ(w->wakeups)));
+	json_object_set_new(st, "handoff_packets", json_pack("{s:I,s:I}", "to_switch",
+		(json_int_t)RP_IT_STAT_READ(w->handoff_pkts[RP_IPC_DIR_TO_SWITCH]), "to_guest",
+		(json_int_t)RP_IT_STAT_READ(w->handoff_pkts[RP_IPC_DIR_TO_GUEST])));
+	json_object_set_new(st, "foreign_vq_writes",
+		json_integer((json_int_t)RP_IT_STAT_READ(w->foreign_vq_writes)));
+	json_object_set_new(st, "steer_folded",
+		json_integer((json_int_t)RP_IT_STAT_READ(w->steer_folded)));
+	return json_pack("{s:i,s:i,s:{s:I,s:I},s:{s:I,s:I},s:I,s:I,s:o}",
+		"id", (int)id, "cpu", w->cpu, "busy_cycles", "to_switch",
+		(json_int_t)RP_IT_STAT_READ(w->busy_cycles[0]), "to_guest",
+		(json_int_t)RP_IT_STAT_READ(w->busy_cycles[1]), "packets", "to_switch",
+		(json_int_t)RP_IT_STAT_READ(w->stage_pkts[0]), "to_guest",
+		(json_int_t)RP_IT_STAT_READ(w->stage_pkts[1]), "idle_cycles",
+		(json_int_t)RP_IT_STAT_READ(w->idle_cycles), "naps",
+		(json_int_t)RP_IT_STAT_READ(w->naps), "stages", st);
+}
+
 char *
 rp_it_status_json(struct rp_iothread *it)
 {
 	struct rp_it_sess *s = __atomic_load_n(&it->sess, __ATOMIC_SEQ_CST);
 	struct rp_it_dev *d = &it->dev;
 	bool running = __atomic_load_n(&d->running, __ATOMIC_ACQUIRE);
-	uint64_t f = d->features, busy[RP_IPC_DIR_MAX] = {0}, pkts[RP_IPC_DIR_MAX] = {0};
-	uint64_t full_c[RP_IPC_DIR_MAX] = {0}, full_p[RP_IPC_DIR_MAX] = {0};
-	struct rp_ipc_stats rej = {0};
+	uint64_t f = d->features;
+	struct totals t = {0};
 	json_t *ws = json_array(), *o, *port, *vh;
 	char feat[24], *out;
 
-	for (unsigned int i = 0; i < it->n_workers; i++) {
-		struct rp_it_worker *w = &it->w[i];
-		json_t *st = json_object();
-
-		for (int k = 0; k < RP_IPC_REJ_MAX; k++)
-			rej.rejects[k] += RP_IT_STAT_READ(w->st.rejects[k]);
-		for (int dd = 0; dd < RP_IPC_DIR_MAX; dd++) {
-			uint64_t b = RP_IT_STAT_READ(w->busy_cycles[dd]);
-			uint64_t p = RP_IT_STAT_READ(w->stage_pkts[dd]);
-			uint64_t n = RP_IT_STAT_READ(w->busy_iters[dd]);
-			uint64_t fc = RP_IT_STAT_READ(w->full_cycles[dd]);
-			uint64_t fp = RP_IT_STAT_READ(w->full_pkts[dd]);
-
-			busy[dd] += b;
-			pkts[dd] += p;
-			full_c[dd] += fc;
-			full_p[dd] += fp;
-			json_object_set_new(st, rp_ipc_dir_key(dd), json_pack("{s:I,s:I,s:I,s:I,s:I,s:o,s:o}",
-				"busy_cycles", (json_int_t)b, "packets", (json_int_t)p,
-				"busy_iterations", (json_int_t)n, "full_burst_cycles", (json_int_t)fc,
-				"full_burst_packets", (json_int_t)fp, "packets_per_iteration",
-				n ? json_real((double)p / (double)n) : json_null(),
-				"cycles_per_packet_full_bursts", cpp(fc, fp)));
-		}
-		/* What the worker holds right now (racy reads, diagnostics). */
-		unsigned int ts_n = 0, tg_n = 0, held = 0, ret = 0;
-
-		for (unsigned int q = 0; q < RP_IT_MAX_QP; q++) {
-			ts_n += __atomic_load_n(&w->ts[q].n, __ATOMIC_RELAXED);
-			tg_n += __atomic_load_n(&w->tg[q].n, __ATOMIC_RELAXED);
-			held += __atomic_load_n(&w->outstanding[q], __ATOMIC_RELAXED);
-			ret += __atomic_load_n(&w->n_ret[q], __ATOMIC_RELAXED);
-		}
-		json_object_set_new(st, "held", json_pack("{s:i,s:i,s:i,s:i}", "to_switch_staged",
-			ts_n, "to_guest_staged", tg_n, "to_guest_buffers", held, "returns_waiting", ret));
-		json_object_set_new(st, "sleeps", json_integer((json_int_t)RP_IT_STAT_READ(w->sleeps)));
-		json_object_set_new(st, "stall_naps",
-			json_integer((json_int_t)RP_IT_STAT_READ(w->stall_naps)));
-		json_object_set_new(st, "wakeups",
-			json_integer((json_int_t)RP_IT_STAT_READ(w->wakeups)));
-		json_object_set_new(st, "handoff_packets", json_pack("{s:I,s:I}", "to_switch",
-			(json_int_t)RP_IT_STAT_READ(w->handoff_pkts[RP_IPC_DIR_TO_SWITCH]), "to_guest",
-			(json_int_t)RP_IT_STAT_READ(w->handoff_pkts[RP_IPC_DIR_TO_GUEST])));
-		json_object_set_new(st, "foreign_vq_writes",
-			json_integer((json_int_t)RP_IT_STAT_READ(w->foreign_vq_writes)));
-		json_object_set_new(st, "steer_folded",
-			json_integer((json_int_t)RP_IT_STAT_READ(w->steer_folded)));
-		json_array_append_new(ws, json_pack("{s:i,s:i,s:{s:I,s:I},s:{s:I,s:I},s:I,s:I,s:o}",
-			"id", i, "cpu", w->cpu, "busy_cycles", "to_switch",
-			(json_int_t)RP_IT_STAT_READ(w->busy_cycles[0]), "to_guest",
-			(json_int_t)RP_IT_STAT_READ(w->busy_cycles[1]), "packets", "to_switch",
-			(json_int_t)RP_IT_STAT_READ(w->stage_pkts[0]), "to_guest",
-			(json_int_t)RP_IT_STAT_READ(w->stage_pkts[1]), "idle_cycles",
-			(json_int_t)RP_IT_STAT_READ(w->idle_cycles), "naps",
-			(json_int_t)RP_IT_STAT_READ(w->naps), "stages", st));
-	}
+	for (unsigned int i = 0; i < it->n_workers; i++)
+		json_array_append_new(ws, worker_json(&it->w[i], i, &t));
 	port = json_pack("{s:s,s:b,s:I,s:I,s:i,s:o,s:o}", "path", it->o.port_path, "session",
 		s != NULL, "sessions", (json_int_t)it->sessions, "refused",
-		(json_int_t)it->sess_refused, "queues", it->o.queues, "rejects", rejects_json(&rej),
+		(json_int_t)it->sess_refused, "queues", it->o.queues, "rejects", rejects_json(&t.rej),
 		"handshake_rejects", rejects_json(&it->hs_st));
 	if (s != NULL) {
 		json_object_set_new(port, "peer", json_string(s->peer.name));
@@ -173,9 +185,9 @@ rp_it_status_json(struct rp_iothread *it)
 		it->o.poll == RP_IT_POLL_BUSY ? "busy" : "adaptive", "port", port, "vhost", vh,
 		"steering", rp_it_steer_json(it),
 		"queues", queues_json(it), "workers", ws, "cycles_per_packet", "to_switch",
-		cpp(busy[0], pkts[0]), "to_guest", cpp(busy[1], pkts[1]),
-		"cycles_per_packet_full_bursts", "to_switch", cpp(full_c[0], full_p[0]), "to_guest",
-		cpp(full_c[1], full_p[1]), "tsc_hz", (json_int_t)rte_get_tsc_hz());
+		cpp(t.busy[0], t.pkts[0]), "to_guest", cpp(t.busy[1], t.pkts[1]),
+		"cycles_per_packet_full_bursts", "to_switch", cpp(t.full_c[0], t.full_p[0]),
+		"to_guest", cpp(t.full_c[1], t.full_p[1]), "tsc_hz", (json_int_t)rte_get_tsc_hz());
 	json_object_set_new(o, "shared_queues", json_boolean(it->o.shared_queues));
 	json_object_set_new(o, "control", json_pack("{s:s,s:i,s:I,s:I,s:I,s:I}", "path",
 		it->o.ctl_path, "clients", (int)it->ctl.n_clients, "refused",

@@ -196,39 +196,71 @@ parse_user(const char *s, struct rp_it_ids *ids)
 	return 0;
 }
 
+enum { O_VHOST = 256, O_PORT, O_QUEUES, O_CPUS, O_CTL, O_CLIENT, O_POLL, O_TSO, O_MTU,
+	O_STEER_TS, O_STEER_TG, O_USER, O_CTL_GROUP, O_SECCOMP, O_SHARED };
+static const struct option long_opts[] = {
+	{"vhost", required_argument, NULL, O_VHOST},
+	{"port", required_argument, NULL, O_PORT},
+	{"queues", required_argument, NULL, O_QUEUES},
+	{"cpus", required_argument, NULL, O_CPUS},
+	{"ctl", required_argument, NULL, O_CTL},
+	{"vhost-client", no_argument, NULL, O_CLIENT},
+	{"poll", required_argument, NULL, O_POLL},
+	{"tso", no_argument, NULL, O_TSO},
+	{"mtu", required_argument, NULL, O_MTU},
+	{"steer-to-switch", required_argument, NULL, O_STEER_TS},
+	{"steer-to-guest", required_argument, NULL, O_STEER_TG},
+	{"user", required_argument, NULL, O_USER},
+	{"ctl-group", required_argument, NULL, O_CTL_GROUP},
+	{"seccomp", required_argument, NULL, O_SECCOMP},
+	{"shared-queues", no_argument, NULL, O_SHARED},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+/* @s as one of @words (NULL-terminated): its index, or -1. */
+static int
+word(const char *s, const char *const *words)
+{
+	for (int i = 0; words[i] != NULL; i++)
+		if (strcmp(s, words[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* After the options: what is required, and the defaults that depend on
+ * the machine. */
+static int
+finish(struct rp_it_opts *o, const cpu_set_t *allowed)
+{
+	if (o->vhost_path == NULL || o->port_path == NULL) {
+		fprintf(stderr, PROG ": %s is required (see --help)\n",
+			o->vhost_path == NULL ? "--vhost" : "--port");
+		return -1;
+	}
+	if (o->n_cpus == 0) {
+		for (int cpu = CPU_SETSIZE - 1; cpu >= 0; cpu--)
+			if (CPU_ISSET(cpu, allowed)) {
+				o->cpus[0] = cpu;
+				o->n_cpus = 1;
+				break;
+			}
+	}
+	return 0;
+}
+
 int
 rp_it_parse_args(int argc, char **argv, struct rp_it_opts *o, struct rp_it_ids *ids,
 	const cpu_set_t *allowed)
 {
-	enum { O_VHOST = 256, O_PORT, O_QUEUES, O_CPUS, O_CTL, O_CLIENT, O_POLL, O_TSO, O_MTU,
-		O_STEER_TS, O_STEER_TG, O_USER, O_CTL_GROUP, O_SECCOMP, O_SHARED };
-	static const struct option lo[] = {
-		{"vhost", required_argument, NULL, O_VHOST},
-		{"port", required_argument, NULL, O_PORT},
-		{"queues", required_argument, NULL, O_QUEUES},
-		{"cpus", required_argument, NULL, O_CPUS},
-		{"ctl", required_argument, NULL, O_CTL},
-		{"vhost-client", no_argument, NULL, O_CLIENT},
-		{"poll", required_argument, NULL, O_POLL},
-		{"tso", no_argument, NULL, O_TSO},
-		{"mtu", required_argument, NULL, O_MTU},
-		{"steer-to-switch", required_argument, NULL, O_STEER_TS},
-		{"steer-to-guest", required_argument, NULL, O_STEER_TG},
-		{"user", required_argument, NULL, O_USER},
-		{"ctl-group", required_argument, NULL, O_CTL_GROUP},
-		{"seccomp", required_argument, NULL, O_SECCOMP},
-		{"shared-queues", no_argument, NULL, O_SHARED},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	unsigned long v;
-	int c;
+	int c, w;
 
 	*o = (struct rp_it_opts){.queues = 1, .poll = RP_IT_POLL_BUSY, .mtu = 1500};
 	*ids = (struct rp_it_ids){.run_uid = (uid_t)-1, .run_gid = (gid_t)-1};
 	opterr = 0;
 	optind = 0; /* glibc: start over (a second parse, in the unit test) */
-	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
 		switch (c) {
 		case O_VHOST:
 			o->vhost_path = optarg;
@@ -251,13 +283,11 @@ rp_it_parse_args(int argc, char **argv, struct rp_it_opts *o, struct rp_it_ids *
 		case O_CLIENT:
 			o->vhost_client = true;
 			break;
-		case O_POLL:
-			if (strcmp(optarg, "busy") == 0)
-				o->poll = RP_IT_POLL_BUSY;
-			else if (strcmp(optarg, "adaptive") == 0)
-				o->poll = RP_IT_POLL_ADAPTIVE;
-			else
+		case O_POLL: /* in enum rp_it_poll's order */
+			w = word(optarg, (const char *const[]){"busy", "adaptive", NULL});
+			if (w < 0)
 				return bad("--poll", optarg, "must be busy or adaptive");
+			o->poll = (enum rp_it_poll)w;
 			break;
 		case O_TSO:
 			o->tso = true;
@@ -283,15 +313,11 @@ rp_it_parse_args(int argc, char **argv, struct rp_it_opts *o, struct rp_it_ids *
 				return -1;
 			ids->ctl_group_set = true;
 			break;
-		case O_SECCOMP:
-			if (strcmp(optarg, "kill") == 0)
-				o->seccomp = RP_IT_SECCOMP_KILL;
-			else if (strcmp(optarg, "log") == 0)
-				o->seccomp = RP_IT_SECCOMP_LOG;
-			else if (strcmp(optarg, "off") == 0)
-				o->seccomp = RP_IT_SECCOMP_OFF;
-			else
+		case O_SECCOMP: /* in enum rp_it_seccomp's order */
+			w = word(optarg, (const char *const[]){"kill", "log", "off", NULL});
+			if (w < 0)
 				return bad("--seccomp", optarg, "must be kill, log or off");
+			o->seccomp = (enum rp_it_seccomp)w;
 			break;
 		case 'h':
 			usage(stdout);
@@ -308,18 +334,5 @@ rp_it_parse_args(int argc, char **argv, struct rp_it_opts *o, struct rp_it_ids *
 		fprintf(stderr, PROG ": unexpected argument '%s' (see --help)\n", argv[optind]);
 		return -1;
 	}
-	if (o->vhost_path == NULL || o->port_path == NULL) {
-		fprintf(stderr, PROG ": %s is required (see --help)\n",
-			o->vhost_path == NULL ? "--vhost" : "--port");
-		return -1;
-	}
-	if (o->n_cpus == 0) {
-		for (int cpu = CPU_SETSIZE - 1; cpu >= 0; cpu--)
-			if (CPU_ISSET(cpu, allowed)) {
-				o->cpus[0] = cpu;
-				o->n_cpus = 1;
-				break;
-			}
-	}
-	return 0;
+	return finish(o, allowed);
 }

@@ -258,6 +258,38 @@ linearize(struct rp_sess *s, struct give_back *g, struct rte_mbuf *m, const stru
 	return rc;
 }
 
+/* A dropped burst: every one of its @n buffers straight back to the peer. */
+static void
+give_back_all(struct rp_queue *q, struct give_back *g, const struct rp_ipc_desc *d,
+	unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		give_back(g, d[i].off);
+	if (unlikely(give_back_flush(g) < 0))
+		sess_corrupt(&q->rej, g->s);
+}
+
+/* A received frame's mbuf @m from its first descriptor @d: port, hash,
+ * offloads. 0; -1 when the offload state is refused (@m freed, counted). */
+static inline int
+rx_meta(struct rp_queue *q, const struct rp_sess *s, struct rte_mbuf *m,
+	const struct rp_ipc_desc *d)
+{
+	m->port = q->port->port_id;
+	if (d->flags & RP_IPC_DESC_F_HASH) {
+		m->hash.rss = d->hash;
+		m->ol_flags |= RTE_MBUF_F_RX_RSS_HASH;
+	}
+	if ((d->flags & RP_PMD_RX_OL_FLAGS) &&
+		unlikely(!s->offload || rp_ipc_ol_to_mbuf(m, d, q->port->ol_conf) < 0)) {
+		q->st[RP_QS_BAD_OFFLOAD]++;
+		rte_pktmbuf_free(m);
+		return -1;
+	}
+	q->st[RP_QS_BYTES] += m->pkt_len;
+	return 0;
+}
+
 static uint16_t
 rx_ring(struct rp_queue *q, struct rp_sess *s, unsigned int ring, struct rte_mbuf **pkts,
 	uint16_t n)
@@ -286,10 +318,7 @@ rx_ring(struct rp_queue *q, struct rp_sess *s, unsigned int ring, struct rte_mbu
 		q->st[RP_QS_INVALID]++;
 		rp_ipc_ring_consume(r, take);
 		ok = rp_ipc_pool_borrow_burst(s->borrowed, d, take, &q->rej);
-		for (unsigned int i = 0; i < ok; i++)
-			give_back(&g, d[i].off);
-		if (unlikely(give_back_flush(&g) < 0))
-			sess_corrupt(&q->rej, s);
+		give_back_all(q, &g, d, ok);
 		return 0;
 	}
 	rp_ipc_ring_consume(r, take);
@@ -311,11 +340,8 @@ rx_ring(struct rp_queue *q, struct rp_sess *s, unsigned int ring, struct rte_mbu
 		frames += !(d[i].flags & RP_IPC_DESC_F_MORE) || i == ok - 1;
 	if (unlikely(rte_pktmbuf_alloc_bulk(q->mp, pkts, frames) != 0)) {
 		/* No mbufs: hand the buffers straight back, count the drops. */
-		for (unsigned int i = 0; i < ok; i++)
-			give_back(&g, d[i].off);
 		q->st[RP_QS_NO_MBUF] += frames;
-		if (unlikely(give_back_flush(&g) < 0))
-			sess_corrupt(&q->rej, s);
+		give_back_all(q, &g, d, ok);
 		return 0;
 	}
 	for (unsigned int i = 0, f = 0; i < ok; f++) {
@@ -337,21 +363,8 @@ rx_ring(struct rp_queue *q, struct rp_sess *s, unsigned int ring, struct rte_mbu
 				continue;
 			}
 		}
-		m->port = q->port->port_id;
-		if (d[i].flags & RP_IPC_DESC_F_HASH) {
-			m->hash.rss = d[i].hash;
-			m->ol_flags |= RTE_MBUF_F_RX_RSS_HASH;
-		}
-		/* The first descriptor carries the offload state. */
-		if ((d[i].flags & RP_PMD_RX_OL_FLAGS) &&
-			unlikely(!s->offload || rp_ipc_ol_to_mbuf(m, &d[i], q->port->ol_conf) < 0)) {
-			q->st[RP_QS_BAD_OFFLOAD]++;
-			rte_pktmbuf_free(m);
-			i = j + 1;
-			continue;
-		}
-		q->st[RP_QS_BYTES] += m->pkt_len;
-		pkts[out++] = m;
+		if (likely(rx_meta(q, s, m, &d[i]) == 0))
+			pkts[out++] = m;
 		i = j + 1;
 	}
 	/* Copied (or dropped): the peer has those buffers back before we
