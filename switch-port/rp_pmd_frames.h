@@ -36,9 +36,10 @@ rp_frames_whole(const struct rp_ipc_desc *d, unsigned int k, unsigned int n, boo
 /* Ownership checks frame by frame over the @n descriptors at @d (whole
  * frames): a frame that loses any segment to a rejection is dropped whole,
  * its accepted segments handed to @give_back, so a bad descriptor never
- * splices one frame onto the next. Rejections count in @rej, the segments
- * of dropped frames in *@invalid. Returns how many descriptors, whole
- * frames only, are left at the front of @d. */
+ * splices one frame onto the next. Each rejected descriptor counts in
+ * *@invalid, and by reason in @rej (the accepted segments of a dropped
+ * frame are handed back, not counted). Returns how many descriptors, whole
+ * frames only, are left at the front of @d, in order. */
 static inline unsigned int
 rp_frames_borrow(struct rp_ipc_pool *pool, struct rp_ipc_desc *d, unsigned int n,
 	struct rp_ipc_stats *rej, uint64_t *invalid, void (*give_back)(void *arg, uint32_t off),
