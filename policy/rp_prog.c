@@ -23,6 +23,7 @@
 #include <rte_log.h>
 
 #include "rp_prog.h"
+#include "rp_prog_private.h"
 
 #ifndef EM_BPF
 #define EM_BPF 247

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * rp_prog.h: steering programs on the host side. Reading and checking a
- * program file, binding it to a configuration and counters and JIT-compiling
- * it with rte_bpf, running it; building and parsing the RSS configuration
- * (key, indirection table, hash types). The ABI itself is
- * xdp/include/rp_steer_abi.h.
+ * program file, binding it to a configuration and counters and
+ * JIT-compiling it with rte_bpf (an instance), running it. The RSS
+ * configuration a program reads is rp_steer_cfg.h; the per-packet context
+ * rp_steer_ctx.h (both included here, for whoever runs programs). The ABI
+ * itself is xdp/include/rp_steer_abi.h.
  *
  * No EAL needed (rte_bpf runs without it): ringportctl's offline
  * `steer test` and the iothread share this code, and it is unit-tested
@@ -22,10 +23,10 @@
 #include <stdint.h>
 #include <string.h>
 
-#include <rte_memcpy.h>
-
 #include "rp_rss_core.h"
 #include "rp_steer_abi.h"
+#include "rp_steer_cfg.h"
+#include "rp_steer_ctx.h"
 
 #define RP_PROG_MAX_INSNS 4096     /* longest program accepted */
 #define RP_PROG_MAX_FILE (1u << 20) /* largest object file read */
@@ -90,75 +91,5 @@ rp_prog_run(const struct rp_prog_inst *i, struct rp_steer_ctx *ctx)
 		return i->fn(ctx);
 	return rp_rss_steer(i->cfg, ctx);
 }
-
-/* ---- the configuration ------------------------------------------------- */
-
-/** The standard key (virtio-net and Microsoft RSS default). */
-extern const uint8_t rp_steer_default_key[RP_STEER_KEY_SIZE];
-
-/** Defaults: standard key, all hash types, a 128-entry identity table
- * (queue = (hash & 127) % nb_queues once the host maps it), queue 0. */
-void rp_steer_cfg_init(struct rp_steer_cfg *c);
-
-/** Use @key from now on (rebuilds the lookup tables). */
-void rp_steer_cfg_set_key(struct rp_steer_cfg *c, const uint8_t key[RP_STEER_KEY_SIZE]);
-
-/** "6d5a56da..." (80 hex digits, optional ':' between bytes) into @key. */
-int rp_steer_parse_key(const char *s, uint8_t key[RP_STEER_KEY_SIZE], char *err, size_t errlen);
-
-/** "0,1,2,3" (a power of two of entries, up to RP_STEER_TABLE_MAX, each
- * below @max_queue) into c->table and c->table_mask. */
-int rp_steer_parse_table(const char *s, unsigned int max_queue, struct rp_steer_cfg *c,
-	char *err, size_t errlen);
-
-/** Up to 8 comma-separated 32-bit numbers into c->user (the rest zero). */
-int rp_steer_parse_user(const char *s, struct rp_steer_cfg *c, char *err, size_t errlen);
-
-/** "ipv4,tcpv4,udpv4,ipv6,tcpv6,udpv6", "all" or "none" into *types. */
-int rp_steer_parse_types(const char *s, uint32_t *types, char *err, size_t errlen);
-
-/** The types as the list rp_steer_parse_types() reads; @buf >= 48 bytes. */
-const char *rp_steer_types_str(uint32_t types, char *buf, size_t len);
-
-/** Fill @ctx for the frame @pkt of @len bytes, @seg of them contiguous
- * there, arriving on @queue, run by @worker of @n_workers. Only the frame's own bytes are copied (reading past them would
- * pull in buffer lines nobody touched: a cache miss per packet), and every
- * other byte of @ctx is rewritten too, the rest of pkt[] and the slack
- * with zeroes: a program sees this frame and nothing of an earlier one,
- * nor anything an earlier program run left there. */
-static inline void
-rp_steer_ctx_fill(struct rp_steer_ctx *ctx, const void *pkt, uint32_t len, uint32_t seg,
-	unsigned int dir, unsigned int queue, unsigned int nb_queues, unsigned int worker,
-	unsigned int n_workers)
-{
-	uint32_t n = seg < RP_STEER_PKT_MAX ? seg : RP_STEER_PKT_MAX;
-
-	rte_memcpy(ctx->pkt, pkt, n); /* inline: no call for a few vector moves */
-	memset(ctx->pkt + n, 0, RP_STEER_PKT_MAX - n);
-	ctx->len = len;
-	ctx->pkt_len = n;
-	ctx->hash = 0;
-	ctx->queue = (uint16_t)queue;
-	ctx->nb_queues = (uint16_t)nb_queues;
-	ctx->dir = (uint8_t)dir;
-	ctx->flags = 0;
-	ctx->worker = (uint16_t)worker;
-	ctx->n_workers = (uint16_t)n_workers;
-	memset(ctx->pad, 0, sizeof(ctx->pad));
-	memset(ctx->slack, 0, sizeof(ctx->slack));
-}
-
-/** The queue the host uses for result @r with @nb_queues (>= 1) queues. */
-static inline unsigned int
-rp_steer_queue(uint64_t r, unsigned int nb_queues)
-{
-	unsigned int q = RP_STEER_RET_GET_QUEUE(r);
-
-	return q < nb_queues ? q : q % nb_queues;
-}
-
-/* Internal to the library: format a reason into @err, return @rc. */
-int rp_prog_errf(char *err, size_t errlen, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
 
 #endif /* RP_PROG_H */
