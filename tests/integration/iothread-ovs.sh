@@ -31,8 +31,6 @@ ovs_sb_start sb --plugin "$pmd"
 ovs_sb_add_bridge "$sb" br0
 ovs_pid=$(ovs_sb_pid "$sb")
 
-link_up() { [ "$(ovs_sb_vsctl "$sb" get Interface "$1" link_state)" = "up" ]; }
-stat_is() { [ "$(ovs_sb_iface_stat "$sb" "$1" "$2" 2>/dev/null)" = "$3" ]; }
 
 # (device, inode) of every shared file mapping of process $1.
 shared_inodes() {
@@ -212,9 +210,9 @@ print(f"  guests: {n} frames each way, intact, in order, each flow on its expect
 print(f"  iothread cycles/packet: A to-switch {sa['cycles_per_packet']['to_switch']:.0f},"
       f" B to-guest {sb['cycles_per_packet']['to_guest']:.0f} (shared CPUs: not a benchmark)")
 PY
-	rp_wait_for 30 "pA rx_packets=$N" stat_is pA rx_packets "$N" ||
+	rp_wait_for 30 "pA rx_packets=$N" ovs_sb_stat_is "$sb" pA rx_packets "$N" ||
 		rp_fail "OVS counted rx_packets=$(ovs_sb_iface_stat "$sb" pA rx_packets) on pA, sent $N"
-	rp_wait_for 30 "pB tx_packets=$N" stat_is pB tx_packets "$N" ||
+	rp_wait_for 30 "pB tx_packets=$N" ovs_sb_stat_is "$sb" pB tx_packets "$N" ||
 		rp_fail "OVS counted tx_packets=$(ovs_sb_iface_stat "$sb" pB tx_packets) on pB, want $N"
 	rp_log "  OVS: pA rx_packets=$N, pB tx_packets=$N"
 	ovs_sb_del_port "$sb" br0 pA

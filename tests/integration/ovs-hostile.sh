@@ -53,8 +53,6 @@ n_fds() { find "/proc/$ovs_pid/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 pmd_cycles() {
 	ovs_sb_pmd_stats "$sb" | awk '$1 ~ /^(idle|processing)_cycles$/ { s += $2 } END { printf "%.0f\n", s }'
 }
-link_up() { [ "$(ovs_sb_vsctl "$sb" get Interface "$1" link_state)" = "up" ]; }
-stat_is() { [ "$(ovs_sb_iface_stat "$sb" "$1" "$2" 2>/dev/null)" = "$3" ]; }
 
 # --- fd-flood ---------------------------------------------------------------
 if want fd-flood; then
@@ -179,7 +177,7 @@ rewrite_case() { # NAME ID [devargs...]: sets bad (B's bad_dst) and got (receive
 	rp_on_exit rp_kill_pid $pa
 	rp_wait_for 10 "peer sockets" test -S "$d/a.sock" -a -S "$d/b.sock" || rp_fail "peers did not listen"
 	ovs_sb_add_port "$sb" br0 pB "net_ringport${k}1,path=$d/b.sock$*" || rp_fail "pB not added"
-	rp_wait_for 20 "pB link up" link_up pB || rp_fail "pB link down"
+	rp_wait_for 20 "pB link up" ovs_sb_link_up "$sb" pB || rp_fail "pB link down"
 	ovs_sb_ofctl "$sb" del-flows br0
 	# The anti-spoofing rule: only the original destination goes on.
 	ovs_sb_ofctl "$sb" add-flow br0 "priority=10,in_port=100,dl_dst=$good,actions=output:pB"
@@ -188,7 +186,7 @@ rewrite_case() { # NAME ID [devargs...]: sets bad (B's bad_dst) and got (receive
 		rp_fail "pA not added"
 	touch "$d/go"
 	wait $pa || { cat "$d/a.err" >&2; rp_fail "$name: A not clean: $(cat "$d/a.json")"; }
-	rp_wait_for 30 "pA rx_packets=$n" stat_is pA rx_packets $n || rp_fail "$name: OVS did not get all of A's frames"
+	rp_wait_for 30 "pA rx_packets=$n" ovs_sb_stat_is "$sb" pA rx_packets $n || rp_fail "$name: OVS did not get all of A's frames"
 	ovs_sb_del_port "$sb" br0 pA
 	ovs_sb_del_port "$sb" br0 pB
 	# B is not clean when rewritten frames reached it (bad_dst): judged below.
@@ -231,7 +229,7 @@ rp_wait_for 20 "pH rejected_bad_region_header_errors >= 1" header_refusals ||
 ovs_sb_del_port "$sb" br0 pH
 rp_log "  refused and counted: $(grep -o 'region needs.*max_mem=[0-9]*' "$sb/ovs-vswitchd.log" | head -1)"
 ovs_sb_add_port "$sb" br0 pH "net_ringport61,path=$d/h.sock" || rp_fail "pH not added"
-rp_wait_for 20 "pH link up under the default max_mem" link_up pH || rp_fail "the default max_mem refused a 16-queue region"
+rp_wait_for 20 "pH link up under the default max_mem" ovs_sb_link_up "$sb" pH || rp_fail "the default max_mem refused a 16-queue region"
 ovs_sb_del_port "$sb" br0 pH
 rp_kill_pid $hpid
 if ovs_sb_add_port "$sb" br0 pH "net_ringport62,path=$d/h.sock,max_mem=12Q" 2>/dev/null; then
@@ -259,7 +257,7 @@ pa=$!
 rp_on_exit rp_kill_pid $pa
 rp_wait_for 10 "peer sockets" test -S "$d/a.sock" -a -S "$d/b.sock" || rp_fail "peers did not listen"
 ovs_sb_add_port "$sb" br0 pB "net_ringport71,path=$d/b.sock" options:n_rxq=2 || rp_fail "pB not added"
-rp_wait_for 20 "pB link up" link_up pB || rp_fail "pB link down"
+rp_wait_for 20 "pB link up" ovs_sb_link_up "$sb" pB || rp_fail "pB link down"
 ovs_sb_ofctl "$sb" del-flows br0
 ovs_sb_ofctl "$sb" add-flow br0 "in_port=100,actions=output:pB"
 ovs_sb_add_port "$sb" br0 pA "net_ringport70,path=$d/a.sock" options:n_rxq=2 ofport_request=100 ||

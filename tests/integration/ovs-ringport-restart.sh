@@ -27,8 +27,7 @@ ovs_pid=$(ovs_sb_pid "$sb")
 d=$sb/restart
 mkdir -p "$d"
 
-link_up() { [ "$(ovs_sb_vsctl "$sb" get Interface "$1" link_state)" = "up" ]; }
-link_down() { ! link_up "$1"; }
+link_down() { ! ovs_sb_link_up "$sb" "$1"; }
 regions() { grep -c 'ringport-region' "/proc/$ovs_pid/maps" || true; }
 rx_live() { ovs_sb_port_packets "$sb" pA RX; }
 rx_above() { local n; n=$(rx_live) && [ -n "$n" ] && [ "$n" -gt "$1" ]; }
@@ -49,7 +48,7 @@ rp_wait_for 10 "peer B listening" test -S "$d/b.sock" || rp_fail "peer B did not
 start_a
 
 ovs_sb_add_port "$sb" br0 pB "net_ringport1,path=$d/b.sock" options:n_rxq=2 || rp_fail "pB not added"
-rp_wait_for 20 "pB link up" link_up pB || rp_fail "pB link down"
+rp_wait_for 20 "pB link up" ovs_sb_link_up "$sb" pB || rp_fail "pB link down"
 ovs_sb_ofctl "$sb" del-flows br0
 ovs_sb_ofctl "$sb" add-flow br0 "in_port=101,actions=output:pB"
 add_a() {
@@ -75,7 +74,7 @@ for ((i = 1; i <= kill_rounds; i++)); do
 		rp_fail "traffic did not resume, round $i"
 	ms=$((($(date +%s%N) - t0) / 1000000))
 	[ $ms -gt $worst ] && worst=$ms
-	rp_wait_for 10 "pA link up (round $i)" link_up pA || rp_fail "pA link not up, round $i"
+	rp_wait_for 10 "pA link up (round $i)" ovs_sb_link_up "$sb" pA || rp_fail "pA link not up, round $i"
 	kill -0 "$ovs_pid" || rp_fail "ovs-vswitchd died in round $i"
 done
 # Reported, not asserted tight: timing is for benchmarks; 10 s is a hang guard.

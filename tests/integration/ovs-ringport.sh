@@ -21,10 +21,6 @@ ovs_sb_start sb --plugin "$pmd"
 ovs_sb_add_bridge "$sb" br0
 ovs_pid=$(ovs_sb_pid "$sb")
 
-link_up() { [ "$(ovs_sb_vsctl "$sb" get Interface "$1" link_state)" = "up" ]; }
-# The database's statistics are refreshed every few seconds: poll them.
-stat_is() { [ "$(ovs_sb_iface_stat "$sb" "$1" "$2" 2>/dev/null)" = "$3" ]; }
-
 # Shared memory in ovs-vswitchd while pA and pB have sessions: EAL's own
 # segments and the two ringport regions, nothing else (no guest memory ever
 # reaches the switch).
@@ -111,7 +107,7 @@ run_case() {
 	# shellcheck disable=SC2086 # port_cols: extra Interface columns
 	ovs_sb_add_port "$sb" br0 pB "net_ringport${k}1,path=$d/b.sock" "options:n_rxq=$q" ${port_cols:-} ||
 		rp_fail "pB not added"
-	rp_wait_for 20 "pB link up" link_up pB || { ovs_sb_log_tail "$sb"; cat "$d/b.err" >&2; rp_fail "pB link down"; }
+	rp_wait_for 20 "pB link up" ovs_sb_link_up "$sb" pB || { ovs_sb_log_tail "$sb"; cat "$d/b.err" >&2; rp_fail "pB link down"; }
 	# pA's traffic starts the moment it is added: install its flow first,
 	# naming it by the OpenFlow port number it will ask for.
 	ovs_sb_ofctl "$sb" del-flows br0
@@ -140,16 +136,16 @@ run_case() {
 		kill -CONT $pb 2>/dev/null || true
 		# Every frame A sent either left pB or was dropped there, and
 		# counted: then B has all it will get, and pB may go.
-		rp_wait_for 30 "pA rx_packets=$N" stat_is pA rx_packets "$N" || true
+		rp_wait_for 30 "pA rx_packets=$N" ovs_sb_stat_is "$sb" pA rx_packets "$N" || true
 		rp_wait_for 60 "pB tx_packets + tx_dropped = $N" pb_accounted "$N" || true
 		echo "$(ovs_sb_iface_stat "$sb" pA rx_packets) $(ovs_sb_iface_stat "$sb" pB tx_packets)" \
 			"$(ovs_sb_iface_stat "$sb" pB tx_dropped) $(pb_ring_full)" >"$d/ovs-counts"
 		ovs_sb_del_port "$sb" br0 pB
 	elif [ -n "$b_linger" ]; then
 		# All of A's frames reached OVS and none left by pB: B may go.
-		rp_wait_for 30 "pA rx_packets=$N" stat_is pA rx_packets "$N" ||
+		rp_wait_for 30 "pA rx_packets=$N" ovs_sb_stat_is "$sb" pA rx_packets "$N" ||
 			rp_fail "OVS counted rx_packets=$(ovs_sb_iface_stat "$sb" pA rx_packets) on pA, sent $N"
-		stat_is pB tx_packets "$want" ||
+		ovs_sb_stat_is "$sb" pB tx_packets "$want" ||
 			rp_fail "OVS counted tx_packets=$(ovs_sb_iface_stat "$sb" pB tx_packets) on pB, want $want"
 		ovs_sb_del_port "$sb" br0 pB
 	fi
@@ -185,12 +181,12 @@ assert sum(x["tx"] for x in a["queues"]) == n and len(a["queues"]) == q, a
 print(f"  peer A sent {a['sent']} on {q} queue(s), all buffers back; "
       f"peer B received {b['received']}, all intact and in order")
 PY
-	rp_wait_for 30 "pA rx_packets=$N" stat_is pA rx_packets "$N" ||
+	rp_wait_for 30 "pA rx_packets=$N" ovs_sb_stat_is "$sb" pA rx_packets "$N" ||
 		rp_fail "OVS counted rx_packets=$(ovs_sb_iface_stat "$sb" pA rx_packets) on pA, sent $N"
-	[ -n "$b_linger" ] || rp_wait_for 30 "pB tx_packets=$want" stat_is pB tx_packets "$want" ||
+	[ -n "$b_linger" ] || rp_wait_for 30 "pB tx_packets=$want" ovs_sb_stat_is "$sb" pB tx_packets "$want" ||
 		rp_fail "OVS counted tx_packets=$(ovs_sb_iface_stat "$sb" pB tx_packets) on pB, want $want"
 	rp_log "  OVS: pA rx_packets=$N, pB tx_packets=$want"
-	link_down() { ! link_up "$1"; }
+	link_down() { ! ovs_sb_link_up "$sb" "$1"; }
 	rp_wait_for 20 "pA link down after its peer left" link_down pA ||
 		rp_fail "pA still up with no peer"
 	[ -n "${run_case_keep:-}" ] && return 0

@@ -30,6 +30,8 @@
 #                                       dpdk port; fails with OVS's error text
 #   ovs_sb_del_port DIR BR PORT
 #   ovs_sb_iface_stat DIR PORT NAME     one Interface statistics counter
+#   ovs_sb_link_up DIR PORT             the port's link is up
+#   ovs_sb_stat_is DIR PORT NAME VALUE  that counter is VALUE now (poll it)
 #   ovs_sb_pmd_stats DIR                dpif-netdev/pmd-stats-show summed over
 #                                       PMD threads, as "key value" lines
 #   ovs_sb_port_packets DIR PORT RX|TX  live packet count from dpctl/show -s
@@ -214,6 +216,17 @@ ovs_sb_add_port() {
 
 ovs_sb_del_port() {
 	ovs_sb_vsctl "$1" del-port "$2" "$3"
+}
+
+# ovs_sb_link_up DIR PORT: PORT's link is up (for rp_wait_for).
+ovs_sb_link_up() {
+	[ "$(ovs_sb_vsctl "$1" get Interface "$2" link_state)" = "up" ]
+}
+
+# ovs_sb_stat_is DIR PORT KEY VALUE: PORT's statistics:KEY is VALUE now.
+# The database's statistics are refreshed every few seconds: poll this.
+ovs_sb_stat_is() {
+	[ "$(ovs_sb_iface_stat "$1" "$2" "$3" 2>/dev/null)" = "$4" ]
 }
 
 ovs_sb_iface_stat() {
