@@ -159,18 +159,9 @@ ovs_sb_add_bridge "$sb" br0
 ovs_sb_vsctl "$sb" set Open_vSwitch . other_config:vhost-sock-dir=. >/dev/null || true
 
 # ---- per-configuration processes ---------------------------------------
-pids=()
-spawn() { # LOG CMD...: start in the background, remember the pid
-	local log=$1
-	shift
-	"$@" >"$log" 2>&1 &
-	pids+=($!)
-	rp_on_exit rp_kill_pid $!
-}
 stop_all() {
 	local p
-	for p in "${pids[@]}"; do rp_kill_pid "$p" || true; done
-	pids=()
+	perf_stop_spawned
 	for p in $(ovs_sb_vsctl "$sb" list-ports br0); do
 		ovs_sb_del_port "$sb" br0 "$p" || rp_log "warning: could not delete port $p" >&2
 	done
@@ -191,7 +182,7 @@ guest() { # NAME MODE(txonly|rxonly) SOCK SERVER(0|1) Q SIZE CPUS
 	# hugepage files, so a guest that had to be killed leaves none behind
 	# (with files, each run leaked 1 GB of hugepages, and the next bench
 	# found too few for its g2g guests: "nothing came out of p2").
-	spawn "$work/$1.log" "$testpmd" --lcores "$lc" --no-pci -m 512 --in-memory --single-file-segments \
+	perf_spawn "$work/$1.log" "$testpmd" --lcores "$lc" --no-pci -m 512 --in-memory --single-file-segments \
 		--iova-mode=va \
 		--file-prefix "rpbench$$g$guest_id" \
 		--vdev "net_virtio_user0,path=$3,server=$4,queues=$5" -- \
@@ -202,7 +193,7 @@ iothread() { # NAME Q CPUS: vhost socket $work/NAME.v, port $work/NAME.p
 	local prog=()
 	rm -f "$work/$1".*
 	[ -n "$steer" ] && prog=(--steer-to-switch "$steer" --steer-to-guest "$steer")
-	spawn "$work/$1.log" "$iot" --vhost "$work/$1.v" --port "$work/$1.p" --queues "$2" \
+	perf_spawn "$work/$1.log" "$iot" --vhost "$work/$1.v" --port "$work/$1.p" --queues "$2" \
 		--cpus "$3" --poll "$([ $shared -eq 1 ] && echo adaptive || echo busy)" "${prog[@]}"
 	rp_wait_for 20 "$1 sockets" test -S "$work/$1.p.ctl" ||
 		{ tail "$work/$1.log" >&2; rp_fail "iothread $1 did not start"; }
@@ -375,6 +366,4 @@ for q in $queues; do
 	done
 done
 
-python3 "$rp_top/perf/bench-report.py" "$out" --shared "$shared" --ncpu "$ncpu" \
-	$([ $check -eq 1 ] && echo --check) || exit 1
-rp_log "results: $out" >&2
+perf_report "$out" "$shared" "$check"

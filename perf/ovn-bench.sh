@@ -115,18 +115,8 @@ rp_log "OVN central and chassis A, B up; chassis A's PMD on CPU 1, the rest on" 
 	"$([ $shared -eq 1 ] && echo "CPU 0 (shared)" || echo "CPUs of their own")" >&2
 
 # ---- per mode: ports vm1 (A) and vm2 (B), guests 1 and 2 ------------------
-pids=()
-spawn() { # LOG CMD...: start in the background, remember the pid
-	local log=$1
-	shift
-	"$@" >"$log" 2>&1 &
-	pids+=($!)
-	rp_on_exit rp_kill_pid $!
-}
 stop_all() {
-	local p
-	for p in "${pids[@]}"; do rp_kill_pid "$p" || true; done
-	pids=()
+	perf_stop_spawned
 	ovs_sb_vsctl "$cha" --if-exists del-port br-int vm1
 	ovs_sb_vsctl "$chb" --if-exists del-port br-int vm2
 }
@@ -135,7 +125,7 @@ stop_all() {
 port() {
 	local sb=$1 n=$2 mode=$3
 	if [ "$mode" = ringport ]; then
-		spawn "$work/i$n.log" "$iot" "${iot_conf[@]}" --vhost "$work/v$n.sock" --port "$work/p$n.sock" \
+		perf_spawn "$work/i$n.log" "$iot" "${iot_conf[@]}" --vhost "$work/v$n.sock" --port "$work/p$n.sock" \
 			--cpus "${iot_cpu[n - 1]}" --poll "$([ $shared -eq 1 ] && echo adaptive || echo busy)"
 		rp_wait_for 20 "iothread $n sockets" test -S "$work/p$n.sock.ctl" ||
 			{ tail "$work/i$n.log" >&2; rp_fail "iothread $n did not start"; }
@@ -157,7 +147,7 @@ guest() {
 	"$vguest" --vhost "$work/v$n.sock" "${srv[@]}" --addr "$addr" --peer "$peer" --forever \
 		--send "$send" --rate "$rate" --flows 64 --frame-size "$size" --cpu "${guest_cpu[n - 1]}" \
 		>"$work/g$n.json" 2>"$work/g$n.err" &
-	pids+=($!)
+	perf_pids+=($!)
 	eval "g$n=$!"
 	rp_on_exit rp_kill_pid $!
 	if [ "$mode" = native ]; then
@@ -281,6 +271,4 @@ for mode in $modes; do
 	done
 done
 
-python3 "$rp_top/perf/bench-report.py" "$out" --shared "$shared" --ncpu "$ncpu" \
-	$([ $check -eq 1 ] && echo --check) || exit 1
-rp_log "results: $out" >&2
+perf_report "$out" "$shared" "$check"
