@@ -146,7 +146,7 @@ struct rp_it_worker {
 	struct rp_ipc_desc *ret[RP_IT_MAX_QP]; /* returns waiting for free-ring room */
 	unsigned int idle_polls;
 	unsigned int nap_us;
-	/* Views done with, going back to view_mp in bulk (worker.c). */
+	/* Views done with, going back to view_mp in bulk (worker.h). */
 	unsigned int n_vfree;
 	struct rte_mbuf *vfree[RP_IT_BURST * 2];
 	/* Statistics: this worker writes them, the control thread reads. */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * net_ringport private structures, shared by the control code
- * (rte_eth_ringport.c) and the data path (rp_pmd_rxtx.c).
+ * net_ringport private structures, shared by the ethdev ops
+ * (rte_eth_ringport.c), the session thread (rp_pmd_sess.c) and the data
+ * path (rp_pmd_rxtx.c).
  *
  * Threads: rx/tx bursts run on OVS PMD threads; the session (connect,
  * handshake, peer loss) is handled on the port's own session thread,
