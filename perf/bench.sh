@@ -268,11 +268,7 @@ flowing() { # PORT RX|TX
 # over every iothread of the configuration: "c_ts p_ts c_tg p_tg"
 iot_counts() {
 	local c
-	for c in "${iots[@]}"; do "$ctl" --ctl "$c" status; done | jq -s -r '
-		[ ([.[].workers[].busy_cycles.to_switch] | add // 0),
-		  ([.[].workers[].packets.to_switch] | add // 0),
-		  ([.[].workers[].busy_cycles.to_guest] | add // 0),
-		  ([.[].workers[].packets.to_guest] | add // 0) ] | map(tostring) | join(" ")'
+	for c in "${iots[@]}"; do "$ctl" --ctl "$c" status; done | perf_py iot-counts
 }
 
 # window MODE SC SIZE Q TRIAL: one measurement, one JSON line.
@@ -290,40 +286,19 @@ window() {
 	[ "$2" = n2g ] && ic=$iot_cpus gc=$guest_cpus
 	# g2g without CPUs for the B side: A and B share theirs.
 	[ "$2" = g2g ] && [ "$1" != floor ] && [ "$guest_cpus_b" = "$guest_cpus" ] && sh=1
-	python3 - "$@" "$secs" "$pmd_cpus" "$ic" "$gc" "$sh" \
-		"$((d1 - d0))" "${i0[@]:-0 0 0 0}" "${i1[@]:-0 0 0 0}" "$stats" <<'PY' | tee -a "$out/results.jsonl" >&2
-import json, sys
-a = sys.argv[1:]
-mode, sc, size, q, trial, secs = a[0], a[1], int(a[2]), int(a[3]), int(a[4]), float(a[5])
-pmd_cpus, iot_cpus, guest_cpus, shared, delivered = a[6], a[7], a[8], a[9] == "1", int(a[10])
-i0, i1 = list(map(int, a[11:15])), list(map(int, a[15:19]))
-st = dict(l.split() for l in a[19].splitlines() if l.strip())
-rx, cyc = int(float(st.get("packets_received", 0))), int(float(st.get("processing_cycles", 0)))
-if sc == "g2d":
-    delivered = rx
-d = [y - x for x, y in zip(i0, i1)]
-iot = {"to_switch": d[0] / d[1] if d[1] else None, "to_guest": d[2] / d[3] if d[3] else None}
-r = {"mode": mode, "scenario": sc, "size": size, "queues": q, "trial": trial,
-     "steer": __import__("os").environ.get("RP_BENCH_STEER", "") if mode.startswith("ringport") else "",
-     "cpus": {"ovs_pmd": pmd_cpus, "iothread": iot_cpus if mode.startswith("ringport") else "",
-              "guests": guest_cpus if mode != "floor" else "", "shared": shared},
-     "seconds": secs, "ovs_packets": rx, "delivered": delivered,
-     "mpps": round(delivered / secs / 1e6, 4),
-     "ovs_cycles_per_packet": round(cyc / rx, 1) if rx else None,
-     "iothread_cycles_per_packet": {k: round(v, 1) if v else v for k, v in iot.items()},
-     # The path's cost per packet: each stage's busy cycles over the packets
-     # it handled, summed along the path (drops downstream do not inflate
-     # it; the guests are the workload and are not counted).
-     "total_cycles_per_packet": round(cyc / rx + sum(v for v in iot.values() if v), 1) if rx else None}
-print(json.dumps(r))
-PY
+	perf_py window --mode "$1" --scenario "$2" --size "$3" --queues "$4" --trial "$5" \
+		--seconds "$secs" --steer "$steer_label" --pmd-cpus "$pmd_cpus" \
+		--iot-cpus "$ic" --guest-cpus "$gc" --shared "$sh" --delivered "$((d1 - d0))" \
+		--iot-before "${i0[*]}" --iot-after "${i1[*]}" --pmd-stats - <<<"$stats" |
+		tee -a "$out/results.jsonl" >&2
 }
 
 cfg_id=0
 for q in $queues; do
 	plan "$q"
-	ovs_sb_vsctl "$sb" set Open_vSwitch . \
-		"other_config:pmd-cpu-mask=$(printf '0x%x' $(( $(echo "${pmd_cpus//,/ }" | awk '{m=0; for (i=1;i<=NF;i++) m+=2^$i; print m}') )))" >/dev/null
+	mask=0
+	for c in ${pmd_cpus//,/ }; do mask=$((mask | 1 << c)); done
+	ovs_sb_vsctl "$sb" set Open_vSwitch . "other_config:pmd-cpu-mask=$(printf '0x%x' $mask)" >/dev/null
 	for sc in $scenarios; do
 		for size in $sizes; do
 			for mode_steer in $(for m in $modes; do
@@ -336,9 +311,8 @@ for q in $queues; do
 				mode=${mode_steer%%/*} st=${mode_steer#*/}
 				steer=${st#*=}
 				# the rows' label: empty for the iothread's default
-				RP_BENCH_STEER=${st%%=*}
-				[ "$RP_BENCH_STEER" = default ] && RP_BENCH_STEER=""
-				export RP_BENCH_STEER
+				steer_label=${st%%=*}
+				[ "$steer_label" = default ] && steer_label=""
 				cfg_id=$((cfg_id + 1))
 				where="OVS PMD on CPU $pmd_cpus"
 				if [[ $mode == ringport* ]]; then where+=", iothread $iot_cpus"; fi
@@ -348,7 +322,7 @@ for q in $queues; do
 				elif [ $sc = g2g ] && [ $mode = native ]; then
 					where+=" (B: guest $guest_cpus_b)"
 				fi
-				rp_log "$mode${RP_BENCH_STEER:+:$RP_BENCH_STEER} $sc ${size}B ${q}q: $where" >&2
+				rp_log "$mode${steer_label:+:$steer_label} $sc ${size}B ${q}q: $where" >&2
 				setup "$mode" "$sc" "$size" "$q"
 				if [ -n "$out_port" ]; then
 					rp_wait_for 60 "traffic out of $out_port" flowing "$out_port" TX ||

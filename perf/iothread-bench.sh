@@ -42,6 +42,7 @@
 #                          [--cases LIST] [--out DIR]
 set -euo pipefail
 . "$(dirname "$0")/../tests/lib/common.sh"
+. "$(dirname "$0")/lib.sh"
 
 secs=10
 bench_cpu=1
@@ -51,7 +52,7 @@ it_cpus=""
 cases="dequeue-vhost dequeue-iothread enqueue-vhost enqueue-iothread idle-adaptive"
 out=""
 usage() {
-	awk 'NR > 2 && !/^#/ { exit } NR > 3 { sub(/^# ?/, ""); print }' "$0"
+	perf_usage "$0"
 }
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -139,32 +140,16 @@ peer() { # VAR ARGS...: rp-peer in the switch's place, on the generator CPU
 # worker_stat DIR: "busy packets iterations full_cycles full_packets" of
 # the iothread's stage DIR, summed over its workers.
 worker_stat() {
-	"$ctl" --ctl "$out/p.sock.ctl" status | python3 -c '
-import json, sys
-ws = [w["stages"][sys.argv[1]] for w in json.load(sys.stdin)["workers"]]
-print(*(sum(st[k] for st in ws) for k in ("busy_cycles", "packets", "busy_iterations",
-    "full_burst_cycles", "full_burst_packets")))' "$1"
+	"$ctl" --ctl "$out/p.sock.ctl" status | perf_py stage "$1"
 }
 # moving DIR: the switch side is attached and the stage's queue counters
 # (packets that really went through, not drops) pass 100000.
 moving() {
-	"$ctl" --ctl "$out/p.sock.ctl" status | python3 -c '
-import json, sys
-s = json.load(sys.stdin)
-ok = s["port"]["session"] and sum(q[sys.argv[1]]["packets"] for q in s["queues"]) > 100000
-sys.exit(0 if ok else 1)' "$1"
+	"$ctl" --ctl "$out/p.sock.ctl" status | perf_py moving "$1"
 }
 
 report() { # CASE PACKETS CYCLES SECONDS [ITERATIONS FULL_CYCLES FULL_PACKETS]
-	python3 -c 'import json, sys
-n, p, c, s = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
-r = {"case": n, "packets": p, "busy_cycles": c, "cycles_per_packet": round(c / p, 1),
-     "mpps": round(p / s / 1e6, 3) if s else None}
-if len(sys.argv) > 5:
-    it, fc, fp = map(int, sys.argv[5:8])
-    r["packets_per_iteration"] = round(p / it, 1)
-    r["cycles_per_packet_full_bursts"] = round(fc / fp, 1) if fp else None
-print(json.dumps(r))' "$@" | tee -a "$out/results.jsonl"
+	perf_py case "$1" "$2" "$3" "$4" ${5:+--bursts "$5 $6 $7"} | tee -a "$out/results.jsonl"
 }
 
 # testpmd's own figure, printed when it stops: "CPU cycles/packet=X (busy
@@ -198,10 +183,7 @@ cpu_ns() {
 	cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { print s }'
 }
 up() {
-	"$ctl" --ctl "$out/p.sock.ctl" status | python3 -c '
-import json, sys
-s = json.load(sys.stdin)
-sys.exit(0 if s["link"] == "up" else 1)'
+	"$ctl" --ctl "$out/p.sock.ctl" status | perf_py link-up
 }
 
 run_case() {
@@ -239,10 +221,7 @@ run_case() {
 		a=$(cpu_ns $i)
 		sleep "$secs" # the measurement window, not synchronisation
 		b=$(cpu_ns $i)
-		python3 -c 'import json, sys
-a, b, s = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
-print(json.dumps({"case": "idle-adaptive", "core_percent": round((b - a) / (s * 1e9) * 100, 2)}))' \
-			"$a" "$b" "$secs" | tee -a "$out/results.jsonl"
+		perf_py idle "$a" "$b" "$secs" | tee -a "$out/results.jsonl"
 		rp_kill_pid $g; rp_kill_pid $p; rp_kill_pid $i
 		;;
 	enqueue-iothread)
@@ -259,24 +238,5 @@ for c in $cases; do
 	run_case "$c"
 done
 
-python3 - "$out/results.jsonl" <<'PY'
-import json, sys
-r = {j["case"]: j for j in map(json.loads, open(sys.argv[1]))}
-print("\n| case | cycles/packet | full bursts only | packets/iteration | Mpps (iothread) |")
-print("|---|---:|---:|---:|---:|")
-for k, v in r.items():
-    if "core_percent" in v:
-        continue
-    print(f"| {k} | {v['cycles_per_packet']} | {v.get('cycles_per_packet_full_bursts', '-')} "
-          f"| {v.get('packets_per_iteration', '-')} | {v['mpps'] if v['mpps'] else '-'} |")
-for d in ("dequeue", "enqueue"):
-    a, b = r.get(f"{d}-iothread"), r.get(f"{d}-vhost")
-    if a and b:
-        f = a.get("cycles_per_packet_full_bursts")
-        print(f"{d}: iothread / vhost = {a['cycles_per_packet'] / b['cycles_per_packet']:.2f}"
-              + (f", full bursts {f / b['cycles_per_packet']:.2f}" if f else "")
-              + " (target <= 1.15, plus steering)")
-if "idle-adaptive" in r:
-    print(f"idle port, adaptive polling: {r['idle-adaptive']['core_percent']} % of a core (bound 2 %)")
-PY
+perf_py table iothread "$out/results.jsonl"
 echo "results: $out"

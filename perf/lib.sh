@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
-# perf/lib.sh: what the benchmark scripts share (bench.sh, ovn-bench.sh).
+# perf/lib.sh: what the benchmark scripts share. They start and stop
+# processes; the arithmetic is perf/rpbench's (Python), run through perf_py.
 # Source it after tests/lib/common.sh.
 #
 #   perf_usage SCRIPT              SCRIPT's header comment: its --help
@@ -8,7 +9,9 @@
 #   perf_spawn LOG CMD...          CMD in the background, output to LOG; its
 #                                  pid in perf_pids (and ended at exit)
 #   perf_stop_spawned              end every pid in perf_pids, by pid
-#   perf_report OUT SHARED CHECK   bench-report.py over OUT/results.jsonl
+#   perf_py COMMAND ARGS...        python3 -m rpbench (perf/rpbench: every
+#                                  figure, row, summary and table)
+#   perf_report OUT SHARED CHECK   rpbench report over OUT/results.jsonl
 #                                  (summary, table, plots); with CHECK 1,
 #                                  exit 1 unless every row is complete
 
@@ -36,8 +39,12 @@ perf_stop_spawned() {
 	perf_pids=()
 }
 
+perf_py() {
+	PYTHONPATH="$rp_top/perf${PYTHONPATH:+:$PYTHONPATH}" python3 -m rpbench "$@"
+}
+
 perf_report() {
-	python3 "$rp_top/perf/bench-report.py" "$1" --shared "$2" --ncpu "$(nproc)" \
+	perf_py report "$1" --shared "$2" --ncpu "$(nproc)" \
 		$([ "$3" -eq 1 ] && echo --check) || exit 1
 	rp_log "results: $1" >&2
 }

@@ -33,7 +33,7 @@
 #                     [--out DIR] [--check]
 #
 # Output under --out (default perf/results/<date>-<host>-ovn), in
-# perf/bench.sh's formats (perf/bench-report.py): results.jsonl,
+# perf/bench.sh's formats (perf/rpbench, report): results.jsonl,
 # summary.json, summary.csv, table.md. --quick: 64-byte frames, 1 window of
 # 3 s. --check: exit 1 unless every configuration delivered frames and every
 # ratio is there (speed is never asserted). Sizes are at most 1456 bytes:
@@ -181,9 +181,7 @@ dump() { # what a failed configuration leaves to read
 # shared CPU): "cycles packets sleeps"
 iot_counts() {
 	[ "$1" = ringport ] || { echo "0 0 0"; return; }
-	rp_ctl_get "$work/p1.sock.ctl" \
-		'" ".join([str(sum(w[k]["'"$2"'"] for w in s["workers"])) for k in ("busy_cycles", "packets")]
-		          + [str(sum(w["stages"]["sleeps"] for w in s["workers"]))])'
+	"$ctl" --ctl "$work/p1.sock.ctl" status | perf_py iot-counts --dir "$2"
 }
 
 # window MODE SC SIZE TRIAL: one measurement on chassis A, one JSON line.
@@ -201,32 +199,11 @@ window() {
 	stats=$(ovs_sb_pmd_stats "$cha")
 	d1=$(ovs_sb_port_packets "$rx_sb" $rx_port TX)
 	i1=$(iot_counts "$mode" $dir)
-	python3 - "$mode" "$sc" "$3" "$4" "$secs" "$rate" "$shared" "${iot_cpu[0]}" "${guest_cpu[*]}" \
-		"$((d1 - d0))" "$dir" $i0 $i1 "$stats" <<'PY' | tee -a "$out/results.jsonl" >&2
-import json, sys
-a = sys.argv[1:]
-mode, sc, size, trial, secs, rate = a[0], a[1], int(a[2]), int(a[3]), float(a[4]), int(a[5])
-shared, iot_cpu, guest_cpus, delivered, d = a[6] == "1", a[7], a[8], int(a[9]), a[10]
-c0, p0, z0, c1, p1, z1 = map(int, a[11:17])
-st = dict(l.split() for l in a[17].splitlines() if l.strip())
-rx, cyc = int(float(st.get("packets_received", 0))), int(float(st.get("processing_cycles", 0)))
-it = (c1 - c0) / (p1 - p0) if p1 > p0 else None
-iot = {"to_switch": None, "to_guest": None}
-iot[d] = round(it, 1) if it else None
-r = {"mode": mode, "scenario": sc, "size": size, "queues": 1, "trial": trial, "steer": "",
-     "cpus": {"ovs_pmd": "1", "iothread": iot_cpu if mode == "ringport" else "",
-              "guests": guest_cpus.replace(" ", "+"), "shared": shared},
-     "seconds": secs, "offered_pps": rate, "ovs_packets": rx, "delivered": delivered,
-     "mpps": round(delivered / secs / 1e6, 4),
-     "ovs_cycles_per_packet": round(cyc / rx, 1) if rx else None,
-     "iothread_cycles_per_packet": iot,
-     # how often iothread 1 went to sleep per packet it moved: each sleep
-     # costs the other side a wake-up (a system call)
-     "iothread_sleeps_per_packet": round((z1 - z0) / (p1 - p0), 3) if p1 > p0 else None,
-     # chassis A's path: its PMD thread plus iothread 1, per packet.
-     "total_cycles_per_packet": round(cyc / rx + (it or 0), 1) if rx else None}
-print(json.dumps(r))
-PY
+	perf_py ovn-window --mode "$mode" --scenario "$sc" --size "$3" --trial "$4" \
+		--seconds "$secs" --rate "$rate" --shared "$shared" --iot-cpus "${iot_cpu[0]}" \
+		--guest-cpus "$(IFS=+; echo "${guest_cpu[*]}")" --delivered "$((d1 - d0))" \
+		--dir "$dir" --iot-before "$i0" --iot-after "$i1" --pmd-stats - <<<"$stats" |
+		tee -a "$out/results.jsonl" >&2
 }
 
 cfg=0

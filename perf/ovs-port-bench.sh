@@ -25,6 +25,7 @@
 #                          [--cases LIST] [--out DIR]
 set -euo pipefail
 . "$(dirname "$0")/../tests/lib/common.sh"
+. "$(dirname "$0")/lib.sh"
 . "$rp_top/tests/lib/ovs-sandbox.sh"
 
 secs=10
@@ -33,7 +34,7 @@ gen_cpu=0
 cases="rx-null rx-ringport rx-vhost tx-ringport tx-vhost"
 out=""
 usage() {
-	awk 'NR > 2 && !/^#/ { exit } NR > 3 { sub(/^# ?/, ""); print }' "$0"
+	perf_usage "$0"
 }
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -74,21 +75,14 @@ flowing() { # PORT RX|TX
 
 # measure CASE: clear the PMD stats, let traffic run, read them back.
 measure() {
-	local name=$1 pkts cycles
+	local name=$1 row
 	ovs_sb_appctl "$sb" dpif-netdev/pmd-stats-clear >/dev/null
 	sleep "$secs" # the measurement window, not synchronisation
 	ovs_sb_pmd_stats "$sb" >"$out/$name.stats"
 	ovs_sb_appctl "$sb" dpif-netdev/pmd-perf-show >"$out/$name.perf" 2>&1 || true
-	pkts=$(awk '$1 == "packets_received" { print $2 }' "$out/$name.stats")
-	cycles=$(awk '$1 == "processing_cycles" { print $2 }' "$out/$name.stats")
-	if [ -z "$pkts" ] || [ "$pkts" -eq 0 ]; then
+	row=$(perf_py ovs-case "$name" --pmd-stats "$out/$name.stats" --seconds "$secs") ||
 		rp_fail "$name: the PMD received no packets (see $out/$name.stats)"
-	fi
-	python3 -c 'import json, sys
-n, p, c, s = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
-print(json.dumps({"case": n, "packets": p, "processing_cycles": c,
-    "cycles_per_packet": round(c / p, 1), "mpps": round(p / s / 1e6, 3)}))' \
-		"$name" "$pkts" "$cycles" "$secs" | tee -a "$out/results.jsonl"
+	echo "$row" | tee -a "$out/results.jsonl"
 }
 
 add_vhu() { # OFPORT SOCK: OVS's native vhost-user port, client of testpmd
@@ -195,22 +189,5 @@ for c in $cases; do
 	run_case "$c"
 done
 
-python3 - "$out/results.jsonl" <<'PY'
-import json, sys
-r = {j["case"]: j for j in map(json.loads, open(sys.argv[1]))}
-print("\n| case | Mpps (OVS PMD) | cycles/packet |")
-print("|---|---:|---:|")
-for c, j in r.items():
-    print(f"| {c} | {j['mpps']:.2f} | {j['cycles_per_packet']:.1f} |")
-def ratio(a, b, what, target=None):
-    if a in r and b in r:
-        x = r[a]["cycles_per_packet"] / r[b]["cycles_per_packet"]
-        t = f" (target {target})" if target else ""
-        print(f"{what}: {x:.2f}{t}")
-print()
-ratio("rx-ringport", "rx-null", "ringport rx / net_null floor", "<= 1.25")
-ratio("rx-vhost", "rx-null", "native vhost rx / net_null floor")
-ratio("rx-ringport", "rx-vhost", "ringport rx / native vhost rx")
-ratio("tx-ringport", "tx-vhost", "ringport tx / native vhost tx", "<= 0.8")
-PY
+perf_py table ovs-port "$out/results.jsonl"
 echo "results: $out/results.jsonl"

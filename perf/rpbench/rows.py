@@ -1,0 +1,131 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""One results.jsonl object per measurement: a window of perf/bench.sh or
+perf/ovn-bench.sh, or a case of perf/iothread-bench.sh or
+perf/ovs-port-bench.sh. The field names are the output format; see
+perf/README.md."""
+from rpbench.stats import deltas, per
+
+
+def _pmd(st):
+    """(packets received, processing cycles) of parsed PMD stats."""
+    return int(st.get("packets_received", 0)), int(st.get("processing_cycles", 0))
+
+
+def bench_window(w, pmd, iot_before, iot_after):
+    """perf/bench.sh's row. w: mode, scenario, size, queues, trial, seconds,
+    steer, pmd_cpus, iot_cpus, guest_cpus, shared, delivered. pmd: parsed
+    PMD stats over the window. iot_*: status.iot_counts before and after."""
+    rx, cyc = _pmd(pmd)
+    delivered = rx if w["scenario"] == "g2d" else w["delivered"]
+    d = deltas(iot_before, iot_after)
+    iot = {"to_switch": per(d[0], d[1]), "to_guest": per(d[2], d[3])}
+    ringport = w["mode"].startswith("ringport")
+    return {"mode": w["mode"], "scenario": w["scenario"], "size": w["size"],
+            "queues": w["queues"], "trial": w["trial"],
+            "steer": w["steer"] if ringport else "",
+            "cpus": {"ovs_pmd": w["pmd_cpus"], "iothread": w["iot_cpus"] if ringport else "",
+                     "guests": w["guest_cpus"] if w["mode"] != "floor" else "",
+                     "shared": w["shared"]},
+            "seconds": w["seconds"], "ovs_packets": rx, "delivered": delivered,
+            "mpps": round(delivered / w["seconds"] / 1e6, 4),
+            "ovs_cycles_per_packet": per(cyc, rx),
+            "iothread_cycles_per_packet": iot,
+            # The path's cost per packet: each stage's busy cycles over the
+            # packets it handled, summed along the path (drops downstream do
+            # not inflate it; the guests are the workload and are not counted).
+            "total_cycles_per_packet":
+                round(cyc / rx + sum(v for v in iot.values() if v), 1) if rx else None}
+
+
+def ovn_window(w, pmd, iot_before, iot_after):
+    """perf/ovn-bench.sh's row, measured on chassis A. w: bench_window's
+    keys less queues, steer and pmd_cpus, plus rate and dir (the iothread's
+    direction). iot_*: status.iot_dir_counts of iothread 1."""
+    rx, cyc = _pmd(pmd)
+    c, p, z = deltas(iot_before, iot_after)
+    it = c / p if p > 0 else None
+    iot = {"to_switch": None, "to_guest": None}
+    iot[w["dir"]] = round(it, 1) if it else None
+    return {"mode": w["mode"], "scenario": w["scenario"], "size": w["size"], "queues": 1,
+            "trial": w["trial"], "steer": "",
+            "cpus": {"ovs_pmd": "1", "iothread": w["iot_cpus"] if w["mode"] == "ringport" else "",
+                     "guests": w["guest_cpus"], "shared": w["shared"]},
+            "seconds": w["seconds"], "offered_pps": w["rate"], "ovs_packets": rx,
+            "delivered": w["delivered"],
+            "mpps": round(w["delivered"] / w["seconds"] / 1e6, 4),
+            "ovs_cycles_per_packet": per(cyc, rx),
+            "iothread_cycles_per_packet": iot,
+            # how often iothread 1 went to sleep per packet it moved: each
+            # sleep costs the other side a wake-up (a system call)
+            "iothread_sleeps_per_packet": per(z, p, 3) if p > 0 else None,
+            # chassis A's path: its PMD thread plus iothread 1, per packet.
+            "total_cycles_per_packet": round(cyc / rx + (it or 0), 1) if rx else None}
+
+
+def iothread_case(name, packets, cycles, seconds, bursts=None):
+    """perf/iothread-bench.sh's row: busy cycles over packets. bursts:
+    (iterations, full-burst cycles, full-burst packets), for the iothread."""
+    r = {"case": name, "packets": packets, "busy_cycles": cycles,
+         "cycles_per_packet": round(cycles / packets, 1),
+         "mpps": round(packets / seconds / 1e6, 3) if seconds else None}
+    if bursts is not None:
+        it, fc, fp = bursts
+        r["packets_per_iteration"] = round(packets / it, 1)
+        r["cycles_per_packet_full_bursts"] = per(fc, fp)
+    return r
+
+
+def idle_case(cpu_ns_before, cpu_ns_after, seconds):
+    """The idle-adaptive case: CPU time as a share of one core."""
+    return {"case": "idle-adaptive",
+            "core_percent": round((cpu_ns_after - cpu_ns_before) / (seconds * 1e9) * 100, 2)}
+
+
+def ovs_port_case(name, pmd, seconds):
+    """perf/ovs-port-bench.sh's row from the PMD stats of one case."""
+    p, c = _pmd(pmd)
+    if p == 0:
+        raise ValueError(f"{name}: the PMD received no packets")
+    return {"case": name, "packets": p, "processing_cycles": c,
+            "cycles_per_packet": round(c / p, 1), "mpps": round(p / seconds / 1e6, 3)}
+
+
+def iothread_table(rows):
+    """iothread-bench's table and its ratios (the dp-iothread target)."""
+    r = {j["case"]: j for j in rows}
+    out = ["", "| case | cycles/packet | full bursts only | packets/iteration | Mpps (iothread) |",
+           "|---|---:|---:|---:|---:|"]
+    for k, v in r.items():
+        if "core_percent" in v:
+            continue
+        out.append(f"| {k} | {v['cycles_per_packet']} | {v.get('cycles_per_packet_full_bursts', '-')} "
+                   f"| {v.get('packets_per_iteration', '-')} | {v['mpps'] if v['mpps'] else '-'} |")
+    for d in ("dequeue", "enqueue"):
+        a, b = r.get(f"{d}-iothread"), r.get(f"{d}-vhost")
+        if a and b:
+            f = a.get("cycles_per_packet_full_bursts")
+            out.append(f"{d}: iothread / vhost = {a['cycles_per_packet'] / b['cycles_per_packet']:.2f}"
+                       + (f", full bursts {f / b['cycles_per_packet']:.2f}" if f else "")
+                       + " (target <= 1.15, plus steering)")
+    if "idle-adaptive" in r:
+        out.append(f"idle port, adaptive polling: {r['idle-adaptive']['core_percent']} % "
+                   "of a core (bound 2 %)")
+    return "\n".join(out)
+
+
+def ovs_port_table(rows):
+    """ovs-port-bench's table and its ratios."""
+    r = {j["case"]: j for j in rows}
+    out = ["", "| case | Mpps (OVS PMD) | cycles/packet |", "|---|---:|---:|"]
+    for c, j in r.items():
+        out.append(f"| {c} | {j['mpps']:.2f} | {j['cycles_per_packet']:.1f} |")
+    out.append("")
+    for a, b, what, target in (
+            ("rx-ringport", "rx-null", "ringport rx / net_null floor", "<= 1.25"),
+            ("rx-vhost", "rx-null", "native vhost rx / net_null floor", None),
+            ("rx-ringport", "rx-vhost", "ringport rx / native vhost rx", None),
+            ("tx-ringport", "tx-vhost", "ringport tx / native vhost tx", "<= 0.8")):
+        if a in r and b in r:
+            x = r[a]["cycles_per_packet"] / r[b]["cycles_per_packet"]
+            out.append(f"{what}: {x:.2f}" + (f" (target {target})" if target else ""))
+    return "\n".join(out)
