@@ -51,6 +51,7 @@
 set -euo pipefail
 . "$(dirname "$0")/../tests/lib/common.sh"
 . "$rp_top/tests/lib/ovs-sandbox.sh"
+. "$rp_top/tests/lib/topo.sh"
 . "$rp_top/perf/lib.sh"
 
 secs=10 trials=3 sizes="64 512 1518" queues="" check=0 quick=0 out="" steers=""
@@ -152,6 +153,7 @@ steer=""
 mkdir -p "$out"
 work=$(mktemp -d /tmp/rp-bench.XXXXXX)
 rp_on_exit rm -rf "$work"
+rp_it_dir "$work" # its iothreads run as the tests' unprivileged user
 : >"$out/results.jsonl"
 
 ovs_sb_start sb --plugin "$pmd"
@@ -189,14 +191,16 @@ guest() { # NAME MODE(txonly|rxonly) SOCK SERVER(0|1) Q SIZE CPUS
 		--forward-mode="$2" $flows --txpkts="$6" --rxq="$5" --txq="$5" --nb-cores="$5" \
 		--auto-start --stats-period 5
 }
-iothread() { # NAME Q CPUS: vhost socket $work/NAME.v, port $work/NAME.p
-	local prog=()
-	rm -f "$work/$1".*
+# iothread NAME Q CPUS: NIC NAME's iothread, confined as the tests' are
+# (vhost socket $work/NAME-vhost.sock, port $work/NAME.sock: tests/lib/topo.sh).
+iothread() {
+	local prog=() p
+	rm -f "$work/$1.sock" "$work/$1.sock.ctl" "$work/$1-vhost.sock"
 	[ -n "$steer" ] && prog=(--steer-to-switch "$steer" --steer-to-guest "$steer")
-	perf_spawn "$work/$1.log" "$iot" --vhost "$work/$1.v" --port "$work/$1.p" --queues "$2" \
-		--cpus "$3" --poll "$([ $shared -eq 1 ] && echo adaptive || echo busy)" "${prog[@]}"
-	rp_wait_for 20 "$1 sockets" test -S "$work/$1.p.ctl" ||
-		{ tail "$work/$1.log" >&2; rp_fail "iothread $1 did not start"; }
+	rp_topo_iothread p "$work" "$1" --queues "$2" --cpus "$3" \
+		--poll "$([ $shared -eq 1 ] && echo adaptive || echo busy)" "${prog[@]}"
+	perf_pids+=("$p")
+	rp_topo_wait "$work" "$1"
 }
 port() { # NAME OFPORT DEVARGS Q
 	ovs_sb_add_port "$sb" br0 "$1" "$3" "options:n_rxq=$4" "ofport_request=$2" ||
@@ -245,15 +249,15 @@ setup() {
 			port p1 1 "${n}0,size=$size,copy=0" "$q"
 		else
 			iothread ia "$q" "$iot_cpus"
-			iots+=("$work/ia.p.ctl")
-			guest ga txonly "$work/ia.v" 0 "$q" "$size" "$guest_cpus"
-			port p1 1 "net_ringport$((cfg_id * 2)),path=$work/ia.p$zc" "$q"
+			iots+=("$work/ia.sock.ctl")
+			guest ga txonly "$work/ia-vhost.sock" 0 "$q" "$size" "$guest_cpus"
+			port p1 1 "net_ringport$((cfg_id * 2)),path=$work/ia.sock$zc" "$q"
 		fi
 		if [ -n "$out_port" ]; then
 			iothread ib "$q" "$ib_cpus"
-			iots+=("$work/ib.p.ctl")
-			guest gb rxonly "$work/ib.v" 0 "$q" "$size" "$gb_cpus"
-			port p2 2 "net_ringport$((cfg_id * 2 + 1)),path=$work/ib.p$zc" "$q"
+			iots+=("$work/ib.sock.ctl")
+			guest gb rxonly "$work/ib-vhost.sock" 0 "$q" "$size" "$gb_cpus"
+			port p2 2 "net_ringport$((cfg_id * 2 + 1)),path=$work/ib.sock$zc" "$q"
 		fi
 		;;
 	esac

@@ -43,6 +43,7 @@ set -euo pipefail
 . "$rp_top/tests/lib/ovs-sandbox.sh"
 . "$rp_top/perf/lib.sh"
 . "$rp_top/tests/lib/ovn.sh"
+. "$rp_top/tests/lib/topo.sh"
 
 secs=10 trials=3 sizes="64 512 1456" rate=20000 check=0 quick=0 out=""
 modes="native ringport" scenarios="ovn-encap ovn-decap"
@@ -125,15 +126,15 @@ stop_all() {
 port() {
 	local sb=$1 n=$2 mode=$3
 	if [ "$mode" = ringport ]; then
-		perf_spawn "$work/i$n.log" "$iot" "${iot_conf[@]}" --vhost "$work/v$n.sock" --port "$work/p$n.sock" \
-			--cpus "${iot_cpu[n - 1]}" --poll "$([ $shared -eq 1 ] && echo adaptive || echo busy)"
-		rp_wait_for 20 "iothread $n sockets" test -S "$work/p$n.sock.ctl" ||
-			{ tail "$work/i$n.log" >&2; rp_fail "iothread $n did not start"; }
-		ovs_sb_add_port "$sb" br-int "vm$n" "net_ringport$((cfg * 2 + n)),path=$work/p$n.sock" \
-			"external_ids:iface-id=lsp$n" || rp_fail "vm$n not added"
+		local p
+		rp_topo_iothread p "$work" "vm$n" --cpus "${iot_cpu[n - 1]}" \
+			--poll "$([ $shared -eq 1 ] && echo adaptive || echo busy)"
+		perf_pids+=("$p")
+		rp_topo_wait "$work" "vm$n"
+		rp_topo_port "$sb" br-int "$work" "vm$n" "vm$n" $((cfg * 2 + n)) "external_ids:iface-id=lsp$n"
 	else
 		ovs_sb_vsctl "$sb" add-port br-int "vm$n" -- set Interface "vm$n" type=dpdkvhostuserclient \
-			"options:vhost-server-path=$work/v$n.sock" "external_ids:iface-id=lsp$n" >/dev/null ||
+			"options:vhost-server-path=$work/vm$n-vhost.sock" "external_ids:iface-id=lsp$n" >/dev/null ||
 			rp_fail "vm$n not added"
 	fi
 }
@@ -144,14 +145,14 @@ guest() {
 	[ "$n" = 1 ] && addr="$MAC1,$IP1" peer="$MAC2,$IP2" || addr="$MAC2,$IP2" peer="$MAC1,$IP1"
 	[ "$mode" = native ] && srv=(--server)
 	rm -f "$work/g$n.json"
-	"$vguest" --vhost "$work/v$n.sock" "${srv[@]}" --addr "$addr" --peer "$peer" --forever \
+	"$vguest" --vhost "$work/vm$n-vhost.sock" "${srv[@]}" --addr "$addr" --peer "$peer" --forever \
 		--send "$send" --rate "$rate" --flows 64 --frame-size "$size" --cpu "${guest_cpu[n - 1]}" \
 		>"$work/g$n.json" 2>"$work/g$n.err" &
 	perf_pids+=($!)
 	eval "g$n=$!"
 	rp_on_exit rp_kill_pid $!
 	if [ "$mode" = native ]; then
-		rp_wait_for 20 "guest $n's socket" test -S "$work/v$n.sock" ||
+		rp_wait_for 20 "guest $n's socket" test -S "$work/vm$n-vhost.sock" ||
 			{ cat "$work/g$n.err" >&2; rp_fail "guest $n did not start"; }
 	fi
 }
@@ -169,7 +170,7 @@ dump() { # what a failed configuration leaves to read
 	local n
 	tail -n 5 "$work"/g*.err >&2 || true
 	for n in 1 2; do
-		[ -S "$work/p$n.sock.ctl" ] && echo "iothread $n: $("$ctl" --ctl "$work/p$n.sock.ctl" status 2>&1)" >&2
+		[ -S "$work/vm$n.sock.ctl" ] && echo "iothread $n: $("$ctl" --ctl "$work/vm$n.sock.ctl" status 2>&1)" >&2
 	done
 	ovs_sb_log_tail "$cha" 10
 	ovs_sb_log_tail "$chb" 10
@@ -181,7 +182,7 @@ dump() { # what a failed configuration leaves to read
 # shared CPU): "cycles packets sleeps"
 iot_counts() {
 	[ "$1" = ringport ] || { echo "0 0 0"; return; }
-	"$ctl" --ctl "$work/p1.sock.ctl" status | perf_py iot-counts --dir "$2"
+	"$ctl" --ctl "$work/vm1.sock.ctl" status | perf_py iot-counts --dir "$2"
 }
 
 # window MODE SC SIZE TRIAL: one measurement on chassis A, one JSON line.

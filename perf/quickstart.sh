@@ -38,6 +38,7 @@ meson compile -C build >/dev/null || { echo "quickstart: build failed (meson com
 
 . "$top/tests/lib/common.sh"
 . "$top/tests/lib/ovs-sandbox.sh"
+. "$top/tests/lib/topo.sh"
 rp_need_hugepages 768
 rp_need_ringport_bins
 rp_need_iothread_bins
@@ -46,16 +47,9 @@ echo "== 2. OVS-DPDK (sandboxed) with two ringport VM ports"
 ovs_sb_start sb --plugin "$pmd"
 ovs_sb_add_bridge "$sb" br0
 d=$sb/quickstart
-mkdir -p "$d"
 q=2
 [ $qemu_mode -eq 1 ] && q=1
-for vm in vm1 vm2; do
-	"$iot" "${iot_conf[@]}" --vhost "$d/$vm-vhost.sock" --port "$d/$vm.sock" --queues $q --poll adaptive \
-		>"$d/$vm-iothread.log" 2>&1 &
-	rp_on_exit rp_kill_pid $!
-done
-rp_wait_for 20 "iothreads" test -S "$d/vm1.sock.ctl" -a -S "$d/vm2.sock.ctl" ||
-	rp_fail "the iothreads did not start: $(tail -n 5 "$d"/*-iothread.log)"
+rp_topo_iothreads "$d" "vm1 vm2" --queues $q --poll adaptive
 i=0
 for vm in vm1 vm2; do
 	ovs_sb_vsctl "$sb" add-port br0 $vm -- set Interface $vm type=dpdk \

@@ -15,6 +15,7 @@
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 . "$rp_top/tests/lib/ovs-sandbox.sh"
+. "$rp_top/tests/lib/topo.sh"
 
 rp_need_root
 rp_need_hugepages 768
@@ -72,52 +73,40 @@ run_case() {
 	rp_it_dir "$d"
 	rp_log "$name: $q queue pair(s), $N frames each way, guest A <-> OVS <-> guest B"
 	# shellcheck disable=SC2086 # it_a_args: iothread A's extra options
-	"$iot" "${iot_conf[@]}" --vhost "$d/va.sock" --port "$d/pa.sock" --queues "$q" \
-		--cpus "${cpus_a:-0}" --poll adaptive ${it_a_args:-} >"$d/ia.log" 2>&1 &
-	ia=$!
-	rp_on_exit rp_kill_pid $ia
-	"$iot" "${iot_conf[@]}" --vhost "$d/vb.sock" --port "$d/pb.sock" --queues "$q" \
-		--cpus "${cpus_b:-1}" --poll adaptive >"$d/ib.log" 2>&1 &
-	ib=$!
-	rp_on_exit rp_kill_pid $ib
-	rp_wait_for 20 "iothread sockets" test -S "$d/pa.sock.ctl" -a -S "$d/pb.sock.ctl" ||
-		{ cat "$d/ia.log" "$d/ib.log" >&2; rp_fail "iothreads did not start"; }
+	rp_topo_iothread ia "$d" a --queues "$q" --cpus "${cpus_a:-0}" --poll adaptive ${it_a_args:-}
+	rp_topo_iothread ib "$d" b --queues "$q" --cpus "${cpus_b:-1}" --poll adaptive
+	rp_topo_wait "$d" a b
+	rp_topo_cross "$sb" br0 100 200
+	rp_topo_port "$sb" br0 "$d" a pA "${k}0" "options:n_rxq=$q" ofport_request=100
+	rp_topo_port "$sb" br0 "$d" b pB "${k}1" "options:n_rxq=$q" ofport_request=200
 
-	ovs_sb_ofctl "$sb" del-flows br0
-	ovs_sb_ofctl "$sb" add-flow br0 "in_port=100,actions=output:200"
-	ovs_sb_ofctl "$sb" add-flow br0 "in_port=200,actions=output:100"
-	ovs_sb_add_port "$sb" br0 pA "net_ringport${k}0,path=$d/pa.sock" "options:n_rxq=$q" \
-		ofport_request=100 || rp_fail "pA not added"
-	ovs_sb_add_port "$sb" br0 pB "net_ringport${k}1,path=$d/pb.sock" "options:n_rxq=$q" \
-		ofport_request=200 || rp_fail "pB not added"
-
-	"$vguest" --vhost "$d/vb.sock" --queues "$q" --send "$N" --expect "$N" --flows 61 \
+	"$vguest" --vhost "$d/b-vhost.sock" --queues "$q" --send "$N" --expect "$N" --flows 61 \
 		--rate "$RATE" --check-steer --go-file "$d/go" --timeout 150 "$@" \
 		>"$d/gb.json" 2>"$d/gb.err" &
 	gb=$!
 	rp_on_exit rp_kill_pid $gb
 	# shellcheck disable=SC2086 # check_a: empty where A's queues are its workers'
-	"$vguest" --vhost "$d/va.sock" --queues "$q" --send "$N" --expect "$N" --flows 67 \
+	"$vguest" --vhost "$d/a-vhost.sock" --queues "$q" --send "$N" --expect "$N" --flows 67 \
 		--rate "$RATE" ${check_a---check-steer} --go-file "$d/go" --timeout 150 "$@" \
 		>"$d/ga.json" 2>"$d/ga.err" &
 	ga=$!
 	rp_on_exit rp_kill_pid $ga
-	rp_wait_for 30 "guest A and pA ready" ready "$d/pa.sock.ctl" "$q" &&
-		rp_wait_for 30 "guest B and pB ready" ready "$d/pb.sock.ctl" "$q" || {
-		cat "$d/ia.log" "$d/ib.log" "$d/ga.err" "$d/gb.err" >&2
-		"$ctl" --ctl "$d/pa.sock.ctl" status >&2 || true
+	rp_wait_for 30 "guest A and pA ready" ready "$d/a.sock.ctl" "$q" &&
+		rp_wait_for 30 "guest B and pB ready" ready "$d/b.sock.ctl" "$q" || {
+		cat "$d/iothread-a.log" "$d/iothread-b.log" "$d/ga.err" "$d/gb.err" >&2
+		"$ctl" --ctl "$d/a.sock.ctl" status >&2 || true
 		rp_fail "$name: not ready"
 	}
 	[ "$name" = fwd-1q ] && { check_guest_memory $ga $ia; check_guest_memory $gb $ib; }
 	touch "$d/go"
 	wait $ga && ga_rc=0 || ga_rc=$?
 	wait $gb && gb_rc=0 || gb_rc=$?
-	"$ctl" --ctl "$d/pa.sock.ctl" status >"$d/sa.json" || rp_fail "status A failed"
-	"$ctl" --ctl "$d/pb.sock.ctl" status >"$d/sb.json" || rp_fail "status B failed"
+	"$ctl" --ctl "$d/a.sock.ctl" status >"$d/sa.json" || rp_fail "status A failed"
+	"$ctl" --ctl "$d/b.sock.ctl" status >"$d/sb.json" || rp_fail "status B failed"
 	if [ $ga_rc -ne 0 ] || [ $gb_rc -ne 0 ]; then
 		ovs_sb_log_tail "$sb" 20
 		ovs_sb_appctl "$sb" dpctl/show -s >&2 || true
-		tail -n 20 "$d/ia.log" "$d/ib.log" "$d/ga.err" "$d/gb.err" >&2
+		tail -n 20 "$d/iothread-a.log" "$d/iothread-b.log" "$d/ga.err" "$d/gb.err" >&2
 		for p in pA pB; do
 			echo "$p: $(ovs_sb_vsctl "$sb" get Interface $p statistics)" >&2
 		done
@@ -219,7 +208,7 @@ PY
 	ovs_sb_del_port "$sb" br0 pB
 	rp_kill_pid $ia
 	rp_kill_pid $ib
-	grep -E "ERR|EMER" "$d/ia.log" "$d/ib.log" >&2 && rp_fail "$name: an iothread logged errors"
+	grep -E "ERR|EMER" "$d/iothread-a.log" "$d/iothread-b.log" >&2 && rp_fail "$name: an iothread logged errors"
 	return 0
 }
 

@@ -22,6 +22,7 @@
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 . "$rp_top/tests/lib/ovs-sandbox.sh"
+. "$rp_top/tests/lib/topo.sh"
 
 rp_need_root
 rp_need_hugepages 768
@@ -46,13 +47,10 @@ start_ia() {
 	# Not CPU 0: the sandbox's ovs-vswitchd runs EAL on core 0, and a
 	# restarted one spent 60-110 s in EAL init beside a worker pinned
 	# there (0.3 s otherwise).
-	"$iot" "${iot_conf[@]}" --vhost "$d/va.sock" --vhost-client --port "$d/pa.sock" --queues 2 --cpus 1 \
-		--poll adaptive >>"$d/ia.log" 2>&1 &
-	ia=$!
-	rp_on_exit rp_kill_pid $ia
+	rp_topo_iothread ia "$d" a --vhost-client --queues 2 --cpus 1 --poll adaptive
 }
 start_gb() {
-	"$vguest" --vhost "$d/vb.sock" --queues 2 --forever --send 1000000000 --rate "$RATE" \
+	"$vguest" --vhost "$d/b-vhost.sock" --queues 2 --forever --send 1000000000 --rate "$RATE" \
 		--flows 31 --reorder-ok >"$d/gb.$1.json" 2>>"$d/gb.err" &
 	gb=$!
 	rp_on_exit rp_kill_pid $gb
@@ -65,43 +63,36 @@ start_gb() {
 # traffic comes back, not how fast (see start_ia for the cause found).
 both_flowing() {
 	local what=$1 a0 b0
-	rp_wait_for 180 "$what: iothread A up" up "$d/pa.sock.ctl" &&
-		rp_wait_for 180 "$what: iothread B up" up "$d/pb.sock.ctl" || {
-		tail -n 5 "$d/ia.log" "$d/ib.log" >&2
+	rp_wait_for 180 "$what: iothread A up" up "$d/a.sock.ctl" &&
+		rp_wait_for 180 "$what: iothread B up" up "$d/b.sock.ctl" || {
+		tail -n 5 "$d/iothread-a.log" "$d/iothread-b.log" >&2
 		ovs_sb_log_tail "$sb" 10
 		rp_fail "$what: link not back"
 	}
-	a0=$(rp_it_to_guest "$d/pa.sock.ctl")
-	b0=$(rp_it_to_guest "$d/pb.sock.ctl")
-	rp_wait_for 60 "$what: frames to guest A" flowing "$d/pa.sock.ctl" "$a0" &&
-		rp_wait_for 60 "$what: frames to guest B" flowing "$d/pb.sock.ctl" "$b0" ||
+	a0=$(rp_it_to_guest "$d/a.sock.ctl")
+	b0=$(rp_it_to_guest "$d/b.sock.ctl")
+	rp_wait_for 60 "$what: frames to guest A" flowing "$d/a.sock.ctl" "$a0" &&
+		rp_wait_for 60 "$what: frames to guest B" flowing "$d/b.sock.ctl" "$b0" ||
 		rp_fail "$what: traffic did not resume"
 }
 
 # Guest A is the vhost-user server, so it comes first.
 event "start"
-"$vguest" --vhost "$d/va.sock" --server --queues 2 --forever --send 1000000000 \
+"$vguest" --vhost "$d/a-vhost.sock" --server --queues 2 --forever --send 1000000000 \
 	--rate "$RATE" --flows 29 --reorder-ok >"$d/ga.json" 2>"$d/ga.err" &
 ga=$!
 rp_on_exit rp_kill_pid $ga
-rp_wait_for 20 "guest A socket" test -S "$d/va.sock" || rp_fail "guest A did not listen"
+rp_wait_for 20 "guest A socket" test -S "$d/a-vhost.sock" || rp_fail "guest A did not listen"
 # The iothread runs as an unprivileged user and reconnects as one: the
 # guest's socket must be its to connect to, as libvirt would arrange.
-rp_share_sock "$d/va.sock"
+rp_share_sock "$d/a-vhost.sock"
 start_ia
-"$iot" "${iot_conf[@]}" --vhost "$d/vb.sock" --port "$d/pb.sock" --queues 2 --cpus 1 --poll adaptive \
-	>"$d/ib.log" 2>&1 &
-ib=$!
-rp_on_exit rp_kill_pid $ib
-rp_wait_for 20 "iothread sockets" test -S "$d/pa.sock.ctl" -a -S "$d/pb.sock.ctl" ||
-	rp_fail "iothreads did not start"
+rp_topo_iothread ib "$d" b --queues 2 --cpus 1 --poll adaptive
+rp_topo_wait "$d" a b
 start_gb 0
-ovs_sb_ofctl "$sb" add-flow br0 "in_port=100,actions=output:200"
-ovs_sb_ofctl "$sb" add-flow br0 "in_port=200,actions=output:100"
-ovs_sb_add_port "$sb" br0 pA "net_ringport0,path=$d/pa.sock" options:n_rxq=2 \
-	ofport_request=100 || rp_fail "pA not added"
-ovs_sb_add_port "$sb" br0 pB "net_ringport1,path=$d/pb.sock" options:n_rxq=2 \
-	ofport_request=200 || rp_fail "pB not added"
+rp_topo_cross "$sb" br0 100 200
+rp_topo_port "$sb" br0 "$d" a pA 0 options:n_rxq=2 ofport_request=100
+rp_topo_port "$sb" br0 "$d" b pB 1 options:n_rxq=2 ofport_request=200
 # Flows live in the bridge: re-added by whoever restarts ovs-vswitchd.
 both_flowing "start"
 rp_log "traffic flows both ways; $R restarts of each side follow"
@@ -110,8 +101,7 @@ for ((i = 1; i <= R; i++)); do
 	sig=$([ $((i % 2)) -eq 1 ] && echo KILL || echo TERM)
 	event "OVS restart $i ($sig)"
 	ovs_sb_restart "$sb" $sig || rp_fail "OVS restart $i failed"
-	ovs_sb_ofctl "$sb" add-flow br0 "in_port=100,actions=output:200"
-	ovs_sb_ofctl "$sb" add-flow br0 "in_port=200,actions=output:100"
+	rp_topo_cross "$sb" br0 100 200
 	both_flowing "OVS restart $i ($sig)"
 done
 rp_log "  OVS restarted $R times (KILL and TERM in turn): traffic resumed each time"
@@ -187,9 +177,9 @@ rp_wait_for 20 "OVS mempool: no mbuf in use" test "$(mp_in_use)" = 0 ||
 	rp_fail "OVS mempool still has $(mp_in_use) mbufs in use with no traffic"
 nreg=$(grep -c 'memfd:ringport-region' "/proc/$(ovs_sb_pid "$sb")/maps" || true)
 [ "$nreg" -eq 2 ] || rp_fail "ovs-vswitchd maps $nreg ringport regions, want the 2 live ones"
-sessions=$(rp_ctl_get "$d/pb.sock.ctl" 's["port"]["sessions"]')
+sessions=$(rp_ctl_get "$d/b.sock.ctl" 's["port"]["sessions"]')
 [ "$sessions" -eq $((R + 1)) ] || rp_fail "iothread B had $sessions switch sessions, want $((R + 1))"
-if grep -E "ERR|EMER|not back" "$d/ia.log" "$d/ib.log" >&2; then
+if grep -E "ERR|EMER|not back" "$d/iothread-a.log" "$d/iothread-b.log" >&2; then
 	rp_fail "an iothread logged an error"
 fi
 rp_log "  OVS: no mbuf in use, 2 regions mapped; iothread B served $sessions sessions; no iothread errors"

@@ -20,6 +20,7 @@
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 . "$rp_top/tests/lib/ovs-sandbox.sh"
+. "$rp_top/tests/lib/topo.sh"
 
 rp_need_root
 rp_need_hugepages 768
@@ -34,26 +35,15 @@ ovs_sb_add_bridge "$sb" br0
 d=$sb/steer
 rp_it_dir "$d"
 
-"$iot" "${iot_conf[@]}" --vhost "$d/va.sock" --port "$d/pa.sock" --queues $Q --cpus 0 --poll adaptive \
-	>"$d/ia.log" 2>&1 &
-ia=$!
-rp_on_exit rp_kill_pid $ia
-"$iot" "${iot_conf[@]}" --vhost "$d/vb.sock" --port "$d/pb.sock" --queues $Q --cpus 1 --poll adaptive \
-	>"$d/ib.log" 2>&1 &
-ib=$!
-rp_on_exit rp_kill_pid $ib
-rp_wait_for 20 "iothread sockets" test -S "$d/pa.sock.ctl" -a -S "$d/pb.sock.ctl" ||
-	{ cat "$d/ia.log" "$d/ib.log" >&2; rp_fail "iothreads did not start"; }
-ovs_sb_ofctl "$sb" del-flows br0
-ovs_sb_ofctl "$sb" add-flow br0 "in_port=100,actions=output:200"
-ovs_sb_ofctl "$sb" add-flow br0 "in_port=200,actions=output:100"
-ovs_sb_add_port "$sb" br0 pA "net_ringport0,path=$d/pa.sock" "options:n_rxq=$Q" \
-	ofport_request=100 || rp_fail "pA not added"
-ovs_sb_add_port "$sb" br0 pB "net_ringport1,path=$d/pb.sock" "options:n_rxq=$Q" \
-	ofport_request=200 || rp_fail "pB not added"
+rp_topo_iothread ia "$d" a --queues $Q --cpus 0 --poll adaptive
+rp_topo_iothread ib "$d" b --queues $Q --cpus 1 --poll adaptive
+rp_topo_wait "$d" a b
+rp_topo_cross "$sb" br0 100 200
+rp_topo_port "$sb" br0 "$d" a pA 0 "options:n_rxq=$Q" ofport_request=100
+rp_topo_port "$sb" br0 "$d" b pB 1 "options:n_rxq=$Q" ofport_request=200
 
 for g in b a; do
-	"$vguest" --vhost "$d/v$g.sock" --queues $Q --send 1000000000 --forever --flows 61 \
+	"$vguest" --vhost "$d/$g-vhost.sock" --queues $Q --send 1000000000 --forever --flows 61 \
 		--rate "$RATE" --reorder-ok --go-file "$d/go" \
 		>"$d/g$g.json" 2>"$d/g$g.err" &
 	eval "g$g=$!"
@@ -64,16 +54,16 @@ done
 # runs dozens of times on CPUs the pollers keep busy).
 st() { "$ctl" --ctl "$1" status | jq -r "$2"; }
 ready() { [ "$(st "$1" '.link == "up" and .vhost.rx_queues == '$Q)" = true ]; }
-rp_wait_for 30 "guests and ports ready" ready "$d/pa.sock.ctl" &&
-	rp_wait_for 30 "guest B ready" ready "$d/pb.sock.ctl" ||
+rp_wait_for 30 "guests and ports ready" ready "$d/a.sock.ctl" &&
+	rp_wait_for 30 "guest B ready" ready "$d/b.sock.ctl" ||
 	{ tail "$d"/*.log "$d"/*.err >&2; rp_fail "not ready"; }
-for c in pa pb; do
+for c in a b; do
 	prog=$(st "$d/$c.sock.ctl" '.steering.to_switch.program + " " + .steering.to_guest.program')
 	[ "$prog" = "$(realpath "$xdp/rss.bpf.o") $(realpath "$xdp/rss.bpf.o")" ] ||
 		rp_fail "iothread $c runs '$prog', not rss.bpf.o by default"
 done
 touch "$d/go"
-tg_total() { st "$d/pb.sock.ctl" '[.queues[].to_guest.packets] | add'; }
+tg_total() { st "$d/b.sock.ctl" '[.queues[].to_guest.packets] | add'; }
 above() { [ "$(tg_total)" -ge "$1" ]; }
 rp_wait_for 30 "traffic through B" above 2000 || rp_fail "no traffic reached guest B"
 
@@ -83,13 +73,13 @@ rp_wait_for 30 "traffic through B" above 2000 || rp_fail "no traffic reached gue
 refuse() { # WHAT REASON RC ARGS...
 	local what=$1 reason=$2 want=$3 rc=0
 	shift 3
-	"$ctl" --ctl "$d/pb.sock.ctl" "$@" >"$d/out" 2>"$d/err" || rc=$?
+	"$ctl" --ctl "$d/b.sock.ctl" "$@" >"$d/out" 2>"$d/err" || rc=$?
 	[ $rc -eq "$want" ] || rp_fail "$what: exit $rc, want $want ($(cat "$d/err"))"
 	grep -qF -- "$reason" "$d/err" || rp_fail "$what: '$(cat "$d/err")' does not say '$reason'"
 	rp_log "  refused $what: $(cat "$d/err")"
 }
 raw() { # JSON: the iothread's reply
-	python3 - "$d/pb.sock.ctl" "$1" <<'PY'
+	python3 - "$d/b.sock.ctl" "$1" <<'PY'
 import socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
@@ -122,9 +112,9 @@ raw_refuse "bad direction" "direction 'sideways'" \
 	"{\"cmd\":\"steer-load\",\"direction\":\"sideways\",\"path\":\"$xdp/rss.bpf.o\"}"
 raw_refuse "bad key" "need 40" '{"cmd":"rss-set","direction":"both","key":"00"}'
 raw_refuse "bad types" "unknown type 'sctp'" '{"cmd":"rss-set","direction":"both","types":"sctp"}'
-[ "$(st "$d/pb.sock.ctl" .steering.to_guest.program)" = "$(realpath "$xdp/rss.bpf.o")" ] ||
+[ "$(st "$d/b.sock.ctl" .steering.to_guest.program)" = "$(realpath "$xdp/rss.bpf.o")" ] ||
 	rp_fail "a refused load replaced the running program"
-n_ref=$(st "$d/pb.sock.ctl" .steering.to_guest.refused)
+n_ref=$(st "$d/b.sock.ctl" .steering.to_guest.refused)
 [ "$n_ref" -eq 9 ] || rp_fail "to_guest refused counter $n_ref, want 9"
 rp_wait_for 10 "traffic still flowing after the refusals" above $((before + 1000)) ||
 	rp_fail "traffic stopped after the refusals"
@@ -158,23 +148,23 @@ only_on() {
 }
 
 # 2.-4. Swaps.
-"$ctl" --ctl "$d/pb.sock.ctl" steer load "$tbpf/to_queue.bpf.o" --direction to-guest >/dev/null ||
+"$ctl" --ctl "$d/b.sock.ctl" steer load "$tbpf/to_queue.bpf.o" --direction to-guest >/dev/null ||
 	rp_fail "steer load to_queue.bpf.o refused"
-only_on "$d/pb.sock.ctl" to_guest 0 "B to-guest to_queue.bpf.o"
-"$ctl" --ctl "$d/pb.sock.ctl" rss set --direction to-guest --user 3 >/dev/null ||
+only_on "$d/b.sock.ctl" to_guest 0 "B to-guest to_queue.bpf.o"
+"$ctl" --ctl "$d/b.sock.ctl" rss set --direction to-guest --user 3 >/dev/null ||
 	rp_fail "rss set --user 3 refused"
-only_on "$d/pb.sock.ctl" to_guest 3 "B to-guest rss set --user 3"
-"$ctl" --ctl "$d/pa.sock.ctl" rss set --direction to-switch --user 2 >/dev/null ||
+only_on "$d/b.sock.ctl" to_guest 3 "B to-guest rss set --user 3"
+"$ctl" --ctl "$d/a.sock.ctl" rss set --direction to-switch --user 2 >/dev/null ||
 	rp_fail "rss set on A refused"
-"$ctl" --ctl "$d/pa.sock.ctl" steer load "$tbpf/to_queue.bpf.o" --direction to-switch >/dev/null ||
+"$ctl" --ctl "$d/a.sock.ctl" steer load "$tbpf/to_queue.bpf.o" --direction to-switch >/dev/null ||
 	rp_fail "steer load on A refused"
-only_on "$d/pa.sock.ctl" to_switch 2 "A to-switch to_queue.bpf.o, user 2"
+only_on "$d/a.sock.ctl" to_switch 2 "A to-switch to_queue.bpf.o, user 2"
 # 5. Back to RSS; the guests must still be sending.
-for c in pa pb; do
+for c in a b; do
 	"$ctl" --ctl "$d/$c.sock.ctl" steer load "$xdp/rss.bpf.o" --direction both >/dev/null ||
 		rp_fail "steer load rss.bpf.o on $c refused"
 done
-only_on "$d/pb.sock.ctl" to_guest -1 "back to rss.bpf.o"
+only_on "$d/b.sock.ctl" to_guest -1 "back to rss.bpf.o"
 
 # Stop sending, let the path drain (each iothread's to-guest count equals
 # the other's to-switch count, twice in a row), then stop the guests.
@@ -182,8 +172,8 @@ kill -USR1 $ga $gb
 total() { st "$1" "[.queues[].$2.packets] | add"; }
 drained() {
 	local now
-	now="$(total "$d/pa.sock.ctl" to_switch) $(total "$d/pb.sock.ctl" to_guest)"
-	now="$now $(total "$d/pb.sock.ctl" to_switch) $(total "$d/pa.sock.ctl" to_guest)"
+	now="$(total "$d/a.sock.ctl" to_switch) $(total "$d/b.sock.ctl" to_guest)"
+	now="$now $(total "$d/b.sock.ctl" to_switch) $(total "$d/a.sock.ctl" to_guest)"
 	set -- $now
 	[ "$1" = "$2" ] && [ "$3" = "$4" ] && [ "$now" = "${last_counts:-}" ] && return 0
 	last_counts=$now
@@ -195,10 +185,10 @@ ga_rc=0 gb_rc=0
 kill -TERM $ga $gb
 wait $ga || ga_rc=$?
 wait $gb || gb_rc=$?
-"$ctl" --ctl "$d/pa.sock.ctl" status >"$d/sa.json" || rp_fail "status A failed"
-"$ctl" --ctl "$d/pb.sock.ctl" status >"$d/sb.json" || rp_fail "status B failed"
+"$ctl" --ctl "$d/a.sock.ctl" status >"$d/sa.json" || rp_fail "status A failed"
+"$ctl" --ctl "$d/b.sock.ctl" status >"$d/sb.json" || rp_fail "status B failed"
 if [ $ga_rc -ne 0 ] || [ $gb_rc -ne 0 ]; then
-	tail -n 20 "$d/ia.log" "$d/ib.log" "$d/ga.err" "$d/gb.err" >&2
+	tail -n 20 "$d/iothread-a.log" "$d/iothread-b.log" "$d/ga.err" "$d/gb.err" >&2
 	echo "iothread A: $(cat "$d/sa.json")" >&2
 	echo "iothread B: $(cat "$d/sb.json")" >&2
 	echo "guest A: $(cat "$d/ga.json")" >&2
@@ -224,5 +214,5 @@ print(f"  guests: A sent {ga['sent']}, B sent {gb['sent']}: each frame arrived e
       f" no iothread drops; B to-guest: {st['loads']} loads, {st['rss_sets']} rss set,"
       f" {st['refused']} refused")
 PY
-grep -E "ERR|EMER" "$d/ia.log" "$d/ib.log" >&2 && rp_fail "an iothread logged errors"
+grep -E "ERR|EMER" "$d/iothread-a.log" "$d/iothread-b.log" >&2 && rp_fail "an iothread logged errors"
 echo "PASS: programs swapped live under traffic; bad ones refused with their reasons; nothing lost"

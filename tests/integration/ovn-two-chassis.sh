@@ -34,6 +34,7 @@ set -euo pipefail
 . "$rp_top/tests/lib/ovs-sandbox.sh"
 . "$rp_top/tests/lib/ovn.sh"
 . "$rp_top/tests/lib/qemu-guest.sh"
+. "$rp_top/tests/lib/topo.sh"
 
 rp_need_root
 rp_need_hugepages 1024
@@ -67,23 +68,15 @@ done
 
 d=$central/vm
 rp_it_dir "$d"
-"$iot" "${iot_conf[@]}" --vhost "$d/v1.sock" --port "$d/p1.sock" --cpus 0 --poll adaptive \
-	>"$d/i1.log" 2>&1 &
-i1=$!
-rp_on_exit rp_kill_pid $i1
-"$iot" "${iot_conf[@]}" --vhost "$d/v2.sock" --port "$d/p2.sock" --cpus 1 --poll adaptive \
-	>"$d/i2.log" 2>&1 &
-i2=$!
-rp_on_exit rp_kill_pid $i2
-rp_wait_for 20 "iothread sockets" test -S "$d/p1.sock.ctl" -a -S "$d/p2.sock.ctl" ||
-	{ cat "$d/i1.log" "$d/i2.log" >&2; rp_fail "iothreads did not start"; }
+rp_topo_iothread i1 "$d" vm1 --cpus 0 --poll adaptive
+rp_topo_iothread i2 "$d" vm2 --cpus 1 --poll adaptive
+rp_topo_wait "$d" vm1 vm2
 # vm1 as README adds it (its socket path changed), vm2 the same way.
-add=$(rp_readme_cmds ovn-port ovs-vsctl "/run/ringport/vm1.sock=$d/p1.sock") ||
+add=$(rp_readme_cmds ovn-port ovs-vsctl "/run/ringport/vm1.sock=$d/vm1.sock") ||
 	rp_fail "README.md: the ovs-vsctl add-port command"
 eval "ovs_sb_vsctl \"\$cha\" $add" && [ "$(ovs_sb_vsctl "$cha" get Interface vm1 ofport)" -gt 0 ] ||
 	{ ovs_sb_log_tail "$cha" 15; rp_fail "README's ovs-vsctl $add: vm1 not added"; }
-ovs_sb_add_port "$chb" br-int vm2 "net_ringport1,path=$d/p2.sock" external_ids:iface-id=lsp2 ||
-	rp_fail "vm2 not added"
+rp_topo_port "$chb" br-int "$d" vm2 vm2 1 external_ids:iface-id=lsp2
 ovn_nbctl "$central" wait-until Logical_Switch_Port lsp1 up=true &&
 	ovn_nbctl "$central" wait-until Logical_Switch_Port lsp2 up=true || {
 	ovn_chassis_log_tail "$cha"
@@ -106,7 +99,7 @@ grown() { [ "$(rp_it_to_guest "$1")" -ge $(($2 + $3)) ]; }
 guest() {
 	local n=$1
 	shift
-	"$vguest" --vhost "$d/v$n.sock" --frame-size $FRAMES "$@" >"$d/g$n.json" 2>"$d/g$n.err" &
+	"$vguest" --vhost "$d/vm$n-vhost.sock" --frame-size $FRAMES "$@" >"$d/g$n.json" 2>"$d/g$n.err" &
 	eval "g$n=$!"
 	rp_on_exit rp_kill_pid $!
 }
@@ -115,11 +108,11 @@ dump() {
 	ovs_sb_log_tail "$chb" 15
 	ovn_chassis_log_tail "$cha" 15
 	ovn_chassis_log_tail "$chb" 15
-	tail -n 5 "$d/i1.log" "$d/i2.log" >&2 || true
+	tail -n 5 "$d/iothread-vm1.log" "$d/iothread-vm2.log" >&2 || true
 	grep -h "rp-vguest:" "$d/g1.err" "$d/g2.err" >&2 || true
 	local c sb
 	for c in 1 2; do
-		echo "iothread $c: $("$ctl" --ctl "$d/p$c.sock.ctl" status 2>&1)" >&2
+		echo "iothread $c: $("$ctl" --ctl "$d/vm$c.sock.ctl" status 2>&1)" >&2
 	done
 	for sb in "$cha" "$chb"; do
 		echo "---- $sb: interfaces, drop counters ----" >&2
@@ -134,8 +127,8 @@ guest 1 --addr "$MAC1,$IP1" --peer "$MAC2,$IP2" --forever --send 1000000000 --ra
 	--reorder-ok
 guest 2 --addr "$MAC2,$IP2" --peer "$MAC1,$IP1" --forever --send 1000000000 --rate 200 \
 	--reorder-ok
-rp_wait_for 60 "frames 2 -> 1" grown "$d/p1.sock.ctl" 0 20 &&
-	rp_wait_for 60 "frames 1 -> 2" grown "$d/p2.sock.ctl" 0 20 ||
+rp_wait_for 60 "frames 2 -> 1" grown "$d/vm1.sock.ctl" 0 20 &&
+	rp_wait_for 60 "frames 1 -> 2" grown "$d/vm2.sock.ctl" 0 20 ||
 	{ dump; rp_fail "no traffic across the tunnel"; }
 kill -TERM $g1 $g2
 wait $g1 || { dump; rp_fail "warm-up: guest 1 not clean: $(cat "$d/g1.json")"; }
@@ -153,7 +146,7 @@ rp_log "warm-up: frames cross the Geneve tunnel both ways"
 snap() { # snap FILE: every counter this check reads
 	{
 		for c in 1 2; do
-			echo "\"it$c\": $("$ctl" --ctl "$d/p$c.sock.ctl" status || echo null),"
+			echo "\"it$c\": $("$ctl" --ctl "$d/vm$c.sock.ctl" status || echo null),"
 		done
 		echo "\"a\": $(ovs_sb_vsctl "$cha" -f json --columns=name,statistics list Interface),"
 		echo "\"b\": $(ovs_sb_vsctl "$chb" -f json --columns=name,statistics list Interface),"
@@ -166,9 +159,9 @@ to_switch() { rp_ctl_get "$1" 'sum(q["to_switch"]["packets"] for q in s["queues"
 # CPU hog can hold frames in the underlay's ring for over a second).
 quiet() {
 	local a b
-	a=$(rp_it_to_guest "$d/p1.sock.ctl"):$(rp_it_to_guest "$d/p2.sock.ctl")
+	a=$(rp_it_to_guest "$d/vm1.sock.ctl"):$(rp_it_to_guest "$d/vm2.sock.ctl")
 	sleep 3
-	b=$(rp_it_to_guest "$d/p1.sock.ctl"):$(rp_it_to_guest "$d/p2.sock.ctl")
+	b=$(rp_it_to_guest "$d/vm1.sock.ctl"):$(rp_it_to_guest "$d/vm2.sock.ctl")
 	[ "$a" = "$b" ]
 }
 # counted_run WHAT N SPOOF: guest 1 sends N frames (and SPOOF forged ones
@@ -176,17 +169,17 @@ quiet() {
 # path is quiet, the counts are checked as above.
 counted_run() {
 	local what=$1 n=$2 spoof=$3 s1 s2 g1_rc g2_rc
-	sent_all() { [ "$(to_switch "$d/p1.sock.ctl")" -ge $((s1 + n + spoof)) ] &&
-		[ "$(to_switch "$d/p2.sock.ctl")" -ge $((s2 + n)) ]; }
+	sent_all() { [ "$(to_switch "$d/vm1.sock.ctl")" -ge $((s1 + n + spoof)) ] &&
+		[ "$(to_switch "$d/vm2.sock.ctl")" -ge $((s2 + n)) ]; }
 	snap "$d/before.json"
 	rm -f "$d/go"
 	guest 1 --addr "$MAC1,$IP1" --peer "$MAC2,$IP2" --send "$n" --rate "$RATE" --forever \
 		--flows 29 --spoof "$spoof" --go-file "$d/go"
 	guest 2 --addr "$MAC2,$IP2" --peer "$MAC1,$IP1" --send "$n" --rate "$RATE" --forever \
 		--flows 31 --go-file "$d/go"
-	rp_wait_for 30 "guest 1 ready" ready "$d/p1.sock.ctl" &&
-		rp_wait_for 30 "guest 2 ready" ready "$d/p2.sock.ctl" || { dump; rp_fail "$what: guests not ready"; }
-	s1=$(to_switch "$d/p1.sock.ctl") s2=$(to_switch "$d/p2.sock.ctl")
+	rp_wait_for 30 "guest 1 ready" ready "$d/vm1.sock.ctl" &&
+		rp_wait_for 30 "guest 2 ready" ready "$d/vm2.sock.ctl" || { dump; rp_fail "$what: guests not ready"; }
+	s1=$(to_switch "$d/vm1.sock.ctl") s2=$(to_switch "$d/vm2.sock.ctl")
 	touch "$d/go"
 	rp_wait_for 120 "both guests sent everything" sent_all || { dump; rp_fail "$what: the guests did not send"; }
 	rp_wait_for 90 "the path drained" quiet || { dump; rp_fail "$what: frames kept coming"; }
@@ -257,14 +250,14 @@ guest 1 --addr "$MAC1,$IP1" --peer "$MAC2,$IP2" --forever --send 1000000000 --ra
 	--flows 29
 guest 2 --addr "$MAC2,$IP2" --peer "$MAC1,$IP1" --forever --send 1000000000 --rate "$RATE" \
 	--flows 31
-rp_wait_for 30 "frames 1 -> 2" grown "$d/p2.sock.ctl" "$(rp_it_to_guest "$d/p2.sock.ctl")" 200 ||
+rp_wait_for 30 "frames 1 -> 2" grown "$d/vm2.sock.ctl" "$(rp_it_to_guest "$d/vm2.sock.ctl")" 200 ||
 	{ dump; rp_fail "ACL run: no traffic"; }
 t0=$(date +%s.%N)
 ovn_nbctl "$central" --wait=hv acl-add ls0 from-lport 1001 'inport == "lsp1" && udp' drop
 t1=$(date +%s.%N)
 # When guest 2 last got a frame, from 4 s of polling after acl-add
 # returned: at most 2 s after it, and nothing in the 2 s that follow.
-python3 - "$ctl" "$d/p2.sock.ctl" "$t1" >"$d/acl.txt" <<'PY' ||
+python3 - "$ctl" "$d/vm2.sock.ctl" "$t1" >"$d/acl.txt" <<'PY' ||
 import json, subprocess, sys, time
 ctl, sock, t1 = sys.argv[1], sys.argv[2], float(sys.argv[3])
 def count():
@@ -280,14 +273,14 @@ print(f"{last_change - t1:.2f}")
 sys.exit(0 if last_change - t1 <= 2 else 1)
 PY
 	{ dump; rp_fail "the ACL did not stop guest 1's frames within 2 s: the last came $(cat "$d/acl.txt") s after acl-add"; }
-a=$(rp_it_to_guest "$d/p1.sock.ctl")
-rp_wait_for 10 "frames 2 -> 1 under the ACL" grown "$d/p1.sock.ctl" "$a" 200 ||
+a=$(rp_it_to_guest "$d/vm1.sock.ctl")
+rp_wait_for 10 "frames 2 -> 1 under the ACL" grown "$d/vm1.sock.ctl" "$a" 200 ||
 	{ dump; rp_fail "the ACL stopped guest 2's frames too"; }
-b=$(rp_it_to_guest "$d/p2.sock.ctl")
+b=$(rp_it_to_guest "$d/vm2.sock.ctl")
 sleep 1
-[ "$(rp_it_to_guest "$d/p2.sock.ctl")" -eq "$b" ] || rp_fail "guest 1's frames leak through the ACL"
+[ "$(rp_it_to_guest "$d/vm2.sock.ctl")" -eq "$b" ] || rp_fail "guest 1's frames leak through the ACL"
 ovn_nbctl "$central" --wait=hv acl-del ls0 from-lport 1001 'inport == "lsp1" && udp'
-rp_wait_for 10 "frames 1 -> 2 after the ACL" grown "$d/p2.sock.ctl" "$b" 200 ||
+rp_wait_for 10 "frames 1 -> 2 after the ACL" grown "$d/vm2.sock.ctl" "$b" 200 ||
 	{ dump; rp_fail "guest 1's frames did not come back without the ACL"; }
 kill -TERM $g1 $g2
 wait $g1 || { dump; rp_fail "ACL run: guest 1 not clean: $(cat "$d/g1.json")"; }
@@ -305,20 +298,16 @@ PY
 ovs_sb_vsctl "$cha" del-port br-int vm1
 ovn_nbctl "$central" wait-until Logical_Switch_Port lsp1 up=false ||
 	{ dump; rp_fail "lsp1 still up without its port"; }
-ovs_sb_add_port "$cha" br-int vm1 "net_ringport0,path=$d/p1.sock" external_ids:iface-id=lsp1 ||
-	rp_fail "vm1 not added again"
+rp_topo_port "$cha" br-int "$d" vm1 vm1 0 external_ids:iface-id=lsp1
 ovn_nbctl "$central" wait-until Logical_Switch_Port lsp1 up=true &&
 	ovn_nbctl "$central" --wait=hv sync || { dump; rp_fail "lsp1 not up again"; }
 counted_run "vm1 deleted and added again" $((N / 2)) 0
 kill -TERM $i2
 wait $i2 || rp_fail "iothread 2 did not exit cleanly on SIGTERM"
-"$iot" "${iot_conf[@]}" --vhost "$d/v2.sock" --port "$d/p2.sock" --cpus 1 --poll adaptive \
-	>>"$d/i2.log" 2>&1 &
-i2=$!
-rp_on_exit rp_kill_pid $i2
+rp_topo_iothread i2 "$d" vm2 --cpus 1 --poll adaptive
 session() { [ "$(rp_ctl_get "$1" 's["port"]["session"]')" = True ]; }
-rp_wait_for 30 "vm2 reconnected to iothread 2" session "$d/p2.sock.ctl" ||
-	{ tail -n 5 "$d/i2.log" >&2; rp_fail "iothread 2 did not start again, or vm2 did not reconnect"; }
+rp_wait_for 30 "vm2 reconnected to iothread 2" session "$d/vm2.sock.ctl" ||
+	{ tail -n 5 "$d/iothread-vm2.log" >&2; rp_fail "iothread 2 did not start again, or vm2 did not reconnect"; }
 counted_run "iothread 2 restarted" $((N / 2)) 0
 
 # 5: real guests. Two more logical ports, a ringport port for each on
@@ -332,10 +321,8 @@ q=$central/qemu
 mkdir -p "$q"
 qg_initramfs "$q"
 qg_start_iothreads "$q"
-ovs_sb_add_port "$cha" br-int vm3 "net_ringport2,path=$q/a.sock" external_ids:iface-id=lsp3 ||
-	rp_fail "vm3 not added"
-ovs_sb_add_port "$chb" br-int vm4 "net_ringport3,path=$q/b.sock" external_ids:iface-id=lsp4 ||
-	rp_fail "vm4 not added"
+rp_topo_port "$cha" br-int "$q" a vm3 2 external_ids:iface-id=lsp3
+rp_topo_port "$chb" br-int "$q" b vm4 3 external_ids:iface-id=lsp4
 ovn_nbctl "$central" wait-until Logical_Switch_Port lsp3 up=true &&
 	ovn_nbctl "$central" wait-until Logical_Switch_Port lsp4 up=true &&
 	ovn_nbctl "$central" --wait=hv sync || { dump; rp_fail "lsp3 and lsp4 not up"; }

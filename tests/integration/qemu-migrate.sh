@@ -44,14 +44,11 @@ d=$sb/mig
 mkdir -p "$d"
 qg_initramfs "$d"
 qg_start_iothreads "$d"
-"$iot" "${iot_conf[@]}" --vhost "$d/a2-vhost.sock" --port "$d/a2.sock" --queues 1 \
-	--poll adaptive >"$d/iothread-a2.log" 2>&1 &
-rp_on_exit rp_kill_pid $!
-rp_wait_for 20 "iothread a2" test -S "$d/a2.sock.ctl" || { cat "$d/iothread-a2.log" >&2; rp_fail "no a2"; }
+rp_topo_iothread it_a2 "$d" a2 --queues 1 --poll adaptive
+rp_topo_wait "$d" a2
 for p in "vma1 0 a" "vma2 2 a2" "vmb 1 b"; do
 	set -- $p
-	ovs_sb_add_port "$sb" br0 "$1" "net_ringport$2,path=$d/$3.sock" options:n_rxq=1 ||
-		rp_fail "$1 not added"
+	rp_topo_port "$sb" br0 "$d" "$3" "$1" "$2" options:n_rxq=1
 done
 
 QG_APPEND=rp_rate=$RATE qg_start_vm "$d" b 10.0.0.2 10.0.0.1 mig-peer 52:54:00:00:00:02 "$MIB"

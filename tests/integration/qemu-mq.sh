@@ -32,17 +32,9 @@ d=$sb/qemu
 mkdir -p "$d"
 qg_initramfs "$d"
 rp_it_dir "$d"
-for vm in a b; do
-	"$iot" "${iot_conf[@]}" --vhost "$d/$vm-vhost.sock" --port "$d/$vm.sock" --queues $nq \
-		--cpus 0,1 --poll adaptive >"$d/iothread-$vm.log" 2>&1 &
-	rp_on_exit rp_kill_pid $!
-done
-rp_wait_for 20 "iothread sockets" test -S "$d/a.sock.ctl" -a -S "$d/b.sock.ctl" ||
-	{ cat "$d"/iothread-?.log >&2; rp_fail "iothreads did not start"; }
-ovs_sb_add_port "$sb" br0 vma "net_ringport0,path=$d/a.sock" options:n_rxq=$nq \
-	other_config:tx-steering=hash ofport_request=1 || rp_fail "vma not added"
-ovs_sb_add_port "$sb" br0 vmb "net_ringport1,path=$d/b.sock" options:n_rxq=$nq \
-	ofport_request=2 || rp_fail "vmb not added"
+rp_topo_iothreads "$d" "a b" --queues $nq --cpus 0,1 --poll adaptive
+rp_topo_port "$sb" br0 "$d" a vma 0 options:n_rxq=$nq other_config:tx-steering=hash ofport_request=1
+rp_topo_port "$sb" br0 "$d" b vmb 1 options:n_rxq=$nq ofport_request=2
 ovs_sb_ofctl "$sb" del-flows br0
 ovs_sb_ofctl "$sb" add-flow br0 "in_port=2,actions=output:1"
 ovs_sb_ofctl "$sb" add-flow br0 "in_port=1,actions=drop"

@@ -43,6 +43,8 @@
 # where RP_GTOOL names it: ethtool's channels and per-queue counters, and
 # UDP flows, which busybox lacks.
 
+. "$rp_top/tests/lib/topo.sh"
+
 # qg_need_vm_test: what every guest test needs, or skip (exit 77) naming
 # what is missing: root, 512 free hugepages, the PMD and the iothread
 # built, QEMU and a guest kernel; sources the OVS sandbox library.
@@ -187,17 +189,9 @@ INIT
 # pair, adaptive polling), logs in DIR/iothread-NAME.log; waits for their
 # control sockets.
 qg_start_iothreads() {
-	local d=$1 vm _p
+	local d=$1
 	shift
-	rp_it_dir "$d"
-	for vm in a b; do
-		"$iot" "${iot_conf[@]}" --vhost "$d/$vm-vhost.sock" --port "$d/$vm.sock" --queues 1 \
-			--poll adaptive "$@" >"$d/iothread-$vm.log" 2>&1 &
-		_p=$!
-		rp_on_exit rp_kill_pid $_p
-	done
-	rp_wait_for 20 "iothread sockets" test -S "$d/a.sock.ctl" -a -S "$d/b.sock.ctl" ||
-		{ cat "$d"/iothread-?.log >&2; rp_fail "iothreads did not start"; }
+	rp_topo_iothreads "$d" "a b" --queues 1 --poll adaptive "$@"
 }
 
 # QEMU as README.md shows it, but with TCG and INTx. Under TCG there is no
