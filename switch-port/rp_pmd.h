@@ -2,7 +2,7 @@
 /*
  * net_ringport private structures, shared by the ethdev ops
  * (rte_eth_ringport.c), the session thread (rp_pmd_sess.c) and the data
- * path (rp_pmd_rxtx.c).
+ * path (rp_pmd_rx.c, rp_pmd_tx.c).
  *
  * Threads: rx/tx bursts run on OVS PMD threads; the session (connect,
  * handshake, peer loss) is handled on the port's own session thread,
@@ -178,8 +178,18 @@ rp_queue_exit(struct rp_queue *q)
 	__atomic_store_n(&q->seq, q->seq + 1, __ATOMIC_RELEASE);
 }
 
-/* ---- the data path (rp_pmd_rxtx.c): queue threads, and the mbuf free
- * callback on any thread ---- */
+/* ---- the data path (rp_pmd_rx.c, rp_pmd_tx.c): queue threads, and the
+ * mbuf free callback on any thread ---- */
+
+/* The peer broke a ring: no more traffic on the session, which the
+ * session thread ends (counted as ring_corrupt). */
+static inline void
+rp_sess_corrupt(struct rp_ipc_stats *rej, struct rp_sess *s)
+{
+	rej->rejects[RP_IPC_REJ_RING]++;
+	__atomic_store_n(&s->broken, true, __ATOMIC_RELEASE);
+}
+
 uint16_t rp_pmd_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n);
 uint16_t rp_pmd_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n);
 /** Session thread: take back returns on rings no tx burst is using. */

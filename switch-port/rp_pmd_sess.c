@@ -14,7 +14,7 @@
  *
  * Ownership: port->sess, port->retired and the session counters are
  * written here only, on the session thread (dev_close stops it first);
- * the data path (rp_pmd_rxtx.c) reads port->sess inside
+ * the data path (rp_pmd_rx.c, rp_pmd_tx.c) reads port->sess inside
  * rp_queue_enter/exit.
  */
 #include <errno.h>

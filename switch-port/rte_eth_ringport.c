@@ -7,7 +7,8 @@
  *
  * This file: the devargs, probe and remove, and the eth_dev_ops. The
  * session (connect, handshake, peer loss, reconnect, retirement) runs on a
- * thread of the port's own: rp_pmd_sess.c. The data path: rp_pmd_rxtx.c.
+ * thread of the port's own: rp_pmd_sess.c. The data path: rp_pmd_rx.c and
+ * rp_pmd_tx.c.
  */
 #include <errno.h>
 #include <inttypes.h>
