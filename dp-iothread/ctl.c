@@ -147,9 +147,9 @@ worker_json(const struct rp_it_worker *w, unsigned int id, struct totals *t)
 char *
 rp_it_status_json(struct rp_iothread *it)
 {
-	struct rp_it_sess *s = __atomic_load_n(&it->sess, __ATOMIC_SEQ_CST);
+	struct rp_it_sess *s = rp_it_sess_get(it);
 	struct rp_it_dev *d = &it->dev;
-	bool running = __atomic_load_n(&d->running, __ATOMIC_ACQUIRE);
+	bool running = rp_it_dev_running(it);
 	uint64_t f = d->features;
 	struct totals t = {0};
 	json_t *ws = json_array(), *o, *port, *vh;
@@ -176,7 +176,7 @@ rp_it_status_json(struct rp_iothread *it)
 		running && (f & (1ULL << VIRTIO_NET_F_HOST_TSO4)), "iommu",
 		/* addresses go through the guest's vIOMMU */
 		running && (f & (1ULL << VIRTIO_F_IOMMU_PLATFORM)), "rx_queues",
-		(int)__atomic_load_n(&d->n_rxq, __ATOMIC_RELAXED), "connects",
+		(int)rp_it_dev_n_rxq(it), "connects",
 		(json_int_t)d->connects, "iotlb_whole_invalidations",
 		(json_int_t)__atomic_load_n(&d->iotlb_whole, __ATOMIC_RELAXED), "iotlb_ring_unmaps",
 		(json_int_t)__atomic_load_n(&d->iotlb_ring_unmaps, __ATOMIC_RELAXED));

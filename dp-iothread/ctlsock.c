@@ -50,17 +50,20 @@ rp_it_ctl_open(struct rp_it_ctl *c, const char *path, const struct rp_it_ids *id
 		c->cl[i].fd = -1;
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		fprintf(stderr, PROG ": --ctl '%s': path too long for a UNIX socket\n", path);
-		return -1;
+		return -ENAMETOOLONG;
 	}
 	strcpy(sa.sun_path, path);
 	rc = rp_ipc_sock_clear_stale(path, SOCK_STREAM);
 	if (rc < 0) {
 		fprintf(stderr, PROG ": --ctl '%s': %s\n", path, rp_it_sock_why(rc));
-		return -1;
+		return rc;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -1;
+	if (fd < 0) {
+		rc = -errno;
+		fprintf(stderr, PROG ": --ctl '%s': socket: %s\n", path, strerror(-rc));
+		return rc;
+	}
 	/* 0600 from birth: no window where others could connect. */
 	old = umask(0177);
 	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
@@ -71,9 +74,10 @@ rp_it_ctl_open(struct rp_it_ctl *c, const char *path, const struct rp_it_ids *id
 		rc = chown(path, ids->run_uid,
 			ids->ctl_group_set ? ids->ctl_group : ids->run_gid);
 	if (rc < 0 || listen(fd, 16) < 0) {
-		fprintf(stderr, PROG ": --ctl '%s': %s\n", path, strerror(errno));
+		rc = -errno;
+		fprintf(stderr, PROG ": --ctl '%s': %s\n", path, strerror(-rc));
 		close(fd);
-		return -1;
+		return rc;
 	}
 	c->lfd = fd;
 	return 0;

@@ -27,7 +27,16 @@
  * pointer / flag and retired with QSBR (rte_rcu): the retiring thread
  * clears them, then waits until every worker has passed a quiescent point,
  * and workers drop anything they hold from a retired session before they
- * report one.
+ * report one. Shared state is read through the accessors below
+ * (rp_it_sess_get(), rp_it_dev_*(), rp_it_steer_get()); struct rp_iothread
+ * says who writes each field.
+ *
+ * Errors: functions return 0 (or a count) and a negative errno on failure,
+ * libbpf-style; those that take err/errlen leave the reason there for the
+ * caller to report (control commands answer with it), the others log it
+ * themselves (stderr before EAL is up, RTE_LOG after). Constructors return
+ * NULL with the reason logged. Only main() turns an error into an exit
+ * status; rte_exit() is kept for a broken invariant on a worker.
  */
 #ifndef RP_IOTHREAD_H
 #define RP_IOTHREAD_H
@@ -204,15 +213,17 @@ struct rp_it_opts {
 	bool shared_queues; /* programs may steer to other workers' queues */
 };
 
+/* The guest's vhost-user device. rte_vhost's event thread writes every
+ * field (vhost.c); others read them through rp_it_dev_*() below. */
 struct rp_it_dev {
-	int vid;            /* -1: none */
-	bool running;       /* workers may use vid */
+	int vid;            /* -1: none; read while running was seen true */
+	bool running;       /* workers may use vid (released after vid, features) */
 	uint32_t vrings;    /* enabled vrings, bit per vring */
-	uint64_t features;  /* negotiated */
+	uint64_t features;  /* negotiated; read while running was seen true */
 	uint32_t n_rxq;     /* guest RX queues enabled from 0 up, for steering */
-	uint64_t connects;
+	uint64_t connects;  /* the control thread reads it (status) */
 	uint64_t gen;       /* bumped when the device starts or stops */
-	/* rte_vhost's thread writes, the control thread reads (relaxed): */
+	/* the control thread reads these (relaxed): */
 	uint64_t iotlb_whole; /* IOTLB invalidations read as "all from iova" */
 	uint64_t iotlb_ring_unmaps; /* rings unmapped by one: still enabled */
 };
@@ -266,17 +277,29 @@ enum {
 	RP_IT_EV_CTL_CLIENT = 16, /* + client slot */
 };
 
+/*
+ * The process. Who writes what:
+ *  - set before the workers start, read-only after: o, ids, mac, qsbr,
+ *    n_workers, w (each worker then owns its struct rp_it_worker: see
+ *    there for what the control thread may read);
+ *  - published by the control thread, read by workers through
+ *    rp_it_sess_get() and rp_it_steer_get(), retired with QSBR: sess
+ *    (sess.c), steer (steer.c);
+ *  - dev: rte_vhost's event thread (vhost.c), read through rp_it_dev_*();
+ *  - stop: set once by the control thread (rp_it_stop());
+ *  - everything else: the control thread only.
+ */
 struct rp_iothread {
 	struct rp_it_opts o;
 	struct rp_it_ids ids;
 	struct rp_it_ctl ctl;
 	int port_lfd;
 	uint8_t mac[6];
-	struct rp_it_sess *sess; /* published to workers; NULL: link down */
+	struct rp_it_sess *sess; /* NULL: link down */
 	struct rp_it_dev dev;
-	struct rp_it_steer *steer[RP_IPC_DIR_MAX]; /* published to workers */
+	struct rp_it_steer *steer[RP_IPC_DIR_MAX];
 	struct rte_rcu_qsbr *qsbr;
-	volatile bool stop;
+	bool stop;
 	unsigned int n_workers;
 	struct rp_it_worker *w;
 	/* control thread only */
@@ -286,6 +309,66 @@ struct rp_iothread {
 	uint64_t steer_loads[RP_IPC_DIR_MAX], rss_sets[RP_IPC_DIR_MAX], steer_refused[RP_IPC_DIR_MAX];
 	char steer_last_refusal[RP_IPC_DIR_MAX][256];
 };
+
+/* ---- Reading what another thread publishes ---- */
+
+/* The switch session a worker uses until its next quiescent report (NULL:
+ * link down), or the control thread's current one. */
+static inline struct rp_it_sess *
+rp_it_sess_get(const struct rp_iothread *it)
+{
+	return __atomic_load_n(&it->sess, __ATOMIC_SEQ_CST);
+}
+
+/* sess.c: publish a new session, or NULL before retiring the old one. */
+static inline void
+rp_it_sess_publish(struct rp_iothread *it, struct rp_it_sess *s)
+{
+	__atomic_store_n(&it->sess, s, __ATOMIC_SEQ_CST);
+}
+
+/* The guest device may be used: after true, dev.vid and dev.features are
+ * the running device's (they were written before it was released). */
+static inline bool
+rp_it_dev_running(const struct rp_iothread *it)
+{
+	return __atomic_load_n(&it->dev.running, __ATOMIC_ACQUIRE);
+}
+
+/* Changes whenever the device starts or stops: a worker that slept
+ * compares it to tell the device it slept on from a new one. */
+static inline uint64_t
+rp_it_dev_gen(const struct rp_iothread *it)
+{
+	return __atomic_load_n(&it->dev.gen, __ATOMIC_SEQ_CST);
+}
+
+/* Enabled vrings, a bit per vring (guest RX queue g is vring 2g, TX 2g+1). */
+static inline uint32_t
+rp_it_dev_vrings(const struct rp_iothread *it)
+{
+	return __atomic_load_n(&it->dev.vrings, __ATOMIC_RELAXED);
+}
+
+/* Guest RX queues enabled from 0 up (steering's choice is bounded by it). */
+static inline uint32_t
+rp_it_dev_n_rxq(const struct rp_iothread *it)
+{
+	return __atomic_load_n(&it->dev.n_rxq, __ATOMIC_RELAXED);
+}
+
+/* Workers leave their loop; the control thread then joins them. */
+static inline void
+rp_it_stop(struct rp_iothread *it)
+{
+	__atomic_store_n(&it->stop, true, __ATOMIC_RELAXED);
+}
+
+static inline bool
+rp_it_stopping(const struct rp_iothread *it)
+{
+	return __atomic_load_n(&it->stop, __ATOMIC_RELAXED);
+}
 
 /* The steering state a worker uses for one burst (between quiescent
  * reports). Pairs with the release store in steer.c's steer_swap(). */
@@ -348,7 +431,7 @@ int rp_it_vhost_start(struct rp_iothread *it);
 int rp_it_vhost_iotlb(uint16_t vring, uint64_t *hits, uint64_t *misses);
 void rp_it_vhost_stop(struct rp_iothread *it);
 /* Guest notifications (kicks) of @vring on or off, as
- * rte_vhost_enable_guest_notification() (-1 where it failed: no such
+ * rte_vhost_enable_guest_notification() (-ENXIO where it failed: no such
  * vring, or its rings are not mapped now), and the used-ring fields that
  * wrote (flags, or avail_event with EVENT_IDX) marked in the dirty log:
  * rte_vhost does not log them, and a migrating guest would get them stale. */

@@ -41,7 +41,7 @@
 #include "iothread.h"
 
 /* EAL from our options: lcore 0 (control) floats over the allowed CPUs,
- * lcore i+1 is worker i pinned to its CPU. */
+ * lcore i+1 is worker i pinned to its CPU. 0 or -rte_errno, printed. */
 static int
 eal_up(const char *prog, const struct rp_it_opts *o, const cpu_set_t *allowed)
 {
@@ -94,7 +94,7 @@ eal_up(const char *prog, const struct rp_it_opts *o, const cpu_set_t *allowed)
 	if (rc < 0) {
 		fprintf(stderr, PROG ": cannot initialise DPDK EAL (lcores %s): %s\n", lcores,
 			rte_strerror(rte_errno));
-		return -1;
+		return -rte_errno;
 	}
 	if (!huge)
 		RTE_LOG(WARNING, USER1, "no free hugepages: EAL runs on 4 KiB pages\n");
@@ -170,27 +170,32 @@ port_accept(struct rp_iothread *it, int lfd, struct rp_it_sess **cur, int ep)
 	}
 }
 
-/* The port and control sockets, made the --user's before it is one. */
+/* The port and control sockets, made the --user's before it is one.
+ * 0 or -errno, the reason printed. */
 static int
 open_sockets(struct rp_iothread *it)
 {
 	const struct rp_it_ids *ids = &it->ids;
+	int rc;
 
 	it->ctl.lfd = -1;
 	it->port_lfd = rp_ipc_listen(it->o.port_path);
 	if (it->port_lfd < 0) {
 		fprintf(stderr, PROG ": --port '%s': %s\n", it->o.port_path,
 			rp_it_sock_why(it->port_lfd));
-		return 1;
+		return it->port_lfd;
 	}
 	if (ids->run_uid != (uid_t)-1 && chown(it->o.port_path, ids->run_uid, ids->run_gid) < 0) {
+		rc = -errno;
 		fprintf(stderr, PROG ": --port '%s': chown to --user: %s\n", it->o.port_path,
-			strerror(errno));
-		return 1;
+			strerror(-rc));
+		return rc;
 	}
-	return rp_it_ctl_open(&it->ctl, it->o.ctl_path, ids) < 0 ? 1 : 0;
+	return rp_it_ctl_open(&it->ctl, it->o.ctl_path, ids);
 }
 
+/* The control thread's loop until SIGINT or SIGTERM: the process's exit
+ * status (1: its event loop could not be set up). */
 static int
 serve(struct rp_iothread *it)
 {
@@ -256,7 +261,7 @@ serve(struct rp_iothread *it)
 			break;
 	}
 	RTE_LOG(INFO, USER1, "stopping\n");
-	__atomic_store_n(&it->stop, true, __ATOMIC_RELAXED);
+	rp_it_stop(it);
 	rte_eal_mp_wait_lcore();
 	sess_end(it, &cur, RP_IPC_DISC_NORMAL, "iothread stopping");
 	close(ep);
@@ -322,7 +327,7 @@ main(int argc, char **argv)
 		it.w[i].cpu = it.o.cpus[i];
 		rte_eal_remote_launch(rp_it_worker_main, &it.w[i], i + 1);
 	}
-	rc = open_sockets(&it);
+	rc = open_sockets(&it) < 0 ? 1 : 0;
 	if (rc == 0) {
 		char err[256];
 
@@ -344,7 +349,7 @@ main(int argc, char **argv)
 	}
 	rp_it_ctl_close(&it.ctl, it.o.ctl_path);
 	if (rc != 0) {
-		__atomic_store_n(&it.stop, true, __ATOMIC_RELAXED);
+		rp_it_stop(&it);
 		rte_eal_mp_wait_lcore();
 	}
 	rp_it_vhost_stop(&it);

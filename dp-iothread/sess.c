@@ -209,7 +209,7 @@ rp_it_sess_open(struct rp_iothread *it, int sock)
 	s->wake_ok = s->peer.features & RP_IPC_F_WAKE_SOCK;
 	RTE_LOG(INFO, USER1, "switch session %" PRIu64 " up: peer '%s', %u queue pairs%s\n", s->id,
 		s->peer.name, s->n_qpairs, rp_ipc_region_hugetlb(s->r) ? "" : " (4 KiB pages)");
-	__atomic_store_n(&it->sess, s, __ATOMIC_SEQ_CST);
+	rp_it_sess_publish(it, s);
 	return s;
 }
 
@@ -219,7 +219,7 @@ rp_it_sess_close(struct rp_iothread *it, struct rp_it_sess *s)
 	struct rp_ipc_hdr *h = rp_ipc_region_hdr(s->r);
 	unsigned int kept;
 
-	__atomic_store_n(&it->sess, NULL, __ATOMIC_SEQ_CST);
+	rp_it_sess_publish(it, NULL);
 	/* After this no worker holds anything of s (iothread.h). */
 	rte_rcu_qsbr_synchronize(it->qsbr, RTE_QSBR_THRID_INVALID);
 	__atomic_store_n(&h->state, RP_IPC_STATE_CLOSING, __ATOMIC_RELEASE);

@@ -256,7 +256,7 @@ rp_it_vhost_notify(int vid, uint16_t vring, int on)
 
 	if (rte_vhost_enable_guest_notification(vid, vring, on) != 0 ||
 		rte_vhost_get_vhost_vring(vid, vring, &vr) != 0)
-		return -1;
+		return -ENXIO;
 	/* Written in the used ring without logging: its flags (no EVENT_IDX)
 	 * and the avail_event after its last entry (EVENT_IDX). Logging does
 	 * nothing unless QEMU asked for it (migration). */
@@ -308,29 +308,31 @@ rp_it_vhost_start(struct rp_iothread *it)
 
 		if (rc < 0) {
 			RTE_LOG(ERR, USER1, "--vhost %s: %s\n", path, rp_it_sock_why(rc));
-			return -1;
+			return rc;
 		}
 	}
 	if (rte_vhost_driver_register(path, flags) != 0) {
 		RTE_LOG(ERR, USER1, "--vhost %s: cannot register the vhost-user socket\n", path);
-		return -1;
+		return -EIO;
 	}
 	if (rte_vhost_driver_disable_features(path, off) != 0 ||
 		rte_vhost_driver_callback_register(path, &ops) != 0 ||
 		rte_vhost_driver_start(path) != 0) {
 		RTE_LOG(ERR, USER1, "--vhost %s: cannot start the vhost-user socket\n", path);
 		rte_vhost_driver_unregister(path);
-		return -1;
+		return -EIO;
 	}
 	/* QEMU connects as whoever runs it (libvirt: libvirt-qemu), never as
 	 * root: like the port socket, this one is --user's, and its group's
 	 * (QEMU's user in that group may connect), mode 0660. */
 	if (!it->o.vhost_client && it->ids.run_uid != (uid_t)-1 &&
 		(chown(path, it->ids.run_uid, it->ids.run_gid) < 0 || chmod(path, 0660) < 0)) {
+		int rc = -errno;
+
 		RTE_LOG(ERR, USER1, "--vhost %s: cannot give the socket to --user: %s\n", path,
-			strerror(errno));
+			strerror(-rc));
 		rte_vhost_driver_unregister(path);
-		return -1;
+		return rc;
 	}
 	return 0;
 }

@@ -140,7 +140,7 @@ sleep_idle(struct rp_it_worker *w, struct rp_it_sess *s, bool dev_ok, int vid, u
 	struct pollfd pfd[2 * RP_IT_MAX_QP];
 	unsigned int n = 0, n_wake, nw = it->n_workers;
 	uint64_t s_id = s != NULL ? s->id : 0;
-	uint64_t gen = __atomic_load_n(&it->dev.gen, __ATOMIC_SEQ_CST);
+	uint64_t gen = rp_it_dev_gen(it);
 	struct rp_it_sess *now;
 	bool work = false, s_live, dev_live;
 	uint32_t mine = 0;
@@ -193,10 +193,9 @@ sleep_idle(struct rp_it_worker *w, struct rp_it_sess *s, bool dev_ok, int vid, u
 	/* Online again: touch s and the kick fds only if they are still the
 	 * ones we slept on (a new session may sit at the same address: the
 	 * id tells; a restarted device bumps gen). */
-	now = sess_load(it);
+	now = rp_it_sess_get(it);
 	s_live = s != NULL && now == s && now->id == s_id;
-	dev_live = dev_ok && __atomic_load_n(&it->dev.running, __ATOMIC_ACQUIRE) &&
-		__atomic_load_n(&it->dev.gen, __ATOMIC_SEQ_CST) == gen;
+	dev_live = dev_ok && rp_it_dev_running(it) && rp_it_dev_gen(it) == gen;
 	for (unsigned int i = 0; !work && i < n; i++) {
 		uint64_t v;
 
@@ -227,12 +226,12 @@ rp_it_worker_main(void *arg)
 	rte_rcu_qsbr_thread_register(it->qsbr, w->id);
 	rte_rcu_qsbr_thread_online(it->qsbr, w->id);
 	w->nap_us = RP_IT_NAP_MIN_US;
-	while (!__atomic_load_n(&it->stop, __ATOMIC_RELAXED)) {
+	while (!rp_it_stopping(it)) {
 		uint64_t t0 = rte_rdtsc(), t1, t2, flushed = w->flushed;
-		struct rp_it_sess *s = sess_load(it);
-		bool dev_ok = __atomic_load_n(&it->dev.running, __ATOMIC_ACQUIRE);
+		struct rp_it_sess *s = rp_it_sess_get(it);
+		bool dev_ok = rp_it_dev_running(it);
 		int vid = it->dev.vid;
-		uint32_t vrings = __atomic_load_n(&it->dev.vrings, __ATOMIC_RELAXED);
+		uint32_t vrings = rp_it_dev_vrings(it);
 		unsigned int n_ts = 0, n_tg = 0;
 
 		if (s != w->cur) {
@@ -297,7 +296,7 @@ rp_it_worker_main(void *arg)
 		}
 		/* Anything we hold of a retired session goes before we say we
 		 * hold nothing we loaded before (see iothread.h). */
-		s = sess_load(it);
+		s = rp_it_sess_get(it);
 		if (s != w->cur) {
 			drop_session_state(w);
 			w->cur = s;

@@ -18,12 +18,6 @@
 
 #include "iothread.h"
 
-static inline struct rp_it_sess *
-sess_load(struct rp_iothread *it)
-{
-	return __atomic_load_n(&it->sess, __ATOMIC_SEQ_CST);
-}
-
 static inline uint32_t
 buf_off(const struct rp_it_sess *s, const struct rte_mbuf *m)
 {
