@@ -72,8 +72,9 @@ tally build
 if [ $quick -eq 0 ]; then
 	echo "== build-asan/: unit suite under AddressSanitizer and UBSan"
 	configure build-asan -Db_sanitize=address,undefined -Db_lundef=false
-	# The 'sanitize' suite (tests/meson.build: the unit tests and the
-	# two-process ipc test) under the 'sanitize' setup's options.
+	# The 'sanitize' suite (tests/unit/ and tests/integration/meson.build:
+	# the unit tests and the two-process ipc test) under the 'sanitize'
+	# setup's options.
 	meson test -C build-asan --setup sanitize --suite sanitize --print-errorlogs || rc=1
 	tally build-asan sanitize
 
