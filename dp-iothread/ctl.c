@@ -211,8 +211,7 @@ ctl_steer(struct rp_iothread *it, const struct rp_ctl_req *r)
 	if (r->cmd == RP_CTL_STEER_LOAD)
 		rc = rp_it_steer_load(it, r->direction, r->path, err, sizeof(err));
 	else
-		rc = rp_it_steer_rss_set(it, r->direction, r->key, r->table, r->types, r->user,
-			err, sizeof(err));
+		rc = rp_it_steer_rss_set(it, r, err, sizeof(err));
 	j = rc == 0 ? json_pack("{s:b,s:o}", "ok", 1, "steering", rp_it_steer_json(it))
 		    : json_pack("{s:s}", "error", err);
 	out = json_dumps(j, JSON_COMPACT);

@@ -446,8 +446,10 @@ int rp_it_steer_init(struct rp_iothread *it);
 void rp_it_steer_fini(struct rp_iothread *it);
 int rp_it_steer_load(struct rp_iothread *it, const char *dir, const char *path, char *err,
 	size_t errlen);
-int rp_it_steer_rss_set(struct rp_iothread *it, const char *dir, const char *key,
-	const char *table, const char *types, const char *user, char *err, size_t errlen);
+/* steer rss: @r's direction, and those of its key, table, types and user
+ * that are not NULL, in one swap per direction (all or nothing). */
+int rp_it_steer_rss_set(struct rp_iothread *it, const struct rp_ctl_req *r, char *err,
+	size_t errlen);
 struct json_t *rp_it_steer_json(struct rp_iothread *it);
 
 /* ctl.c */

@@ -226,8 +226,8 @@ refuse:
 }
 
 int
-rp_it_steer_rss_set(struct rp_iothread *it, const char *dir, const char *key,
-	const char *table, const char *types, const char *user, char *err, size_t errlen)
+rp_it_steer_rss_set(struct rp_iothread *it, const struct rp_ctl_req *r, char *err,
+	size_t errlen)
 {
 	struct rp_it_steer *st[RP_IPC_DIR_MAX] = {NULL};
 	struct rp_steer_cfg *cfg = malloc(sizeof(*cfg));
@@ -239,21 +239,23 @@ rp_it_steer_rss_set(struct rp_iothread *it, const char *dir, const char *key,
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	if (parse_dirs(dir, &mask, err, errlen) < 0)
+	if (parse_dirs(r->direction, &mask, err, errlen) < 0)
 		goto out;
 	for (unsigned int d = 0; d < RP_IPC_DIR_MAX; d++) {
 		if (!(mask & (1u << d)))
 			continue;
 		*cfg = it->steer[d]->cfg;
-		if (key != NULL && rp_steer_parse_key(key, k, err, errlen) < 0)
+		if (r->key != NULL && rp_steer_parse_key(r->key, k, err, errlen) < 0)
 			goto refuse;
-		if (key != NULL)
+		if (r->key != NULL)
 			rp_steer_cfg_set_key(cfg, k);
-		if (table != NULL && rp_steer_parse_table(table, it->o.queues, cfg, err, errlen) < 0)
+		if (r->table != NULL &&
+			rp_steer_parse_table(r->table, it->o.queues, cfg, err, errlen) < 0)
 			goto refuse;
-		if (types != NULL && rp_steer_parse_types(types, &cfg->hash_types, err, errlen) < 0)
+		if (r->types != NULL &&
+			rp_steer_parse_types(r->types, &cfg->hash_types, err, errlen) < 0)
 			goto refuse;
-		if (user != NULL && rp_steer_parse_user(user, cfg, err, errlen) < 0)
+		if (r->user != NULL && rp_steer_parse_user(r->user, cfg, err, errlen) < 0)
 			goto refuse;
 		/* The same image, bound to the new configuration. */
 		st[d] = steer_new(it, d, it->steer[d]->prog, cfg, err, errlen);
