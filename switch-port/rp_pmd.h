@@ -7,10 +7,18 @@
  * Threads: rx/tx bursts run on OVS PMD threads; the session (connect,
  * handshake, peer loss) is handled on the port's own session thread,
  * never in a burst and never on an OVS thread (main, PMD, EAL interrupt):
- * nothing a peer does can block those. A burst reaches the session only through rp_port.sess, read once
- * per burst inside a "burst section" (see rp_queue_enter/exit): a retired
- * session is freed only once every queue has left the section it may have
- * been read in, so no OVS thread ever touches an unmapped region.
+ * nothing a peer does can block those. A burst reaches the session only
+ * through rp_port.sess, read once per burst inside a "burst section" (see
+ * rp_queue_enter/exit): a retired session is freed only once every queue
+ * has left the section it may have been read in, so no OVS thread ever
+ * touches an unmapped region.
+ *
+ * Errors: functions return 0 (or a count) and a negative errno, as the
+ * ethdev ops must; the reason goes to the PMD's log (PMD_LOG, naming the
+ * port) where it happens. What a peer does wrong is counted (the rejected_*
+ * xstats, the per-queue drop counters) and never fails an OVS call: the
+ * session ends and the port waits for the next one. Nothing here exits,
+ * aborts or asserts in OVS's process.
  */
 #ifndef RP_PMD_H
 #define RP_PMD_H

@@ -272,7 +272,7 @@ rx_meta(struct rp_queue *q, const struct rp_sess *s, struct rte_mbuf *m,
 		unlikely(!s->offload || rp_ipc_ol_to_mbuf(m, d, q->port->ol_conf) < 0)) {
 		q->st[RP_QS_BAD_OFFLOAD]++;
 		rte_pktmbuf_free(m);
-		return -1;
+		return -EINVAL;
 	}
 	q->st[RP_QS_BYTES] += m->pkt_len;
 	return 0;
