@@ -66,22 +66,21 @@ sess_corrupt(struct rp_it_worker *w, struct rp_it_sess *s)
 
 /* Queue @q (of @n) that a program chose, kept on this worker unless the
  * operator allowed --shared-queues: a queue another worker owns is folded
- * onto this worker's own (worker + n_workers * ((q / n_workers) % owned),
- * as the default program folds, see rp_rss_core.h), counted, so
- * no program hands packets between workers or writes another worker's
- * virtqueue by accident. The default program never needs folding. */
+ * onto this worker's own as the default program folds (rp_rss_fold() in
+ * rp_rss_core.h), counted, so no program hands packets between workers or
+ * writes another worker's virtqueue by accident. The default program never
+ * needs folding. */
 static inline unsigned int
 keep_local(struct rp_it_worker *w, unsigned int q, unsigned int n)
 {
 	const struct rp_iothread *it = w->it;
-	unsigned int nw = it->n_workers, owned;
+	unsigned int nw = it->n_workers;
 
 	/* One bit test per packet; the division only when folding. */
 	if (likely(((w->owned_q >> q) & 1) || nw == 1 || it->o.shared_queues || w->id >= n))
 		return q;
-	owned = (n - w->id + nw - 1) / nw;
 	RP_IT_STAT_ADD(w->steer_folded, 1);
-	return w->id + nw * ((q / nw) % owned);
+	return (unsigned int)rp_rss_fold(q, w->id, nw, n);
 }
 
 /* To the switch (worker_ts.c). */

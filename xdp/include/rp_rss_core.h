@@ -215,19 +215,28 @@ rp_rss_run(const struct rp_steer_cfg *c, const uint8_t *p, uint32_t n)
  *    spec's queue, unchanged. rss_global.bpf.o is the spec's RSS in both
  *    directions, whatever the workers.
  */
+
+/* Queue @q of @n folded onto those worker @w of @nw owns (q % nw == w).
+ * The iothread folds a program's choice the same way (keep_local()). Call
+ * it with nw > 1 and w < nw, w < n. */
+static __always_inline uint64_t
+rp_rss_fold(uint64_t q, uint64_t w, uint64_t nw, uint64_t n)
+{
+	uint64_t owned = (n - w + nw - 1) / nw;
+
+	return w + nw * ((q / nw) % owned);
+}
+
 static __always_inline uint64_t
 rp_rss_steer(const struct rp_steer_cfg *c, const struct rp_steer_ctx *ctx)
 {
 	uint64_t r = rp_rss_run(c, ctx->pkt, ctx->pkt_len);
 	uint64_t q = RP_STEER_RET_GET_QUEUE(r), nw = ctx->n_workers, w = ctx->worker;
 
-	if (ctx->dir == RP_STEER_TO_SWITCH) {
+	if (ctx->dir == RP_STEER_TO_SWITCH)
 		q = ctx->queue;
-	} else if (nw > 1 && w < nw && w < ctx->nb_queues) {
-		uint64_t owned = (ctx->nb_queues - w + nw - 1) / nw;
-
-		q = w + nw * ((q / nw) % owned);
-	}
+	else if (nw > 1 && w < nw && w < ctx->nb_queues)
+		q = rp_rss_fold(q, w, nw, ctx->nb_queues);
 	return (r & ~RP_STEER_RET_QUEUE(0xffff)) | RP_STEER_RET_QUEUE(q);
 }
 
