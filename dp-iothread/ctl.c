@@ -176,7 +176,7 @@ rp_it_status_json(struct rp_iothread *it)
 		running && (f & (1ULL << VIRTIO_NET_F_HOST_TSO4)), "iommu",
 		/* addresses go through the guest's vIOMMU */
 		running && (f & (1ULL << VIRTIO_F_IOMMU_PLATFORM)), "rx_queues",
-		(int)rp_it_dev_n_rxq(it), "connects",
+		(int)RP_IT_DEV_READ(it, n_rxq), "connects",
 		(json_int_t)d->connects, "iotlb_whole_invalidations",
 		(json_int_t)__atomic_load_n(&d->iotlb_whole, __ATOMIC_RELAXED), "iotlb_ring_unmaps",
 		(json_int_t)__atomic_load_n(&d->iotlb_ring_unmaps, __ATOMIC_RELAXED));

@@ -28,8 +28,8 @@
  * clears them, then waits until every worker has passed a quiescent point,
  * and workers drop anything they hold from a retired session before they
  * report one. Shared state is read through the accessors below
- * (rp_it_sess_get(), rp_it_dev_*(), rp_it_steer_get()); struct rp_iothread
- * says who writes each field.
+ * (rp_it_sess_get(), rp_it_dev_running(), rp_it_dev_gen(), RP_IT_DEV_READ,
+ * rp_it_steer_get()); struct rp_iothread says who writes each field.
  *
  * Errors: functions return 0 (or a count) and a negative errno on failure,
  * libbpf-style; those that take err/errlen leave the reason there for the
@@ -214,7 +214,8 @@ struct rp_it_opts {
 };
 
 /* The guest's vhost-user device. rte_vhost's event thread writes every
- * field (vhost.c); others read them through rp_it_dev_*() below. */
+ * field (vhost.c); others read them through rp_it_dev_running(),
+ * rp_it_dev_gen() and RP_IT_DEV_READ() below. */
 struct rp_it_dev {
 	int vid;            /* -1: none; read while running was seen true */
 	bool running;       /* workers may use vid (released after vid, features) */
@@ -285,7 +286,8 @@ enum {
  *  - published by the control thread, read by workers through
  *    rp_it_sess_get() and rp_it_steer_get(), retired with QSBR: sess
  *    (sess.c), steer (steer.c);
- *  - dev: rte_vhost's event thread (vhost.c), read through rp_it_dev_*();
+ *  - dev: rte_vhost's event thread (vhost.c), read through the
+ *    rp_it_dev_*() accessors and RP_IT_DEV_READ();
  *  - stop: set once by the control thread (rp_it_stop());
  *  - everything else: the control thread only.
  */
@@ -343,19 +345,10 @@ rp_it_dev_gen(const struct rp_iothread *it)
 	return __atomic_load_n(&it->dev.gen, __ATOMIC_SEQ_CST);
 }
 
-/* Enabled vrings, a bit per vring (guest RX queue g is vring 2g, TX 2g+1). */
-static inline uint32_t
-rp_it_dev_vrings(const struct rp_iothread *it)
-{
-	return __atomic_load_n(&it->dev.vrings, __ATOMIC_RELAXED);
-}
-
-/* Guest RX queues enabled from 0 up (steering's choice is bounded by it). */
-static inline uint32_t
-rp_it_dev_n_rxq(const struct rp_iothread *it)
-{
-	return __atomic_load_n(&it->dev.n_rxq, __ATOMIC_RELAXED);
-}
+/* A relaxed read of the device's queue state: vrings (enabled vrings, a
+ * bit each: guest RX queue g is vring 2g, TX 2g+1), n_rxq (guest RX queues
+ * enabled from 0 up; steering's choice is bounded by it). */
+#define RP_IT_DEV_READ(it, field) __atomic_load_n(&(it)->dev.field, __ATOMIC_RELAXED)
 
 /* Workers leave their loop; the control thread then joins them. */
 static inline void

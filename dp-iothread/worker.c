@@ -231,7 +231,7 @@ rp_it_worker_main(void *arg)
 		struct rp_it_sess *s = rp_it_sess_get(it);
 		bool dev_ok = rp_it_dev_running(it);
 		int vid = it->dev.vid;
-		uint32_t vrings = rp_it_dev_vrings(it);
+		uint32_t vrings = RP_IT_DEV_READ(it, vrings);
 		unsigned int n_ts = 0, n_tg = 0;
 
 		if (s != w->cur) {

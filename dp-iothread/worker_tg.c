@@ -66,7 +66,7 @@ tg_deliver(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q, struct 
 	const struct rp_ipc_desc *first, bool dev_ok)
 {
 	struct rp_iothread *it = w->it;
-	uint32_t n_rxq = rp_it_dev_n_rxq(it);
+	uint32_t n_rxq = RP_IT_DEV_READ(it, n_rxq);
 	unsigned int g;
 	uint64_t ret;
 
@@ -214,7 +214,7 @@ tg_flush(struct rp_it_worker *w, struct rp_it_sess *s, int vid, unsigned int g, 
 
 	if (st->n == 0)
 		return;
-	if (dev_ok && (rp_it_dev_vrings(w->it) & (1u << (2 * g)))) {
+	if (dev_ok && (RP_IT_DEV_READ(w->it, vrings) & (1u << (2 * g)))) {
 		n = rte_vhost_enqueue_burst(vid, (uint16_t)(2 * g), st->m, st->n);
 		if (!((w->owned_q >> g) & 1))
 			RP_IT_STAT_ADD(w->foreign_vq_writes, n);
