@@ -143,7 +143,12 @@ rp_log "warm-up: frames cross the Geneve tunnel both ways"
 # CPUs to spare nothing is dropped; when the machine is loaded, a starved
 # PMD thread lets the underlay's ring fill, and OVS counts what its other
 # end could not take.
+# fresh: both chassis' database statistics (where the drop counters are
+# read) show everything that crossed the path's ports.
+fresh() { ovs_sb_stats_fresh "$cha" vm1 ul0 && ovs_sb_stats_fresh "$chb" vm2 ul0; }
 snap() { # snap FILE: every counter this check reads
+	rp_wait_for 30 "the database's statistics caught up" fresh ||
+		{ dump; rp_fail "interface statistics in the database stayed behind"; }
 	{
 		for c in 1 2; do
 			echo "\"it$c\": $("$ctl" --ctl "$d/vm$c.sock.ctl" status || echo null),"

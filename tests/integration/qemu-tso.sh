@@ -49,6 +49,9 @@ got=$(sed -n 's/.*RP-GUEST: got-md5 \([0-9a-f]*\).*/\1/p' "$d/b.console")
 rp_log "  $MIB MiB arrived intact (MD5 $got)"
 
 for vm in a b; do "$ctl" --ctl "$d/$vm.sock.ctl" status >"$d/s$vm.json"; done
+# The drop counters below come from the database: once it has caught up.
+rp_wait_for 30 "OVS's statistics in the database" ovs_sb_stats_fresh "$sb" vma vmb ||
+	rp_fail "the database's interface statistics stayed behind"
 for p in vma vmb; do
 	echo "$p: $(ovs_sb_vsctl "$sb" get Interface $p statistics)" >>"$d/ovs-stats"
 done

@@ -35,6 +35,8 @@
 #   ovs_sb_pmd_stats DIR                dpif-netdev/pmd-stats-show summed over
 #                                       PMD threads, as "key value" lines
 #   ovs_sb_port_packets DIR PORT RX|TX  live packet count from dpctl/show -s
+#   ovs_sb_stats_fresh DIR PORT...      the database's statistics caught up
+#                                       with the live counters (poll it)
 #   ovs_sb_pid DIR                      ovs-vswitchd's pid
 #   ovs_sb_log_tail DIR [N]             last N lines of the vswitchd log
 
@@ -233,11 +235,6 @@ ovs_sb_iface_stat() {
 	ovs_sb_vsctl "$1" get Interface "$2" "statistics:$3"
 }
 
-# Sums every numeric "key: value" line of pmd-stats-show over the PMD
-# threads (the "main thread" block is left out). Keys get spaces and dots
-# turned into underscores: "packets received: 12" -> "packets_received 12".
-# Averages ("avg. ...") are not summable and are left out: derive them from
-# the sums (processing_cycles / packets_received).
 # ovs_sb_port_packets DIR PORT RX|TX: the port's packet count, live from the
 # datapath (the database's statistics lag by seconds).
 ovs_sb_port_packets() {
@@ -245,6 +242,28 @@ ovs_sb_port_packets() {
 		$0 ~ "port [0-9]+: " p " " { f = 1; next }
 		f && $0 ~ d " packets" { sub(".*" d " packets:", ""); sub(/ .*/, ""); print; exit }'
 }
+
+# ovs_sb_stats_fresh DIR PORT...: the database's statistics of every PORT
+# have caught up with the live counters (packets both ways). ovs-vswitchd
+# copies them into the database every 5 s at best, later when its main
+# thread is short of CPU: poll this before reading counters (drops, say)
+# from the database after traffic stopped.
+ovs_sb_stats_fresh() {
+	local dir=$1 p d
+	shift
+	for p in "$@"; do
+		for d in RX TX; do
+			[ "$(ovs_sb_port_packets "$dir" "$p" $d)" = \
+				"$(ovs_sb_iface_stat "$dir" "$p" "${d,,}_packets" 2>/dev/null)" ] || return 1
+		done
+	done
+}
+
+# Sums every numeric "key: value" line of pmd-stats-show over the PMD
+# threads (the "main thread" block is left out). Keys get spaces and dots
+# turned into underscores: "packets received: 12" -> "packets_received 12".
+# Averages ("avg. ...") are not summable and are left out: derive them from
+# the sums (processing_cycles / packets_received).
 
 ovs_sb_pmd_stats() {
 	ovs_sb_appctl "$1" dpif-netdev/pmd-stats-show | awk '
