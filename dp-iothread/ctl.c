@@ -178,8 +178,8 @@ rp_it_status_json(struct rp_iothread *it)
 		running && (f & (1ULL << VIRTIO_F_IOMMU_PLATFORM)), "rx_queues",
 		(int)RP_IT_DEV_READ(it, n_rxq), "connects",
 		(json_int_t)d->connects, "iotlb_whole_invalidations",
-		(json_int_t)__atomic_load_n(&d->iotlb_whole, __ATOMIC_RELAXED), "iotlb_ring_unmaps",
-		(json_int_t)__atomic_load_n(&d->iotlb_ring_unmaps, __ATOMIC_RELAXED));
+		(json_int_t)RP_IT_DEV_READ(it, iotlb_whole), "iotlb_ring_unmaps",
+		(json_int_t)RP_IT_DEV_READ(it, iotlb_ring_unmaps));
 	o = json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:{s:o,s:o},s:{s:o,s:o},s:I}", "link",
 		s != NULL && running ? "up" : "down", "poll",
 		it->o.poll == RP_IT_POLL_BUSY ? "busy" : "adaptive", "port", port, "vhost", vh,

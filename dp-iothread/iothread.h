@@ -345,9 +345,10 @@ rp_it_dev_gen(const struct rp_iothread *it)
 	return __atomic_load_n(&it->dev.gen, __ATOMIC_SEQ_CST);
 }
 
-/* A relaxed read of the device's queue state: vrings (enabled vrings, a
- * bit each: guest RX queue g is vring 2g, TX 2g+1), n_rxq (guest RX queues
- * enabled from 0 up; steering's choice is bounded by it). */
+/* A relaxed read of a device field with no ordering of its own: vrings
+ * (enabled vrings, a bit each: guest RX queue g is vring 2g, TX 2g+1),
+ * n_rxq (guest RX queues enabled from 0 up; steering's choice is bounded by
+ * it), and the IOTLB counters the control thread shows. */
 #define RP_IT_DEV_READ(it, field) __atomic_load_n(&(it)->dev.field, __ATOMIC_RELAXED)
 
 /* Workers leave their loop; the control thread then joins them. */
