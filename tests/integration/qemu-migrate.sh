@@ -18,8 +18,8 @@
 #  3a. with both QEMUs stopped (the destination started with -S), the
 #     destination's guest memory equals the source's page for page, while
 #     iothread a1 wrote frames into it during the migration: every page
-#     the iothread wrote was logged and copied (dirty logging, asserted
-#     directly); then the destination runs;
+#     the iothread (or the guest) wrote was logged and copied (dirty
+#     logging, asserted directly); then the destination runs;
 #  4. both streams arrive whole: MD5s equal at both ends, the end of A's
 #     printed by the migrated guest. The B -> A stream's pages are written
 #     by the iothreads (a1 before, a2 after): had a1's writes during the
@@ -37,6 +37,12 @@ qg_need_gtool
 # 32 MiB each way at 1.5 MiB/s: 21 s of streams, which the migration
 # (3-8 s here, 15 s under a CPU hog; started as they flow) falls inside.
 MIB=${RP_MIG_MIB:-32} RATE=${RP_MIG_KIBS:-1536}
+# Guest A's memory in KiB (both QEMUs): not a multiple of 256 KiB, so
+# that QEMU 7.2 syncs its dirty bitmap page by page, the one path where TCG
+# keeps tracking the guest's own writes (README, "Live migration": with a
+# usual size the guest's CPU writes are lost now and then, whatever the
+# backend; QEMU 9.0 fixed it). RP_MIG_MEM_KIB=262144 shows it.
+export QG_MEM_KIB=${RP_MIG_MEM_KIB:-262136}
 
 ovs_sb_start sb --plugin "$pmd"
 ovs_sb_add_bridge "$sb" br0 # NORMAL: MACs are learnt, and learnt again
@@ -121,12 +127,13 @@ a1_wrote=$(( $(to_guest a) - a1_before ))
 [ "$a1_wrote" -gt 0 ] || rp_fail "iothread a1 wrote no frame to the guest during the migration"
 [ "$(hmp "$d/a2.mon" "info status")" = "VM status: paused" ] ||
 	rp_fail "A2 is not paused after the migration: $(hmp "$d/a2.mon" "info status")"
-hmp "$d/a1.mon" "pmemsave 0 0x10000000 \"$d/a1.mem\"" >/dev/null
-hmp "$d/a2.mon" "pmemsave 0 0x10000000 \"$d/a2.mem\"" >/dev/null
-python3 - "$d/a1.mem" "$d/a2.mem" "$a1_wrote" <<'PY' || rp_fail "the destination's memory differs from the source's"
+mem_len=$(printf '%#x' $((QG_MEM_KIB << 10)))
+hmp "$d/a1.mon" "pmemsave 0 $mem_len \"$d/a1.mem\"" >/dev/null
+hmp "$d/a2.mon" "pmemsave 0 $mem_len \"$d/a2.mem\"" >/dev/null
+python3 - "$d/a1.mem" "$d/a2.mem" "$a1_wrote" "$((QG_MEM_KIB << 10))" <<'PY' || rp_fail "the destination's memory differs from the source's"
 import sys
 a, b = (open(f, "rb").read() for f in sys.argv[1:3])
-assert len(a) == len(b) == 256 << 20, (len(a), len(b))
+assert len(a) == len(b) == int(sys.argv[4]), (len(a), len(b))
 diff = [i for i in range(0, len(a), 4096) if a[i:i + 4096] != b[i:i + 4096]]
 for p in diff[:6]:
     off = [k for k in range(4096) if a[p + k] != b[p + k]]

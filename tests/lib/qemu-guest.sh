@@ -35,7 +35,8 @@
 # guest until the monitor says "cont" (-S; after an incoming migration too).
 # QG_VIOMMU=1 gives it a vIOMMU (q35, intel-iommu with device IOTLB,
 # virtio-net iommu_platform=on,ats=on behind a PCIe root port;
-# intel_iommu=on in the guest).
+# intel_iommu=on in the guest). QG_MEM_KIB: the guest's memory in KiB
+# (default 262144).
 # QG_TRACE=PATTERN: QEMU trace events (-trace) into NAME.qemu.log.
 # QG_QUEUES (default 1) and QG_SMP (default 1) give qg_start_vm's guest
 # that many queue pairs (mq=on) and vCPUs; QG_APPEND adds to its kernel
@@ -200,6 +201,7 @@ qg_start_iothreads() {
 qg_start_vm() {
 	local d=$1 name=$2 ip=$3 peer_ip=$4 role=$5 mac=$6 count=${7:-3} _p
 	local nq=${QG_QUEUES:-1} mq="" machine=() append=${QG_APPEND:-}
+	local mem=${QG_MEM_KIB:-262144}
 	[ "$nq" -gt 1 ] && mq=",mq=on"
 	if [ "${QG_VIOMMU:-0}" = 1 ]; then
 		# An emulated Intel IOMMU with device IOTLB (ATS): the device sees
@@ -220,10 +222,10 @@ qg_start_vm() {
 	fi
 	if [ -n "${QG_INCOMING:-}" ]; then machine+=(-incoming "$QG_INCOMING"); fi
 	if [ "${QG_PAUSED:-0}" = 1 ]; then machine+=(-S); fi
-	"$qemu" -accel tcg "${machine[@]}" ${QG_TRACE:+-trace "$QG_TRACE"} -m 256 -smp "${QG_SMP:-1}" -display none -no-reboot \
+	"$qemu" -accel tcg "${machine[@]}" ${QG_TRACE:+-trace "$QG_TRACE"} -m "${mem}K" -smp "${QG_SMP:-1}" -display none -no-reboot \
 		-kernel "$guest_dir/vmlinuz" -initrd "$d/initramfs.gz" \
 		-append "console=ttyS0 quiet panic=-1 rp_ip=$ip rp_peer=$peer_ip rp_role=$role rp_count=$count rp_queues=$nq $append" \
-		-object memory-backend-memfd,id=mem,size=256M,share=on -numa node,memdev=mem \
+		-object memory-backend-memfd,id=mem,size=${mem}K,share=on -numa node,memdev=mem \
 		-chardev "socket,id=vhost0,path=$d/$name-vhost.sock" \
 		-netdev "vhost-user,id=net0,chardev=vhost0,queues=$nq" \
 		-device "virtio-net-pci,netdev=net0,vectors=0,mac=$mac$mq" \
