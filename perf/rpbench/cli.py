@@ -50,6 +50,11 @@ def cmd_stage(a):
     return 0
 
 
+def cmd_iotlb(a):
+    print(*status.iotlb_counts(_status(a)[0], a.dir))
+    return 0
+
+
 def cmd_moving(a):
     return 0 if status.moving(_status(a)[0], a.dir, a.threshold) else 1
 
@@ -83,7 +88,10 @@ def cmd_ovn_window(a):
 
 def cmd_case(a):
     bursts = _ints(a.bursts) if a.bursts else None
-    print(json.dumps(rows.iothread_case(a.name, a.packets, a.cycles, a.seconds, bursts)))
+    r = rows.iothread_case(a.name, a.packets, a.cycles, a.seconds, bursts)
+    if a.iotlb:
+        r.update(rows.iotlb_fields(a.packets, *_ints(a.iotlb)))
+    print(json.dumps(r))
     return 0
 
 
@@ -105,7 +113,13 @@ def cmd_ovs_case(a):
 def cmd_table(a):
     with open(a.results) as fh:
         rs = [json.loads(l) for l in fh if l.strip()]
-    print(rows.iothread_table(rs) if a.kind == "iothread" else rows.ovs_port_table(rs))
+    print({"iothread": rows.iothread_table, "ovs-port": rows.ovs_port_table,
+           "viommu": rows.viommu_table}[a.kind](rs))
+    if a.check and a.kind == "viommu":
+        problems = rows.viommu_problems(rs)
+        for p in problems:
+            print(f"rpbench: {p}", file=sys.stderr)
+        return 1 if problems or not rs else 0
     return 0
 
 
@@ -159,6 +173,10 @@ def parser():
     p.add_argument("dir", choices=status.DIRS)
     p.set_defaults(fn=cmd_stage)
 
+    p = sub.add_parser("iotlb", help="a direction's IOTLB 'hits misses', over its queues")
+    p.add_argument("dir", choices=status.DIRS)
+    p.set_defaults(fn=cmd_iotlb)
+
     p = sub.add_parser("moving", help="exit 0 once the session is up and the queues moved enough")
     p.add_argument("dir", choices=status.DIRS)
     p.add_argument("--threshold", type=int, default=100000)
@@ -180,12 +198,13 @@ def parser():
     p.add_argument("--dir", choices=status.DIRS, required=True)
     p.set_defaults(fn=cmd_ovn_window)
 
-    p = sub.add_parser("case", help="perf/iothread-bench.sh's row for one case")
+    p = sub.add_parser("case", help="perf/iothread-bench.sh's (or viommu-bench.sh's) row for one case")
     p.add_argument("name")
     p.add_argument("packets", type=int)
     p.add_argument("cycles", type=int)
     p.add_argument("seconds", type=float, help="0: not timed by us (testpmd's own figure)")
     p.add_argument("--bursts", metavar="'ITERATIONS FULL_CYCLES FULL_PACKETS'")
+    p.add_argument("--iotlb", metavar="'HITS MISSES'", help="IOTLB lookups over the same window")
     p.set_defaults(fn=cmd_case)
 
     p = sub.add_parser("idle", help="the idle-adaptive case's share of a core")
@@ -200,9 +219,12 @@ def parser():
     p.add_argument("--seconds", type=_positive, required=True)
     p.set_defaults(fn=cmd_ovs_case)
 
-    p = sub.add_parser("table", help="iothread-bench's or ovs-port-bench's table and ratios")
-    p.add_argument("kind", choices=("iothread", "ovs-port"))
+    p = sub.add_parser("table", help="iothread-bench's, ovs-port-bench's or viommu-bench's table")
+    p.add_argument("kind", choices=("iothread", "ovs-port", "viommu"))
     p.add_argument("results", help="results.jsonl")
+    p.add_argument("--check", action="store_true",
+                   help="viommu: exit 1 unless every case moved packets and only the "
+                        "vIOMMU cases looked addresses up in the IOTLB")
     p.set_defaults(fn=cmd_table)
     return ap
 

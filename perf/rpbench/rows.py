@@ -75,6 +75,13 @@ def iothread_case(name, packets, cycles, seconds, bursts=None):
     return r
 
 
+def iotlb_fields(packets, hits, misses):
+    """IOTLB lookups per packet, for a case row (perf/viommu-bench.sh)."""
+    return {"iotlb_hits": hits, "iotlb_misses": misses,
+            "iotlb_hits_per_packet": per(hits, packets, 2),
+            "iotlb_misses_per_packet": per(misses, packets, 4)}
+
+
 def idle_case(cpu_ns_before, cpu_ns_after, seconds):
     """The idle-adaptive case: CPU time as a share of one core."""
     return {"case": "idle-adaptive",
@@ -129,3 +136,35 @@ def ovs_port_table(rows):
             x = r[a]["cycles_per_packet"] / r[b]["cycles_per_packet"]
             out.append(f"{what}: {x:.2f}" + (f" (target {target})" if target else ""))
     return "\n".join(out)
+
+
+def viommu_table(rows):
+    """viommu-bench's table: each case's cycles per packet in both
+    directions, and what a vIOMMU adds to the same direction without one
+    (case names are MODE-DIRECTION, MODE "plain" the one without)."""
+    r = {j["case"]: j for j in rows}
+    out = ["", "| case | cycles/packet | over plain | packets/iteration | IOTLB hits/packet "
+           "| IOTLB misses/packet | Mpps (iothread) |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for k, v in r.items():
+        base = r.get("plain-" + k.split("-", 1)[1]) if "-" in k else None
+        over = (f"{v['cycles_per_packet'] - base['cycles_per_packet']:+.1f}"
+                if base and base is not v else "-")
+        out.append(f"| {k} | {v['cycles_per_packet']} | {over} | {v.get('packets_per_iteration', '-')} "
+                   f"| {v.get('iotlb_hits_per_packet', '-')} | {v.get('iotlb_misses_per_packet', '-')} "
+                   f"| {v['mpps'] if v['mpps'] else '-'} |")
+    return "\n".join(out)
+
+
+def viommu_problems(rows):
+    """What makes a viommu-bench run unfit to read: a case that moved
+    nothing one way, a vIOMMU case that translated nothing (no IOTLB
+    lookups), or a plain one that did."""
+    out = []
+    for r in rows:
+        mode = r["case"].split("-", 1)[0]
+        if not r["packets"]:
+            out.append(f"{r['case']}: no packets")
+        hits = (r.get("iotlb_hits") or 0) + (r.get("iotlb_misses") or 0)
+        if (mode == "plain") != (hits == 0):
+            out.append(f"{r['case']}: {hits} IOTLB lookups")
+    return out

@@ -47,6 +47,13 @@ def stage_counts(doc, d):
     return [sum(st[k] for st in ws) for k in STAGE_KEYS]
 
 
+def iotlb_counts(doc, d):
+    """[IOTLB hits, misses] of direction d, summed over the queues (rte_vhost's
+    per-virtqueue counters; 0 without a vIOMMU)."""
+    return [sum(q[d]["iotlb_hits"] for q in doc["queues"]),
+            sum(q[d]["iotlb_misses"] for q in doc["queues"])]
+
+
 def moving(doc, d, threshold=100000):
     """The switch side is attached and the queues' d counters (packets that
     really went through, not drops) passed threshold."""

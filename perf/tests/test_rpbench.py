@@ -82,6 +82,11 @@ class Status(unittest.TestCase):
         self.assertFalse(status.moving({"port": {"session": {"id": 1}}, "queues": q[:1]},
                                        "to_switch"))
 
+    def test_iotlb_over_the_queues(self):
+        q = [{"to_guest": {"iotlb_hits": 40, "iotlb_misses": 3}},
+             {"to_guest": {"iotlb_hits": 2, "iotlb_misses": 0}}]
+        self.assertEqual(status.iotlb_counts({"queues": q}, "to_guest"), [42, 3])
+
 
 WINDOW = {"mode": "ringport", "scenario": "n2g", "size": 64, "queues": 2, "trial": 1,
           "seconds": 2.0, "steer": "steer_ring", "pmd_cpus": "1", "iot_cpus": "0",
@@ -133,6 +138,22 @@ class Rows(unittest.TestCase):
         c = rows.ovs_port_case("rx-ringport", {"packets_received": 1e6, "processing_cycles": 1.2e8}, 2)
         d = rows.ovs_port_case("rx-null", {"packets_received": 1e6, "processing_cycles": 1e8}, 2)
         self.assertIn("ringport rx / net_null floor: 1.20 (target <= 1.25)", rows.ovs_port_table([c, d]))
+
+    def test_viommu_rows_and_table(self):
+        plain = rows.iothread_case("plain-to_guest", 100000, 30000000, 10, (50000, 0, 0))
+        plain.update(rows.iotlb_fields(100000, 0, 0))
+        dyn = rows.iothread_case("dynamic-to_guest", 100000, 42000000, 10, (40000, 0, 0))
+        dyn.update(rows.iotlb_fields(100000, 250000, 1200))
+        self.assertEqual((dyn["iotlb_hits_per_packet"], dyn["iotlb_misses_per_packet"]), (2.5, 0.012))
+        self.assertIsNone(rows.iotlb_fields(0, 5, 1)["iotlb_misses_per_packet"])
+        t = rows.viommu_table([plain, dyn])
+        self.assertIn("| dynamic-to_guest | 420.0 | +120.0 | 2.5 | 2.5 | 0.012 | 0.01 |", t)
+        self.assertIn("| plain-to_guest | 300.0 | - |", t)
+        self.assertEqual(rows.viommu_problems([plain, dyn]), [])
+        none = dict(dyn, iotlb_hits=0, iotlb_misses=0, packets=0)
+        self.assertEqual(rows.viommu_problems([dict(plain, iotlb_hits=3), none]),
+                         ["plain-to_guest: 3 IOTLB lookups", "dynamic-to_guest: no packets",
+                          "dynamic-to_guest: 0 IOTLB lookups"])
 
 
 class Report(unittest.TestCase):

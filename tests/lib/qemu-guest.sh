@@ -35,8 +35,9 @@
 # guest until the monitor says "cont" (-S; after an incoming migration too).
 # QG_VIOMMU=1 gives it a vIOMMU (q35, intel-iommu with device IOTLB,
 # virtio-net iommu_platform=on,ats=on behind a PCIe root port;
-# intel_iommu=on in the guest). QG_MEM_KIB: the guest's memory in KiB
-# (default 262144).
+# intel_iommu=on in the guest, which maps each buffer; QG_VIOMMU=pt: the
+# guest maps its memory once, 1:1, iommu=pt). QG_MEM_KIB: the guest's
+# memory in KiB (default 262144).
 # QG_TRACE=PATTERN: QEMU trace events (-trace) into NAME.qemu.log.
 # QG_QUEUES (default 1) and QG_SMP (default 1) give qg_start_vm's guest
 # that many queue pairs (mq=on) and vCPUs; QG_APPEND adds to its kernel
@@ -203,7 +204,7 @@ qg_start_vm() {
 	local nq=${QG_QUEUES:-1} mq="" machine=() append=${QG_APPEND:-}
 	local mem=${QG_MEM_KIB:-262144}
 	[ "$nq" -gt 1 ] && mq=",mq=on"
-	if [ "${QG_VIOMMU:-0}" = 1 ]; then
+	if [ "${QG_VIOMMU:-0}" != 0 ]; then
 		# An emulated Intel IOMMU with device IOTLB (ATS): the device sees
 		# I/O virtual addresses, which the backend translates by asking
 		# QEMU (vhost-user IOTLB messages). The NIC sits behind a PCIe
@@ -213,7 +214,9 @@ qg_start_vm() {
 		machine=(-M q35 -device intel-iommu,device-iotlb=on
 			-device pcie-root-port,id=rp0,bus=pcie.0,chassis=1)
 		mq+=",iommu_platform=on,ats=on,disable-legacy=on,bus=rp0"
-		append+=" intel_iommu=on iommu=nopt"
+		# The guest's driver maps each buffer it posts (iommu=nopt), or,
+		# with QG_VIOMMU=pt, all its memory once, 1:1 (static mappings).
+		append+=" intel_iommu=on iommu=$([ "$QG_VIOMMU" = pt ] && echo pt || echo nopt)"
 	fi
 	if [ -n "${QG_MONITOR:-}" ]; then
 		machine+=(-monitor "unix:$QG_MONITOR,server=on,wait=off")
