@@ -112,15 +112,10 @@ run_case() {
 	status >"$d/before.json"
 	sleep "$secs" # the measurement window, not synchronisation
 	status >"$d/after.json"
-	local dir b a ib ia
+	local dir
 	for dir in to_switch to_guest; do
-		read -r -a b < <(perf_py stage "$dir" <"$d/before.json")
-		read -r -a a < <(perf_py stage "$dir" <"$d/after.json")
-		read -r -a ib < <(perf_py iotlb "$dir" <"$d/before.json")
-		read -r -a ia < <(perf_py iotlb "$dir" <"$d/after.json")
-		perf_py case "$c-$dir" $((a[1] - b[1])) $((a[0] - b[0])) "$secs" \
-			--bursts "$((a[2] - b[2])) $((a[3] - b[3])) $((a[4] - b[4]))" \
-			--iotlb "$((ia[0] - ib[0])) $((ia[1] - ib[1]))" | tee -a "$out/results.jsonl"
+		perf_py status-case "$c-$dir" "$dir" "$d/before.json" "$d/after.json" "$secs" |
+			tee -a "$out/results.jsonl"
 	done
 	rp_kill_pid "$vm"
 	rp_kill_pid "$p"

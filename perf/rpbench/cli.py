@@ -50,11 +50,6 @@ def cmd_stage(a):
     return 0
 
 
-def cmd_iotlb(a):
-    print(*status.iotlb_counts(_status(a)[0], a.dir))
-    return 0
-
-
 def cmd_moving(a):
     return 0 if status.moving(_status(a)[0], a.dir, a.threshold) else 1
 
@@ -88,10 +83,13 @@ def cmd_ovn_window(a):
 
 def cmd_case(a):
     bursts = _ints(a.bursts) if a.bursts else None
-    r = rows.iothread_case(a.name, a.packets, a.cycles, a.seconds, bursts)
-    if a.iotlb:
-        r.update(rows.iotlb_fields(a.packets, *_ints(a.iotlb)))
-    print(json.dumps(r))
+    print(json.dumps(rows.iothread_case(a.name, a.packets, a.cycles, a.seconds, bursts)))
+    return 0
+
+
+def cmd_status_case(a):
+    before, after = (status.load_all(_read(f))[0] for f in (a.before, a.after))
+    print(json.dumps(rows.status_case(a.name, a.dir, before, after, a.seconds)))
     return 0
 
 
@@ -173,10 +171,6 @@ def parser():
     p.add_argument("dir", choices=status.DIRS)
     p.set_defaults(fn=cmd_stage)
 
-    p = sub.add_parser("iotlb", help="a direction's IOTLB 'hits misses', over its queues")
-    p.add_argument("dir", choices=status.DIRS)
-    p.set_defaults(fn=cmd_iotlb)
-
     p = sub.add_parser("moving", help="exit 0 once the session is up and the queues moved enough")
     p.add_argument("dir", choices=status.DIRS)
     p.add_argument("--threshold", type=int, default=100000)
@@ -198,14 +192,22 @@ def parser():
     p.add_argument("--dir", choices=status.DIRS, required=True)
     p.set_defaults(fn=cmd_ovn_window)
 
-    p = sub.add_parser("case", help="perf/iothread-bench.sh's (or viommu-bench.sh's) row for one case")
+    p = sub.add_parser("case", help="perf/iothread-bench.sh's row for one case")
     p.add_argument("name")
     p.add_argument("packets", type=int)
     p.add_argument("cycles", type=int)
     p.add_argument("seconds", type=float, help="0: not timed by us (testpmd's own figure)")
     p.add_argument("--bursts", metavar="'ITERATIONS FULL_CYCLES FULL_PACKETS'")
-    p.add_argument("--iotlb", metavar="'HITS MISSES'", help="IOTLB lookups over the same window")
     p.set_defaults(fn=cmd_case)
+
+    p = sub.add_parser("status-case", help="perf/viommu-bench.sh's row: one direction's stage "
+                       "and IOTLB counters between two `ringportctl status` files")
+    p.add_argument("name")
+    p.add_argument("dir", choices=status.DIRS)
+    p.add_argument("before", metavar="BEFORE.json")
+    p.add_argument("after", metavar="AFTER.json")
+    p.add_argument("seconds", type=_positive)
+    p.set_defaults(fn=cmd_status_case)
 
     p = sub.add_parser("idle", help="the idle-adaptive case's share of a core")
     p.add_argument("before", type=int, help="CPU nanoseconds before")

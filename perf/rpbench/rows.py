@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """One results.jsonl object per measurement: a window of perf/bench.sh or
-perf/ovn-bench.sh, or a case of perf/iothread-bench.sh or
-perf/ovs-port-bench.sh. The field names are the output format; see
+perf/ovn-bench.sh, or a case of perf/iothread-bench.sh,
+perf/ovs-port-bench.sh or perf/viommu-bench.sh. The field names are the output format; see
 perf/README.md."""
+from rpbench import status
 from rpbench.stats import deltas, per
 
 
@@ -75,11 +76,15 @@ def iothread_case(name, packets, cycles, seconds, bursts=None):
     return r
 
 
-def iotlb_fields(packets, hits, misses):
-    """IOTLB lookups per packet, for a case row (perf/viommu-bench.sh)."""
-    return {"iotlb_hits": hits, "iotlb_misses": misses,
-            "iotlb_hits_per_packet": per(hits, packets, 2),
-            "iotlb_misses_per_packet": per(misses, packets, 4)}
+def status_case(name, d, before, after, seconds):
+    """perf/viommu-bench.sh's row: the iothread-bench row of direction d over
+    the window between two status documents, with IOTLB lookups per packet."""
+    c = deltas(status.stage_counts(before, d), status.stage_counts(after, d))
+    hits, misses = deltas(status.iotlb_counts(before, d), status.iotlb_counts(after, d))
+    r = iothread_case(name, c[1], c[0], seconds, c[2:])
+    r.update(iotlb_hits=hits, iotlb_misses=misses, iotlb_hits_per_packet=per(hits, c[1], 2),
+             iotlb_misses_per_packet=per(misses, c[1], 4))
+    return r
 
 
 def idle_case(cpu_ns_before, cpu_ns_after, seconds):

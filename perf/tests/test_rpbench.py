@@ -140,12 +140,18 @@ class Rows(unittest.TestCase):
         self.assertIn("ringport rx / net_null floor: 1.20 (target <= 1.25)", rows.ovs_port_table([c, d]))
 
     def test_viommu_rows_and_table(self):
-        plain = rows.iothread_case("plain-to_guest", 100000, 30000000, 10, (50000, 0, 0))
-        plain.update(rows.iotlb_fields(100000, 0, 0))
-        dyn = rows.iothread_case("dynamic-to_guest", 100000, 42000000, 10, (40000, 0, 0))
-        dyn.update(rows.iotlb_fields(100000, 250000, 1200))
+        def doc(c, p, it, hits, misses):
+            w = worker(0, 0, c, p)
+            w["stages"]["to_guest"].update(busy_iterations=it)
+            return {"workers": [w], "queues": [{"to_guest": {"iotlb_hits": hits,
+                                                              "iotlb_misses": misses}}]}
+        zero = doc(0, 0, 0, 0, 0)
+        plain = rows.status_case("plain-to_guest", "to_guest", zero,
+                                 doc(30000000, 100000, 50000, 0, 0), 10)
+        dyn = rows.status_case("dynamic-to_guest", "to_guest", doc(1, 1, 1, 5, 1),
+                               doc(42000001, 100001, 40001, 250005, 1201), 10)
         self.assertEqual((dyn["iotlb_hits_per_packet"], dyn["iotlb_misses_per_packet"]), (2.5, 0.012))
-        self.assertIsNone(rows.iotlb_fields(0, 5, 1)["iotlb_misses_per_packet"])
+        self.assertEqual((dyn["packets"], dyn["packets_per_iteration"]), (100000, 2.5))
         t = rows.viommu_table([plain, dyn])
         self.assertIn("| dynamic-to_guest | 420.0 | +120.0 | 2.5 | 2.5 | 0.012 | 0.01 |", t)
         self.assertIn("| plain-to_guest | 300.0 | - |", t)
