@@ -82,6 +82,7 @@ struct totals {
 	struct rp_ipc_stats rej;
 	uint64_t busy[RP_IPC_DIR_MAX], pkts[RP_IPC_DIR_MAX];
 	uint64_t full_c[RP_IPC_DIR_MAX], full_p[RP_IPC_DIR_MAX];
+	uint64_t intr_c[RP_IPC_DIR_MAX], intr_p[RP_IPC_DIR_MAX];
 };
 
 /* Worker @id's counters as status shows them (workers write them; relaxed
@@ -99,17 +100,26 @@ worker_json(const struct rp_it_worker *w, unsigned int id, struct totals *t)
 		uint64_t n = RP_IT_STAT_READ(w->busy_iters[dd]);
 		uint64_t fc = RP_IT_STAT_READ(w->full_cycles[dd]);
 		uint64_t fp = RP_IT_STAT_READ(w->full_pkts[dd]);
+		uint64_t ic = RP_IT_STAT_READ(w->intr_cycles[dd]);
+		uint64_t ip = RP_IT_STAT_READ(w->intr_pkts[dd]);
+		json_t *o;
 
 		t->busy[dd] += b;
 		t->pkts[dd] += p;
 		t->full_c[dd] += fc;
 		t->full_p[dd] += fp;
-		json_object_set_new(st, rp_ipc_dir_key(dd), json_pack("{s:I,s:I,s:I,s:I,s:I,s:o,s:o}",
+		t->intr_c[dd] += ic;
+		t->intr_p[dd] += ip;
+		o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:o,s:o}",
 			"busy_cycles", (json_int_t)b, "packets", (json_int_t)p,
 			"busy_iterations", (json_int_t)n, "full_burst_cycles", (json_int_t)fc,
 			"full_burst_packets", (json_int_t)fp, "packets_per_iteration",
 			n ? json_real((double)p / (double)n) : json_null(),
-			"cycles_per_packet_full_bursts", cpp(fc, fp)));
+			"cycles_per_packet_full_bursts", cpp(fc, fp));
+		json_object_set_new(o, "interrupted", json_pack("{s:I,s:I,s:I}", "iterations",
+			(json_int_t)RP_IT_STAT_READ(w->intr_iters[dd]), "cycles", (json_int_t)ic,
+			"packets", (json_int_t)ip));
+		json_object_set_new(st, rp_ipc_dir_key(dd), o);
 	}
 	/* What the worker holds right now (racy reads, diagnostics). */
 	unsigned int ts_n = 0, tg_n = 0, held = 0, ret = 0;
@@ -188,6 +198,9 @@ rp_it_status_json(struct rp_iothread *it)
 		cpp(t.busy[0], t.pkts[0]), "to_guest", cpp(t.busy[1], t.pkts[1]),
 		"cycles_per_packet_full_bursts", "to_switch", cpp(t.full_c[0], t.full_p[0]),
 		"to_guest", cpp(t.full_c[1], t.full_p[1]), "tsc_hz", (json_int_t)rte_get_tsc_hz());
+	json_object_set_new(o, "cycles_per_packet_uninterrupted", json_pack("{s:o,s:o}",
+		"to_switch", cpp(t.busy[0] - t.intr_c[0], t.pkts[0] - t.intr_p[0]),
+		"to_guest", cpp(t.busy[1] - t.intr_c[1], t.pkts[1] - t.intr_p[1])));
 	json_object_set_new(o, "shared_queues", json_boolean(it->o.shared_queues));
 	json_object_set_new(o, "control", json_pack("{s:s,s:i,s:I,s:I,s:I,s:I}", "path",
 		it->o.ctl_path, "clients", (int)it->ctl.n_clients, "refused",

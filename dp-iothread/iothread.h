@@ -71,6 +71,11 @@
 #define RP_IT_NAP_MIN_US 16
 #define RP_IT_NAP_MAX_US 1024
 #define RP_IT_SLEEP_MS 10        /* adaptive, with wake-ups: longest sleep */
+/* A loop iteration longer than this was interrupted (the worker's CPU was
+ * taken: preemption, a host that deschedules the vCPU); no iteration's
+ * work comes near it (a full reap of a ring: a few microseconds). The
+ * threshold OVS's pmd-perf-log calls an iteration suspicious at. */
+#define RP_IT_INTERRUPTED_US 250
 
 /* Why a packet was dropped; per queue, per direction. */
 enum rp_it_drop {
@@ -162,13 +167,20 @@ struct rp_it_worker {
 	struct rp_ipc_stats st;
 	uint64_t busy_cycles[RP_IPC_DIR_MAX];
 	uint64_t stage_pkts[RP_IPC_DIR_MAX];
-	uint64_t busy_iters[RP_IPC_DIR_MAX];   /* iterations the stage had packets */
+	uint64_t busy_iters[RP_IPC_DIR_MAX];   /* iterations the stage had work */
 	uint64_t full_cycles[RP_IPC_DIR_MAX];  /* ... of those with a full burst */
 	uint64_t full_pkts[RP_IPC_DIR_MAX];
+	/* ... of those longer than RP_IT_INTERRUPTED_US (included above) */
+	uint64_t intr_cycles[RP_IPC_DIR_MAX];
+	uint64_t intr_pkts[RP_IPC_DIR_MAX];
+	uint64_t intr_iters[RP_IPC_DIR_MAX];
 	uint64_t idle_cycles;
 	uint64_t naps;
 	uint64_t stall_naps; /* adaptive: napped holding packets nothing could take */
-	uint64_t flushed;    /* staged packets handed on (private: stall detection) */
+	/* Packets and buffers moved on after they were taken: flushed,
+	 * handed over, reaped, returned (private: busy-cycle accounting and
+	 * stall detection). */
+	uint64_t moved;
 	uint64_t sleeps; /* slept on the kick and wake eventfds */
 	uint64_t wakeups; /* ... and were woken by one */
 	/* Locality: packets this worker passed to another worker (per
@@ -303,6 +315,7 @@ struct rp_iothread {
 	struct rte_rcu_qsbr *qsbr;
 	bool stop;
 	unsigned int n_workers;
+	uint64_t intr_tsc; /* RP_IT_INTERRUPTED_US in TSC cycles */
 	struct rp_it_worker *w;
 	/* control thread only */
 	uint64_t sessions, sess_refused;

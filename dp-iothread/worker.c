@@ -68,13 +68,22 @@ drop_session_state(struct rp_it_worker *w)
 
 /* ---- the loop ---------------------------------------------------------- */
 
-/* A stage's busy time, as pmd-perf-show counts it; iterations with a full
- * burst are also kept apart, to compare like with like with a PMD that
- * always has a full burst. */
+/* A stage's busy time, as pmd-perf-show counts it, with one difference:
+ * an iteration is busy for a stage if it took packets or moved on any the
+ * stage held (flushed staged packets, reaped or returned buffers), so that
+ * the work a burst causes is counted even when it is done in a later
+ * iteration than the one that took the burst (a full ring, a full guest
+ * queue, buffers that come back later). Packets are those taken.
+ * Iterations with a full burst are also kept apart, to compare like with
+ * like with a PMD that always has a full burst, and so are interrupted
+ * ones: the cycles the worker's CPU was taken from it are not the stage's
+ * cost, and a stage that finds work after an interruption often found it
+ * because the other side ran meanwhile. */
 static inline void
-stage_done(struct rp_it_worker *w, enum rp_ipc_dir d, unsigned int n, uint64_t cycles)
+stage_done(struct rp_it_worker *w, enum rp_ipc_dir d, unsigned int n, bool moved,
+	uint64_t cycles)
 {
-	if (n == 0)
+	if (n == 0 && !moved)
 		return;
 	RP_IT_STAT_ADD(w->busy_cycles[d], cycles);
 	RP_IT_STAT_ADD(w->stage_pkts[d], n);
@@ -82,6 +91,11 @@ stage_done(struct rp_it_worker *w, enum rp_ipc_dir d, unsigned int n, uint64_t c
 	if (n >= RP_IT_BURST) {
 		RP_IT_STAT_ADD(w->full_cycles[d], cycles);
 		RP_IT_STAT_ADD(w->full_pkts[d], n);
+	}
+	if (unlikely(cycles > w->it->intr_tsc)) {
+		RP_IT_STAT_ADD(w->intr_cycles[d], cycles);
+		RP_IT_STAT_ADD(w->intr_pkts[d], n);
+		RP_IT_STAT_ADD(w->intr_iters[d], 1);
 	}
 }
 
@@ -227,7 +241,7 @@ rp_it_worker_main(void *arg)
 	rte_rcu_qsbr_thread_online(it->qsbr, w->id);
 	w->nap_us = RP_IT_NAP_MIN_US;
 	while (!rp_it_stopping(it)) {
-		uint64_t t0 = rte_rdtsc(), t1, t2, flushed = w->flushed;
+		uint64_t t0 = rte_rdtsc(), t1, t2, moved0 = w->moved, moved1;
 		struct rp_it_sess *s = rp_it_sess_get(it);
 		bool dev_ok = rp_it_dev_running(it);
 		int vid = it->dev.vid;
@@ -257,7 +271,8 @@ rp_it_worker_main(void *arg)
 				ts_reap(w, s, q);
 			}
 		t1 = rte_rdtsc();
-		stage_done(w, RP_IPC_DIR_TO_SWITCH, n_ts, t1 - t0);
+		moved1 = w->moved;
+		stage_done(w, RP_IPC_DIR_TO_SWITCH, n_ts, moved1 != moved0, t1 - t0);
 		/* To the guest. */
 		if (s != NULL) {
 			for (unsigned int q = w->id; q < s->n_qpairs; q += nw)
@@ -268,11 +283,11 @@ rp_it_worker_main(void *arg)
 				ret_flush(w, s, q);
 		}
 		t2 = rte_rdtsc();
-		stage_done(w, RP_IPC_DIR_TO_GUEST, n_tg, t2 - t1);
+		stage_done(w, RP_IPC_DIR_TO_GUEST, n_tg, w->moved != moved1, t2 - t1);
 		if (n_ts == 0 && n_tg == 0) {
 			RP_IT_STAT_ADD(w->idle_cycles, t2 - t0);
-			if (w->flushed != flushed) {
-				/* Nothing new taken, but staged packets moved on:
+			if (w->moved != moved0) {
+				/* Nothing new taken, but what we held moved on:
 				 * not stalled. */
 				w->idle_polls = 0;
 				w->nap_us = RP_IT_NAP_MIN_US;
@@ -312,6 +327,7 @@ rp_it_worker_main(void *arg)
 int
 rp_it_workers_init(struct rp_iothread *it)
 {
+	it->intr_tsc = rte_get_tsc_hz() / 1000000 * RP_IT_INTERRUPTED_US;
 	for (unsigned int i = 0; i < it->n_workers; i++) {
 		struct rp_it_worker *w = &it->w[i];
 		unsigned int owned = (it->o.queues + it->n_workers - 1 - i) / it->n_workers;

@@ -58,6 +58,7 @@ ret_flush(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q)
 	memmove(w->ret[q], w->ret[q] + n, (w->n_ret[q] - n) * sizeof(w->ret[q][0]));
 	w->n_ret[q] = (uint16_t)(w->n_ret[q] - n);
 	w->outstanding[q] -= n;
+	w->moved += n;
 }
 
 /* A whole frame from ring q: offloads, steering, staging. */
@@ -234,7 +235,7 @@ tg_flush(struct rp_it_worker *w, struct rp_it_sess *s, int vid, unsigned int g, 
 	view_flush(w);
 	memmove(st->m, st->m + n, (st->n - n) * sizeof(st->m[0]));
 	st->n = (uint16_t)(st->n - n);
-	w->flushed += n;
+	w->moved += n;
 	RP_IT_STAT_ADD(qs->pkts[RP_IPC_DIR_TO_GUEST], n);
 	RP_IT_STAT_ADD(qs->bytes[RP_IPC_DIR_TO_GUEST], bytes);
 }

@@ -45,11 +45,6 @@ def cmd_iot_counts(a):
     return 0
 
 
-def cmd_stage(a):
-    print(*status.stage_counts(_status(a)[0], a.dir))
-    return 0
-
-
 def cmd_moving(a):
     return 0 if status.moving(_status(a)[0], a.dir, a.threshold) else 1
 
@@ -82,8 +77,7 @@ def cmd_ovn_window(a):
 
 
 def cmd_case(a):
-    bursts = _ints(a.bursts) if a.bursts else None
-    print(json.dumps(rows.iothread_case(a.name, a.packets, a.cycles, a.seconds, bursts)))
+    print(json.dumps(rows.iothread_case(a.name, a.packets, a.cycles, a.seconds)))
     return 0
 
 
@@ -167,10 +161,6 @@ def parser():
                         "(default: 'cycles packets' of each direction, over every iothread)")
     p.set_defaults(fn=cmd_iot_counts)
 
-    p = sub.add_parser("stage", help="a stage's " + " ".join(status.STAGE_KEYS))
-    p.add_argument("dir", choices=status.DIRS)
-    p.set_defaults(fn=cmd_stage)
-
     p = sub.add_parser("moving", help="exit 0 once the session is up and the queues moved enough")
     p.add_argument("dir", choices=status.DIRS)
     p.add_argument("--threshold", type=int, default=100000)
@@ -192,16 +182,16 @@ def parser():
     p.add_argument("--dir", choices=status.DIRS, required=True)
     p.set_defaults(fn=cmd_ovn_window)
 
-    p = sub.add_parser("case", help="perf/iothread-bench.sh's row for one case")
+    p = sub.add_parser("case", help="perf/iothread-bench.sh's row for a testpmd case")
     p.add_argument("name")
     p.add_argument("packets", type=int)
     p.add_argument("cycles", type=int)
     p.add_argument("seconds", type=float, help="0: not timed by us (testpmd's own figure)")
-    p.add_argument("--bursts", metavar="'ITERATIONS FULL_CYCLES FULL_PACKETS'")
     p.set_defaults(fn=cmd_case)
 
-    p = sub.add_parser("status-case", help="perf/viommu-bench.sh's row: one direction's stage "
-                       "and IOTLB counters between two `ringportctl status` files")
+    p = sub.add_parser("status-case", help="perf/iothread-bench.sh's and perf/viommu-bench.sh's "
+                       "row: one direction's stage, interrupted-iteration and IOTLB counters "
+                       "between two `ringportctl status` files")
     p.add_argument("name")
     p.add_argument("dir", choices=status.DIRS)
     p.add_argument("before", metavar="BEFORE.json")

@@ -71,17 +71,24 @@ def iothread_case(name, packets, cycles, seconds, bursts=None):
          "mpps": round(packets / seconds / 1e6, 3) if seconds else None}
     if bursts is not None:
         it, fc, fp = bursts
-        r["packets_per_iteration"] = round(packets / it, 1)
+        r["packets_per_iteration"] = per(packets, it)
         r["cycles_per_packet_full_bursts"] = per(fc, fp)
     return r
 
 
 def status_case(name, d, before, after, seconds):
-    """perf/viommu-bench.sh's row: the iothread-bench row of direction d over
-    the window between two status documents, with IOTLB lookups per packet."""
+    """perf/iothread-bench.sh's and perf/viommu-bench.sh's row: the
+    iothread-bench row of direction d over the window between two status
+    documents, with the iterations the worker's CPU was taken in counted apart
+    and IOTLB lookups per packet."""
     c = deltas(status.stage_counts(before, d), status.stage_counts(after, d))
+    ic, ip, ii = deltas(status.interrupted_counts(before, d), status.interrupted_counts(after, d))
     hits, misses = deltas(status.iotlb_counts(before, d), status.iotlb_counts(after, d))
     r = iothread_case(name, c[1], c[0], seconds, c[2:])
+    # The stage's own cost: without the iterations the CPU was taken from it
+    # in (the time away is not the stage's work).
+    r.update(interrupted_iterations=ii, interrupted_cycles=ic,
+             cycles_per_packet_uninterrupted=per(c[0] - ic, c[1] - ip))
     r.update(iotlb_hits=hits, iotlb_misses=misses, iotlb_hits_per_packet=per(hits, c[1], 2),
              iotlb_misses_per_packet=per(misses, c[1], 4))
     return r
@@ -105,20 +112,26 @@ def ovs_port_case(name, pmd, seconds):
 def iothread_table(rows):
     """iothread-bench's table and its ratios (the dp-iothread target)."""
     r = {j["case"]: j for j in rows}
-    out = ["", "| case | cycles/packet | full bursts only | packets/iteration | Mpps (iothread) |",
-           "|---|---:|---:|---:|---:|"]
+    out = ["", "| case | cycles/packet | uninterrupted | full bursts only | packets/iteration "
+           "| interrupted iterations | Mpps (iothread) |",
+           "|---|---:|---:|---:|---:|---:|---:|"]
     for k, v in r.items():
         if "core_percent" in v:
             continue
-        out.append(f"| {k} | {v['cycles_per_packet']} | {v.get('cycles_per_packet_full_bursts', '-')} "
-                   f"| {v.get('packets_per_iteration', '-')} | {v['mpps'] if v['mpps'] else '-'} |")
+        out.append(f"| {k} | {v['cycles_per_packet']} | {v.get('cycles_per_packet_uninterrupted', '-')} "
+                   f"| {v.get('cycles_per_packet_full_bursts', '-')} "
+                   f"| {v.get('packets_per_iteration', '-')} | {v.get('interrupted_iterations', '-')} "
+                   f"| {v['mpps'] if v['mpps'] else '-'} |")
     for d in ("dequeue", "enqueue"):
         a, b = r.get(f"{d}-iothread"), r.get(f"{d}-vhost")
         if a and b:
-            f = a.get("cycles_per_packet_full_bursts")
-            out.append(f"{d}: iothread / vhost = {a['cycles_per_packet'] / b['cycles_per_packet']:.2f}"
-                       + (f", full bursts {f / b['cycles_per_packet']:.2f}" if f else "")
-                       + " (target <= 1.15, plus steering)")
+            base = b["cycles_per_packet"]
+            parts = [f"{a['cycles_per_packet'] / base:.2f}"]
+            for k, what in (("cycles_per_packet_uninterrupted", "uninterrupted"),
+                            ("cycles_per_packet_full_bursts", "full bursts")):
+                if a.get(k):
+                    parts.append(f"{what} {a[k] / base:.2f}")
+            out.append(f"{d}: iothread / vhost = {', '.join(parts)} (target <= 1.15, plus steering)")
     if "idle-adaptive" in r:
         out.append(f"idle port, adaptive polling: {r['idle-adaptive']['core_percent']} % "
                    "of a core (bound 2 %)")

@@ -47,6 +47,14 @@ def stage_counts(doc, d):
     return [sum(st[k] for st in ws) for k in STAGE_KEYS]
 
 
+def interrupted_counts(doc, d):
+    """[cycles, packets, iterations] of the stage d's iterations the worker's
+    CPU was taken from (longer than the iothread's threshold), summed over
+    the workers; zeros from an iothread that does not count them."""
+    ws = [w["stages"][d].get("interrupted", {}) for w in doc["workers"]]
+    return [sum(i.get(k, 0) for i in ws) for k in ("cycles", "packets", "iterations")]
+
+
 def iotlb_counts(doc, d):
     """[IOTLB hits, misses] of direction d, summed over the queues (rte_vhost's
     per-virtqueue counters; 0 without a vIOMMU)."""

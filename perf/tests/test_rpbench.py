@@ -132,6 +132,9 @@ class Rows(unittest.TestCase):
         self.assertIsNone(b["mpps"])
         t = rows.iothread_table([a, b, rows.idle_case(0, 2e7, 2)])
         self.assertIn("dequeue: iothread / vhost = 1.15, full bursts 1.00", t)
+        a["cycles_per_packet_uninterrupted"] = 210.0
+        self.assertIn("dequeue: iothread / vhost = 1.15, uninterrupted 1.05, full bursts 1.00",
+                      rows.iothread_table([a, b]))
         self.assertIn("adaptive polling: 1.0 % of a core", t)
         with self.assertRaises(ValueError):
             rows.ovs_port_case("rx-null", {}, 1)
@@ -156,10 +159,30 @@ class Rows(unittest.TestCase):
         self.assertIn("| dynamic-to_guest | 420.0 | +120.0 | 2.5 | 2.5 | 0.012 | 0.01 |", t)
         self.assertIn("| plain-to_guest | 300.0 | - |", t)
         self.assertEqual(rows.viommu_problems([plain, dyn]), [])
+        # An iothread without the interrupted counters: none counted.
+        self.assertEqual((dyn["interrupted_iterations"], dyn["cycles_per_packet_uninterrupted"]),
+                         (0, 420.0))
         none = dict(dyn, iotlb_hits=0, iotlb_misses=0, packets=0)
         self.assertEqual(rows.viommu_problems([dict(plain, iotlb_hits=3), none]),
                          ["plain-to_guest: 3 IOTLB lookups", "dynamic-to_guest: no packets",
                           "dynamic-to_guest: 0 IOTLB lookups"])
+
+
+    def test_interrupted_iterations_apart(self):
+        def doc(c, p, ic, ip, ii):
+            w = worker(c, p, 0, 0)
+            w["stages"]["to_switch"]["interrupted"] = {"cycles": ic, "packets": ip,
+                                                        "iterations": ii}
+            return {"workers": [w, w], "queues": []}
+        self.assertEqual(status.interrupted_counts(doc(0, 0, 7, 3, 1), "to_switch"), [14, 6, 2])
+        # 2 workers: 2 x (1,000 packets in 300,000 cycles, of which 100
+        # packets in 120,000 cycles were in 2 interrupted iterations).
+        r = rows.status_case("dequeue-iothread", "to_switch", doc(0, 0, 0, 0, 0),
+                             doc(300000, 1000, 120000, 100, 2), 1)
+        self.assertEqual((r["cycles_per_packet"], r["cycles_per_packet_uninterrupted"],
+                          r["interrupted_iterations"], r["interrupted_cycles"]),
+                         (300.0, 200.0, 4, 240000))
+        self.assertIn("| dequeue-iothread | 300.0 | 200.0 |", rows.iothread_table([r]))
 
 
 class Report(unittest.TestCase):
