@@ -285,8 +285,14 @@ rx_ring(struct rp_queue *q, struct rp_sess *s, unsigned int ring, struct rte_mbu
 	struct rp_ipc_ring *r = &s->ring[ring][RP_IPC_RING_TO_SWITCH];
 	struct rp_ipc_desc d[RP_PMD_RX_DESCS];
 	unsigned int k, take, ok, frames = 0, out = 0, attached = 0;
+	unsigned int want = RTE_MIN((unsigned int)n, (unsigned int)RP_PMD_BURST);
 	bool multi, zerocopy = q->port->zerocopy;
-	struct give_back g = {.s = s, .ring = ring};
+	struct give_back g;
+
+	/* Not an initialiser: that would clear the whole offset array. */
+	g.s = s;
+	g.ring = ring;
+	g.n = 0;
 
 	/* The peer's tail is read once, here, and checked against our own
 	 * index; everything after works on private copies. */
@@ -296,9 +302,15 @@ rx_ring(struct rp_queue *q, struct rp_sess *s, unsigned int ring, struct rte_mbu
 		return 0;
 	}
 	/* Peek, then take whole frames only: the peer publishes a frame in
-	 * one enqueue, but a burst may end inside it. */
-	k = rp_ipc_ring_peek(r, d, RP_PMD_RX_DESCS);
-	take = rp_frames_whole(d, k, RTE_MIN(n, RP_PMD_BURST), &multi);
+	 * one enqueue, but a burst may end inside it. A burst of
+	 * single-buffer frames first; only a frame of several buffers in it
+	 * makes us look as far as a frame may span. */
+	k = rp_ipc_ring_peek(r, d, want);
+	take = rp_frames_whole(d, k, want, &multi);
+	if (unlikely(multi)) {
+		k = rp_ipc_ring_peek(r, d, RP_PMD_RX_DESCS);
+		take = rp_frames_whole(d, k, want, &multi);
+	}
 	if (unlikely(take == 0 && k == RP_PMD_RX_DESCS)) {
 		/* A frame longer than any the ABI allows: the peer is broken.
 		 * Take it, so the ring moves on, and drop it. */
