@@ -10,10 +10,18 @@
 #   tx-ringport  net_null rx -> ringport tx -> rp-peer
 #   tx-vhost     net_null rx -> dpdkvhostuserclient tx -> testpmd rxonly
 #
+# --queues N gives the rx cases' ports N rx queues, all polled by the one
+# PMD thread, and their senders N queues (rp-peer's rings, testpmd's
+# virtio-user queues; net_null gets n_rxq N): the OVS cost per packet at
+# that queue count, one PMD thread. The tx cases keep one queue (OVS sends
+# on one txq per PMD thread).
+#
 # For each case it clears dpif-netdev/pmd-stats, lets traffic run for
 # --seconds, and reads processing cycles and packets back: cycles per
 # packet (processing cycles / packets received by the PMD) and Mpps. The
-# generators (rp-peer, testpmd) run on --gen-cpu. Frames are 64 bytes.
+# generators (rp-peer, testpmd) run on --gen-cpu. Frames are 64 bytes;
+# rp-peer sends --bare ones (its test header only), as testpmd's txonly
+# sends a template, so that neither sender limits the rate.
 # The tx cases are fed by net_null (its rx cost is in their figures; a
 # net_null tx port cannot be the tx floor, since OVS polls its rx too).
 #
@@ -22,7 +30,7 @@
 # 0.8 x native vhost tx). A benchmark, never a test: nothing is asserted.
 #
 #   perf/ovs-port-bench.sh [--seconds S] [--pmd-cpu N] [--gen-cpu N]
-#                          [--cases LIST] [--out DIR]
+#                          [--queues N] [--cases LIST] [--out DIR]
 set -euo pipefail
 . "$(dirname "$0")/../tests/lib/common.sh"
 . "$(dirname "$0")/lib.sh"
@@ -31,6 +39,7 @@ set -euo pipefail
 secs=10
 pmd_cpu=1
 gen_cpu=0
+queues=1
 cases="rx-null rx-ringport rx-vhost tx-ringport tx-vhost"
 out=""
 usage() {
@@ -41,15 +50,18 @@ while [ $# -gt 0 ]; do
 	--seconds) secs=$2; shift 2 ;;
 	--pmd-cpu) pmd_cpu=$2; shift 2 ;;
 	--gen-cpu) gen_cpu=$2; shift 2 ;;
+	--queues) queues=$2; shift 2 ;;
 	--cases) cases=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "ovs-port-bench: unknown option '$1' (see --help)" >&2; exit 2 ;;
 	esac
 done
-for v in "$secs" "$pmd_cpu" "$gen_cpu"; do
+for v in "$secs" "$pmd_cpu" "$gen_cpu" "$queues"; do
 	[[ $v =~ ^[0-9]+$ ]] || { echo "ovs-port-bench: '$v' is not a number" >&2; exit 2; }
 done
+[ "$queues" -ge 1 ] && [ "$queues" -le 16 ] ||
+	{ echo "ovs-port-bench: --queues $queues: need 1 to 16" >&2; exit 2; }
 for c in $cases; do
 	case $c in
 	rx-null | rx-ringport | rx-vhost | tx-ringport | tx-vhost) ;;
@@ -80,7 +92,10 @@ measure() {
 	sleep "$secs" # the measurement window, not synchronisation
 	ovs_sb_pmd_stats "$sb" >"$out/$name.stats"
 	ovs_sb_appctl "$sb" dpif-netdev/pmd-perf-show >"$out/$name.perf" 2>&1 || true
-	row=$(perf_py ovs-case "$name" --pmd-stats "$out/$name.stats" --seconds "$secs") ||
+	local nq=1
+	case $name in rx-*) nq=$queues ;; esac
+	row=$(perf_py ovs-case "$name" --pmd-stats "$out/$name.stats" --seconds "$secs" \
+		--queues "$nq") ||
 		rp_fail "$name: the PMD received no packets (see $out/$name.stats)"
 	echo "$row" | tee -a "$out/results.jsonl"
 }
@@ -105,14 +120,15 @@ start_peer() { # VAR ARGS...: an rp-peer server on the generator CPU
 	printf -v "$var" '%s' "$_p"
 }
 
-start_testpmd() { # VAR MODE SOCK
-	local var=$1 mode=$2 sock=$3 _p
+start_testpmd() { # VAR MODE SOCK [QUEUES]
+	local var=$1 mode=$2 sock=$3 nq=${4:-1} _p
 	# Two lcores on one CPU (testpmd needs two; 2 cores here); the guest
 	# memory must be one file.
 	# --in-memory: no hugepage files left behind by a killed guest.
 	"${gen[@]}" "$testpmd" --lcores "0@$gen_cpu,1@$gen_cpu" --no-pci -m 512 \
 		--in-memory --single-file-segments --file-prefix "rpbench$$" \
-		--vdev "net_virtio_user0,path=$sock,server=1,queues=1" -- \
+		--vdev "net_virtio_user0,path=$sock,server=1,queues=$nq" -- \
+		--rxq="$nq" --txq="$nq" \
 		--forward-mode="$mode" --txpkts=64 --auto-start --stats-period 5 \
 		>"$out/testpmd-$mode.log" 2>&1 &
 	_p=$!
@@ -136,25 +152,27 @@ run_case() {
 	rp_log "$c: ${secs}s"
 	case $c in
 	rx-null)
-		ovs_sb_add_port "$sb" br0 null0 net_null0 ofport_request=1 || rp_fail "null0"
+		ovs_sb_add_port "$sb" br0 null0 net_null0 ofport_request=1 \
+			"options:n_rxq=$queues" || rp_fail "null0"
 		flow 1 drop
 		rp_wait_for 20 "traffic" flowing null0 RX || rp_fail "$c: no traffic"
 		measure "$c"
 		ovs_sb_del_port "$sb" br0 null0
 		;;
 	rx-ringport)
-		start_peer pid --path "$out/rp.sock" --send 1000000000000 --frame-size 64
+		start_peer pid --path "$out/rp.sock" --send 1000000000000 --frame-size 64 --bare \
+			--queues "$queues"
 		rp_wait_for 10 "peer socket" test -S "$out/rp.sock" || rp_fail "peer did not start"
 		flow 1 drop
-		ovs_sb_add_port "$sb" br0 rp0 "net_ringport0,path=$out/rp.sock" ofport_request=1 ||
-			rp_fail "rp0"
+		ovs_sb_add_port "$sb" br0 rp0 "net_ringport0,path=$out/rp.sock" ofport_request=1 \
+			"options:n_rxq=$queues" || rp_fail "rp0"
 		rp_wait_for 20 "traffic" flowing rp0 RX || rp_fail "$c: no traffic"
 		measure "$c"
 		ovs_sb_del_port "$sb" br0 rp0
 		rp_kill_pid "$pid"
 		;;
 	rx-vhost)
-		start_testpmd pid txonly "$out/vhu.sock"
+		start_testpmd pid txonly "$out/vhu.sock" "$queues"
 		flow 1 drop
 		add_vhu 1 "$out/vhu.sock"
 		rp_wait_for 30 "traffic" flowing vhu0 RX || rp_fail "$c: no traffic"

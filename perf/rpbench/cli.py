@@ -94,7 +94,7 @@ def cmd_idle(a):
 
 def cmd_ovs_case(a):
     try:
-        r = rows.ovs_port_case(a.name, pmd_stats(_read(a.pmd_stats)), a.seconds)
+        r = rows.ovs_port_case(a.name, pmd_stats(_read(a.pmd_stats)), a.seconds, a.queues)
     except ValueError as e:
         print(f"rpbench: {e}", file=sys.stderr)
         return 1
@@ -209,6 +209,7 @@ def parser():
     p.add_argument("name")
     p.add_argument("--pmd-stats", required=True, metavar="FILE")
     p.add_argument("--seconds", type=_positive, required=True)
+    p.add_argument("--queues", type=int, default=1, help="the port's rx queues (default 1)")
     p.set_defaults(fn=cmd_ovs_case)
 
     p = sub.add_parser("table", help="iothread-bench's, ovs-port-bench's or viommu-bench's table")

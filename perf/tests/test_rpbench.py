@@ -141,6 +141,11 @@ class Rows(unittest.TestCase):
         c = rows.ovs_port_case("rx-ringport", {"packets_received": 1e6, "processing_cycles": 1.2e8}, 2)
         d = rows.ovs_port_case("rx-null", {"packets_received": 1e6, "processing_cycles": 1e8}, 2)
         self.assertIn("ringport rx / net_null floor: 1.20 (target <= 1.25)", rows.ovs_port_table([c, d]))
+        v = rows.ovs_port_case("rx-vhost", {"packets_received": 1e6, "processing_cycles": 1.5e8}, 2)
+        t = rows.ovs_port_table([rows.ovs_port_case("rx-ringport", {"packets_received": 1e6,
+                                                                    "processing_cycles": 1.2e8}, 2, 4), v])
+        self.assertIn("| rx-ringport | 4 | 0.50 | 120.0 |", t)
+        self.assertIn("ringport rx / native vhost rx: 0.80 (target <= 0.8)", t)
 
     def test_viommu_rows_and_table(self):
         def doc(c, p, it, hits, misses):

@@ -57,6 +57,7 @@ struct opts {
 	uint8_t evil_dst[6];
 	bool check_dst;
 	bool sink;         /* receive and return without checking (benchmarks) */
+	bool bare;         /* send the test header only (benchmarks) */
 	bool lossy;        /* gaps in a sender's sequence are counted, not errors */
 	uint8_t expect_dst[6];
 	unsigned int frame_min; /* shortest frame sent; 0: 60 */
@@ -92,6 +93,9 @@ usage(FILE *f)
 		"  --linger         after the counts, keep serving until the peer leaves\n"
 		"  --sink           count and return what arrives without checking it\n"
 		"                   (a benchmark's receiver: any frames, not only rp-peer's)\n"
+		"  --bare           send frames with the test header only: no payload\n"
+		"                   pattern, no CRC (a benchmark's sender, for a sink or a\n"
+		"                   switch that drops; a checking receiver counts them bad)\n"
 		"  --lossy          frames missing from a sender's sequence (a switch\n"
 		"                   dropped them) are counted as \"lost\", not errors;\n"
 		"                   duplicates and reordering still are\n"
@@ -172,6 +176,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{"bufs", required_argument, NULL, 'B'},
 		{"linger", no_argument, NULL, 'l'},
 		{"sink", no_argument, NULL, 'K'},
+		{"bare", no_argument, NULL, 'b'},
 		{"lossy", no_argument, NULL, 'L'},
 		{"rate", required_argument, NULL, 'P'},
 		{"go-file", required_argument, NULL, 'g'},
@@ -261,6 +266,9 @@ parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'K':
 			o->sink = true;
+			break;
+		case 'b':
+			o->bare = true;
 			break;
 		case 'L':
 			o->lossy = true;
@@ -619,6 +627,7 @@ main(int argc, char **argv)
 		}
 		p.check_dst = o.check_dst;
 		p.sink = o.sink;
+		p.bare = o.bare;
 		p.lossy = o.lossy;
 		memcpy(p.expect_dst, o.expect_dst, sizeof(p.expect_dst));
 		struct tamper tam = {.r = r, .server = o.server,

@@ -41,6 +41,10 @@ struct rp_testpkt_hdr {
 /** CRC32C of @n bytes at any alignment, continuing from @c. */
 uint32_t rp_crc32c(const void *buf, size_t n, uint32_t c);
 
+/** Write only the header of a test frame of @len bytes into @buf: no
+ *  payload pattern, no CRC (rp_testpkt_check() refuses it). */
+void rp_testpkt_build_bare(uint8_t *buf, uint16_t len, uint16_t queue, uint64_t seq);
+
 /** Write a test frame of @len bytes into @buf. */
 void rp_testpkt_build(uint8_t *buf, uint16_t len, uint16_t queue, uint64_t seq);
 /** 0, or -EBADMSG (bad magic, length or CRC). Fills queue and seq. */
@@ -92,6 +96,7 @@ struct rp_peer {
 	struct rp_ipc_stats st;       /* rejected descriptors by reason */
 	bool check_dst;               /* verify every frame's destination MAC */
 	bool sink;                    /* count frames, check nothing */
+	bool bare;                    /* send the test header only, no payload/CRC */
 	bool lossy;                   /* frames lost on the way are no error */
 	unsigned int n_wake;          /* client: the server's wake-up eventfds */
 	int wake[RP_IPC_MAX_QPAIRS];  /* (written as the PMD does; not owned) */
