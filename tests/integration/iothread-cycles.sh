@@ -22,21 +22,9 @@ rp_need_root
 rp_need_hugepages 256
 rp_need_ringport_bins
 rp_need_iothread_bins
-d=$(mktemp -d "${TMPDIR:-/tmp}/ringport-it-cycles.XXXXXX")
-rp_on_exit rm -rf "$d"
-chmod 755 "$d"
-rp_it_dir "$d/run"
-sock=$d/run/p.sock
-cs=$sock.ctl
-
-"$iot" "${iot_conf[@]}" --vhost "$d/run/v.sock" --port "$sock" --cpus 1 --poll busy \
-	>"$d/it.log" 2>&1 &
-it=$!
-rp_on_exit rp_kill_pid $it
-rp_wait_for 20 "control socket" test -S "$cs" || { cat "$d/it.log" >&2; rp_fail "no iothread"; }
+rp_it_solo it-cycles busy
 taskset -c 0 "$peer" --role client --path "$sock" --sink --expect 1000000000000 --linger \
-	--timeout 600 \
-	>"$d/peer.json" 2>"$d/peer.err" &
+	--timeout 600 >"$d/peer.json" 2>"$d/peer.err" &
 rp_on_exit rp_kill_pid $!
 "$vguest" --vhost "$d/run/v.sock" --send 1000000000000 --forever --frame-size 64 --cpu 0 \
 	>"$d/guest.json" 2>"$d/guest.err" &

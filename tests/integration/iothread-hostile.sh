@@ -29,18 +29,7 @@ rp_need_hugepages 256
 rp_need_ringport_bins
 rp_need_iothread_bins
 tbpf=${RP_TEST_BPF_DIR:?}
-d=$(mktemp -d "${TMPDIR:-/tmp}/ringport-it-hostile.XXXXXX")
-rp_on_exit rm -rf "$d"
-chmod 755 "$d"
-rp_it_dir "$d/run"
-sock=$d/run/p.sock
-cs=$sock.ctl
-
-"$iot" "${iot_conf[@]}" --vhost "$d/run/v.sock" --port "$sock" --cpus 1 --poll adaptive \
-	>"$d/it.log" 2>&1 &
-it=$!
-rp_on_exit rp_kill_pid $it
-rp_wait_for 20 "control socket" test -S "$cs" || { cat "$d/it.log" >&2; rp_fail "no iothread"; }
+rp_it_solo it-hostile adaptive
 rp_wait_for 10 "confined" grep -q "confined:" "$d/it.log" ||
 	{ cat "$d/it.log" >&2; rp_fail "the iothread never said it was confined"; }
 

@@ -107,6 +107,26 @@ rp_it_dir() {
 	mkdir -p "$1" && chown "${RINGPORT_IT_USER:-nobody}" "$1"
 }
 
+# rp_it_solo NAME POLL: a work directory $d (removed at exit) and one
+# confined iothread on CPU 1 (--poll POLL) with its guest socket
+# $d/run/v.sock and its port socket $sock (control socket $cs); its pid in
+# $it, its log $d/it.log. The setup of the tests that run one iothread
+# between rp-vguest and rp-peer (needs rp_need_iothread_bins).
+rp_it_solo() {
+	d=$(mktemp -d "${TMPDIR:-/tmp}/ringport-$1.XXXXXX")
+	rp_on_exit rm -rf "$d"
+	chmod 755 "$d"
+	rp_it_dir "$d/run"
+	sock=$d/run/p.sock
+	cs=$sock.ctl
+	"$iot" "${iot_conf[@]}" --vhost "$d/run/v.sock" --port "$sock" --cpus 1 --poll "$2" \
+		>"$d/it.log" 2>&1 &
+	it=$!
+	rp_on_exit rp_kill_pid $it
+	rp_wait_for 20 "control socket" test -S "$cs" ||
+		{ cat "$d/it.log" >&2; rp_fail "no iothread"; }
+}
+
 # rp_share_sock PATH: let the test iothreads' user connect to a socket a
 # root process made (a vhost-user server guest).
 rp_share_sock() {
