@@ -153,6 +153,13 @@ rp_peer_set_len(struct rp_peer *p, unsigned int min, unsigned int max)
 	return 0;
 }
 
+/* Buffers a frame of @len bytes takes. */
+static inline unsigned int
+frame_segs(const struct rp_peer *p, uint16_t len)
+{
+	return (len + p->buf_size - 1) / p->buf_size;
+}
+
 /* Write frame @seq of @len bytes into the buffers @offs and describe it in
  * @d (MORE on all but the last segment); returns the segments used. */
 static unsigned int
@@ -210,7 +217,7 @@ rp_peer_tx(struct rp_peer *p, unsigned int q, unsigned int n)
 		unsigned int segs;
 
 		lens[frames] = rp_testpkt_len(pq->tx_seq + frames, p->min_len, p->max_len);
-		segs = (lens[frames] + p->buf_size - 1) / p->buf_size;
+		segs = frame_segs(p, lens[frames]);
 		if (need + segs > room) {
 			pq->ring_full += n - frames;
 			break;
@@ -219,7 +226,7 @@ rp_peer_tx(struct rp_peer *p, unsigned int q, unsigned int n)
 	}
 	got = rp_ipc_pool_alloc(p->own, offs, need);
 	for (unsigned int f = 0; f < frames; f++) {
-		unsigned int segs = (lens[f] + p->buf_size - 1) / p->buf_size;
+		unsigned int segs = frame_segs(p, lens[f]);
 
 		if (k + segs > got) {
 			/* The pool ran short: send the frames it covers. */
