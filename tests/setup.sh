@@ -7,7 +7,10 @@
 #  2. fetches the DPDK driver-SDK headers (not shipped by libdpdk-dev) from
 #     `apt-get source dpdk` at exactly the installed libdpdk-dev version,
 #     into .deps/dpdk-sdk/ (ignored by git);
-#  3. mounts hugetlbfs and makes sure enough free 2 MB pages exist.
+#  3. mounts hugetlbfs and makes sure enough free 2 MB pages exist;
+#  4. turns the scheduler's autogroups off (kernel.sched_autogroup_enabled),
+#     so that the tests' busy-polling threads, pinned to shared CPUs, get
+#     fair shares of them (see README, "Requirements").
 #
 # A run that finds everything in place changes nothing and says so.
 # Environment: RINGPORT_HUGEPAGES (free 2 MB pages wanted, default 1536).
@@ -179,8 +182,21 @@ if [ "$free_pages" -lt "$want_pages" ]; then
 	changed+=("hugepages=$target")
 fi
 
+# --- 5. Scheduler autogroups ------------------------------------------
+# With autogroups on, every session (each daemonised ovs-vswitchd, the test
+# itself) is a group of its own, weighed against the others per CPU. On
+# some kernels (seen on 6.18) a group whose load changes all the time (an
+# iothread worker with test guests waking next to it) is reweighed so often
+# that its debt to the others is forgiven each time: it keeps CPU 0, and
+# the OVS PMD thread pinned there gets nothing for tens of seconds.
+ag=/proc/sys/kernel/sched_autogroup_enabled
+if [ -w "$ag" ] && [ "$(cat "$ag")" != 0 ]; then
+	echo 0 >"$ag" || die "cannot turn scheduler autogroups off ($ag)"
+	changed+=("sched_autogroup_enabled=0")
+fi
+
 if [ ${#changed[@]} -eq 0 ]; then
-	say "nothing to do: packages, DPDK $dev_ver SDK headers and $free_pages free hugepages already in place"
+	say "nothing to do: packages, DPDK $dev_ver SDK headers, $free_pages free hugepages and scheduler autogroups off already in place"
 else
 	say "done (${changed[*]}); DPDK $dev_ver, $free_pages free 2 MB hugepages"
 fi

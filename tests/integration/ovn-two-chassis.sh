@@ -22,8 +22,9 @@
 #      in the same run) never reach guest 2, and chassis A's datapath counts
 #      them as dropped by the pipeline;
 #   3. ACL: a drop rule on guest 1's traffic (ovn-nbctl acl-add) stops it
-#      within 2 s of ovn-nbctl returning, guest 2's traffic keeps flowing,
-#      and removing the rule brings guest 1's traffic back;
+#      (how long after ovn-nbctl returned is reported), guest 2's traffic
+#      keeps flowing, none of guest 1's leaks through once stopped, and
+#      removing the rule brings guest 1's traffic back;
 #   4. the binding follows the port: vm1 deleted and added again, and
 #      iothread 2 restarted, each followed by a counted run as in 1;
 #   5. real guests: two QEMU (TCG) Linux guests, one per chassis, on two
@@ -260,42 +261,65 @@ rp_wait_for 30 "frames 1 -> 2" grown "$d/vm2.sock.ctl" "$(rp_it_to_guest "$d/vm2
 t0=$(date +%s.%N)
 ovn_nbctl "$central" --wait=hv acl-add ls0 from-lport 1001 'inport == "lsp1" && udp' drop
 t1=$(date +%s.%N)
-# When guest 2 last got a frame, from 4 s of polling after acl-add
-# returned: at most 2 s after it, and nothing in the 2 s that follow.
-python3 - "$ctl" "$d/vm2.sock.ctl" "$t1" >"$d/acl.txt" <<'PY' ||
+# --wait=hv returns once both ovn-controllers have put the ACL in their
+# OpenFlow tables; the datapath's cached flows follow when OVS's
+# revalidators run, and frames already past chassis A still arrive, so
+# when the last frame gets through depends on the scheduler, not on
+# ringport: it is reported, not bounded tightly. Stopped means, judged by
+# progress rather than by the clock: guest 2 got nothing for 2 s while
+# guest 1 gave its iothread $ACL_Q more frames and guest 2's kept reaching
+# guest 1 (both chassis' PMDs ran). Then, with guest 1 sending $ACL_Q more,
+# not one of them reaches guest 2. Within 60 s.
+ACL_Q=2000
+python3 - "$ctl" "$d/vm1.sock.ctl" "$d/vm2.sock.ctl" "$t1" "$ACL_Q" >"$d/acl.txt" 2>&1 <<'PY' ||
 import json, subprocess, sys, time
-ctl, sock, t1 = sys.argv[1], sys.argv[2], float(sys.argv[3])
-def count():
+ctl, s1, s2, t1, q = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), int(sys.argv[5])
+def count(sock, direction):
     out = subprocess.run([ctl, "--ctl", sock, "status"], capture_output=True, check=True).stdout
-    return sum(q["to_guest"]["packets"] for q in json.loads(out)["queues"])
-last, last_change = count(), time.time()
-while time.time() < t1 + 4:
-    time.sleep(0.05)
-    c = count()
-    if c != last:
-        last, last_change = c, time.time()
-print(f"{last_change - t1:.2f}")
-sys.exit(0 if last_change - t1 <= 2 else 1)
+    return sum(x[direction]["packets"] for x in json.loads(out)["queues"])
+def snap():
+    return (time.time(), count(s2, "to_guest"), count(s1, "to_switch"), count(s1, "to_guest"))
+def quiet(base, want_s):
+    """Poll until guest 2 got nothing for want_s while guest 1 sent q frames
+    and guest 1 got 100 of guest 2's; True, or False at once when guest 2
+    gets a frame, with base moved to that time."""
+    while time.time() < t1 + 60:
+        time.sleep(0.05)
+        now = snap()
+        if now[1] != base[1]:
+            return False, now
+        if now[0] - base[0] >= want_s and now[2] - base[2] >= q and now[3] - base[3] >= 100:
+            return True, base
+    now = snap()
+    sys.exit(f"no end to guest 1's frames {now[0] - t1:.1f} s after acl-add: the last reached "
+             f"guest 2 {base[0] - t1:.2f} s after it; since then guest 1 sent {now[2] - base[2]} "
+             f"and got {now[3] - base[3]} (want {q} and 100)")
+last = snap()
+while True:
+    ok, last = quiet(last, 2)
+    if ok:
+        break
+stop = last
+ok, last = quiet(snap(), 0)
+if not ok:
+    sys.exit(f"guest 1's frames leak through the ACL: guest 2 got {last[1] - stop[1]} more "
+             f"{last[0] - t1:.2f} s after acl-add, after none for 2 s")
+print(f"{stop[0] - t1:.2f} {last[2] - stop[2]}")
 PY
-	{ dump; rp_fail "the ACL did not stop guest 1's frames within 2 s: the last came $(cat "$d/acl.txt") s after acl-add"; }
-a=$(rp_it_to_guest "$d/vm1.sock.ctl")
-rp_wait_for 10 "frames 2 -> 1 under the ACL" grown "$d/vm1.sock.ctl" "$a" 200 ||
-	{ dump; rp_fail "the ACL stopped guest 2's frames too"; }
+	{ dump; rp_fail "the ACL: $(tail -n 1 "$d/acl.txt")"; }
 b=$(rp_it_to_guest "$d/vm2.sock.ctl")
-sleep 1
-[ "$(rp_it_to_guest "$d/vm2.sock.ctl")" -eq "$b" ] || rp_fail "guest 1's frames leak through the ACL"
 ovn_nbctl "$central" --wait=hv acl-del ls0 from-lport 1001 'inport == "lsp1" && udp'
-rp_wait_for 10 "frames 1 -> 2 after the ACL" grown "$d/vm2.sock.ctl" "$b" 200 ||
+rp_wait_for 30 "frames 1 -> 2 after the ACL" grown "$d/vm2.sock.ctl" "$b" 200 ||
 	{ dump; rp_fail "guest 1's frames did not come back without the ACL"; }
 kill -TERM $g1 $g2
 wait $g1 || { dump; rp_fail "ACL run: guest 1 not clean: $(cat "$d/g1.json")"; }
 wait $g2 || { dump; rp_fail "ACL run: guest 2 not clean: $(cat "$d/g2.json")"; }
-python3 - "$t0" "$t1" "$(cat "$d/acl.txt")" <<'PY'
+python3 - "$t0" "$t1" $(cat "$d/acl.txt") <<'PY'
 import sys
-t0, t1, t2 = map(float, sys.argv[1:])
+t0, t1, t2, held = map(float, sys.argv[1:])
 print(f"  ACL: acl-add --wait=hv took {t1 - t0:.2f} s; guest 1's last frame reached guest 2 "
-      f"{t2:.2f} s after it, guest 2's kept flowing; acl-del brought them back; "
-      "both guests clean (gaps only)")
+      f"{t2:.2f} s after it, none of the {held:.0f} it sent once stopped; guest 2's kept "
+      "flowing; acl-del brought them back; both guests clean (gaps only)")
 PY
 # 4: the binding follows the port. vm1 deleted (lsp1 goes down) and added
 # again (up), then iothread 2 restarted (its port reconnects): each time a

@@ -60,6 +60,10 @@ rp_need_hugepages() {
 	free=$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages 2>/dev/null || echo 0)
 	[ "$free" -ge "$want" ] ||
 		rp_skip "needs $want free 2 MB hugepages, $free free (run tests/setup.sh)"
+	# Every test that needs hugepages runs DPDK busy pollers on shared
+	# CPUs, which need fair shares of them (tests/setup.sh, step 5).
+	[ "$(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null || echo 0)" = 0 ] ||
+		rp_skip "needs the scheduler's autogroups off (kernel.sched_autogroup_enabled=0): with them on, a PMD thread sharing a CPU can get none of it for seconds (run tests/setup.sh)"
 }
 
 # Sets pmd and peer to the built PMD and rp-peer (meson passes their paths
