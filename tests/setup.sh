@@ -190,7 +190,7 @@ fi
 # that its debt to the others is forgiven each time: it keeps CPU 0, and
 # the OVS PMD thread pinned there gets nothing for tens of seconds.
 ag=/proc/sys/kernel/sched_autogroup_enabled
-if [ -w "$ag" ] && [ "$(cat "$ag")" != 0 ]; then
+if [ -e "$ag" ] && [ "$(cat "$ag")" != 0 ]; then
 	echo 0 >"$ag" || die "cannot turn scheduler autogroups off ($ag)"
 	changed+=("sched_autogroup_enabled=0")
 fi
