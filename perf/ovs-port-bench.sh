@@ -14,7 +14,9 @@
 # PMD thread, and their senders N queues (rp-peer's rings, testpmd's
 # virtio-user queues; net_null gets n_rxq N): the OVS cost per packet at
 # that queue count, one PMD thread. The tx cases keep one queue (OVS sends
-# on one txq per PMD thread).
+# on one txq per PMD thread). --spread N has rp-peer start each frame
+# (buffer index mod N) cache lines into its buffer (rp-peer --spread),
+# where the iothread would place it; 1 (the default) starts it at 0.
 #
 # For each case it clears dpif-netdev/pmd-stats, lets traffic run for
 # --seconds, and reads processing cycles and packets back: cycles per
@@ -30,7 +32,7 @@
 # 0.8 x native vhost tx). A benchmark, never a test: nothing is asserted.
 #
 #   perf/ovs-port-bench.sh [--seconds S] [--pmd-cpu N] [--gen-cpu N]
-#                          [--queues N] [--cases LIST] [--out DIR]
+#                          [--queues N] [--spread N] [--cases LIST] [--out DIR]
 set -euo pipefail
 . "$(dirname "$0")/../tests/lib/common.sh"
 . "$(dirname "$0")/lib.sh"
@@ -40,6 +42,7 @@ secs=10
 pmd_cpu=1
 gen_cpu=0
 queues=1
+spread=1
 cases="rx-null rx-ringport rx-vhost tx-ringport tx-vhost"
 out=""
 usage() {
@@ -51,17 +54,20 @@ while [ $# -gt 0 ]; do
 	--pmd-cpu) pmd_cpu=$2; shift 2 ;;
 	--gen-cpu) gen_cpu=$2; shift 2 ;;
 	--queues) queues=$2; shift 2 ;;
+	--spread) spread=$2; shift 2 ;;
 	--cases) cases=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "ovs-port-bench: unknown option '$1' (see --help)" >&2; exit 2 ;;
 	esac
 done
-for v in "$secs" "$pmd_cpu" "$gen_cpu" "$queues"; do
+for v in "$secs" "$pmd_cpu" "$gen_cpu" "$queues" "$spread"; do
 	[[ $v =~ ^[0-9]+$ ]] || { echo "ovs-port-bench: '$v' is not a number" >&2; exit 2; }
 done
 [ "$queues" -ge 1 ] && [ "$queues" -le 16 ] ||
 	{ echo "ovs-port-bench: --queues $queues: need 1 to 16" >&2; exit 2; }
+[ "$spread" -ge 1 ] && [ "$spread" -le 16 ] ||
+	{ echo "ovs-port-bench: --spread $spread: need 1 to 16" >&2; exit 2; }
 for c in $cases; do
 	case $c in
 	rx-null | rx-ringport | rx-vhost | tx-ringport | tx-vhost) ;;
@@ -160,7 +166,7 @@ run_case() {
 		ovs_sb_del_port "$sb" br0 null0
 		;;
 	rx-ringport)
-		start_peer pid --path "$out/rp.sock" --send 1000000000000 --frame-size 64 --bare \
+		start_peer pid --path "$out/rp.sock" --send 1000000000000 --frame-size 64 --bare --spread "$spread" \
 			--queues "$queues"
 		rp_wait_for 10 "peer socket" test -S "$out/rp.sock" || rp_fail "peer did not start"
 		flow 1 drop

@@ -58,6 +58,7 @@ struct opts {
 	bool check_dst;
 	bool sink;         /* receive and return without checking (benchmarks) */
 	bool bare;         /* send the test header only (benchmarks) */
+	unsigned int spread; /* frames start 0..spread-1 cache lines in */
 	bool lossy;        /* gaps in a sender's sequence are counted, not errors */
 	uint8_t expect_dst[6];
 	unsigned int frame_min; /* shortest frame sent; 0: 60 */
@@ -96,6 +97,9 @@ usage(FILE *f)
 		"  --bare           send frames with the test header only: no payload\n"
 		"                   pattern, no CRC (a benchmark's sender, for a sink or a\n"
 		"                   switch that drops; a checking receiver counts them bad)\n"
+		"  --spread N       start each one-buffer frame (buffer index mod N)\n"
+		"                   cache lines into its buffer, not at its start\n"
+		"                   (default 1: at the start; at most 16)\n"
 		"  --lossy          frames missing from a sender's sequence (a switch\n"
 		"                   dropped them) are counted as \"lost\", not errors;\n"
 		"                   duplicates and reordering still are\n"
@@ -177,6 +181,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{"linger", no_argument, NULL, 'l'},
 		{"sink", no_argument, NULL, 'K'},
 		{"bare", no_argument, NULL, 'b'},
+		{"spread", required_argument, NULL, 'o'},
 		{"lossy", no_argument, NULL, 'L'},
 		{"rate", required_argument, NULL, 'P'},
 		{"go-file", required_argument, NULL, 'g'},
@@ -269,6 +274,15 @@ parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'b':
 			o->bare = true;
+			break;
+		case 'o':
+			if (parse_u64("--spread", optarg, 16, &v) < 0)
+				return -1;
+			if (v == 0) {
+				fprintf(stderr, "rp-peer: --spread '%s': must be 1 to 16\n", optarg);
+				return -1;
+			}
+			o->spread = (unsigned int)v;
 			break;
 		case 'L':
 			o->lossy = true;
@@ -628,6 +642,7 @@ main(int argc, char **argv)
 		p.check_dst = o.check_dst;
 		p.sink = o.sink;
 		p.bare = o.bare;
+		p.spread = o.spread;
 		p.lossy = o.lossy;
 		memcpy(p.expect_dst, o.expect_dst, sizeof(p.expect_dst));
 		struct tamper tam = {.r = r, .server = o.server,

@@ -97,6 +97,10 @@ struct rp_peer {
 	bool check_dst;               /* verify every frame's destination MAC */
 	bool sink;                    /* count frames, check nothing */
 	bool bare;                    /* send the test header only, no payload/CRC */
+	unsigned int spread;          /* single-buffer frames start (buffer index
+				       * mod spread) cache lines in; 0, 1: at 0 */
+	uint32_t tx_bufs_off;         /* where our pool's buffers start */
+	unsigned int buf_shift;
 	bool lossy;                   /* frames lost on the way are no error */
 	unsigned int n_wake;          /* client: the server's wake-up eventfds */
 	int wake[RP_IPC_MAX_QPAIRS];  /* (written as the PMD does; not owned) */
