@@ -7,8 +7,9 @@
 #  2. fetches the DPDK driver-SDK headers (not shipped by libdpdk-dev) from
 #     `apt-get source dpdk` at exactly the installed libdpdk-dev version,
 #     into .deps/dpdk-sdk/ (ignored by git);
-#  3. mounts hugetlbfs and makes sure enough free 2 MB pages exist;
-#  4. turns the scheduler's autogroups off (kernel.sched_autogroup_enabled),
+#  3. fetches a guest kernel for the QEMU tests into .deps/guest/;
+#  4. mounts hugetlbfs and makes sure enough free 2 MB pages exist;
+#  5. turns the scheduler's autogroups off (kernel.sched_autogroup_enabled),
 #     so that the tests' busy-polling threads, pinned to shared CPUs, get
 #     fair shares of them (see README, "Requirements").
 #
@@ -182,7 +183,7 @@ if [ "$free_pages" -lt "$want_pages" ]; then
 	changed+=("hugepages=$target")
 fi
 
-# --- 5. Scheduler autogroups ------------------------------------------
+# --- 5. Scheduler autogroups -------------------------------------------
 # With autogroups on, every session (each daemonised ovs-vswitchd, the test
 # itself) is a group of its own, weighed against the others per CPU. On
 # some kernels (seen on 6.18) a group whose load changes all the time (an
