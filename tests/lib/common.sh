@@ -5,6 +5,8 @@
 #   rp_on_exit CMD...      run CMD at exit (LIFO), whatever the exit path
 #   rp_kill_pid PID [S]    TERM, then KILL after S seconds (default 10);
 #                          only ever called with pids this shell started
+#                          (or, from ovs_sb_sweep, that a killed test did)
+#   rp_pid_start PID       when PID started: with the pid, one process
 #   rp_wait_for S DESC CMD...  poll CMD until it succeeds or S seconds pass
 #   rp_skip REASON         print the reason and exit 77 (meson: skipped)
 #   rp_fail MSG            print and exit 1
@@ -153,6 +155,17 @@ rp_kill_pid() {
 		kill -0 "$pid" 2>/dev/null || return 0
 		sleep 0.1
 	done
+}
+
+# rp_pid_start PID: when PID started (clock ticks after boot, field 22 of
+# /proc/PID/stat), nothing if it is gone; with the pid, it names one process.
+rp_pid_start() {
+	local s
+	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	s=${s##*) }
+	# shellcheck disable=SC2086 # split into the fields after comm
+	set -- $s
+	echo "${20}"
 }
 
 rp_wait_for() {

@@ -76,6 +76,7 @@ ovn_central_stop() {
 		ovn_kill_pidfile "$dir/$f"
 	done
 	if [ -n "${RINGPORT_KEEP_SANDBOX:-}" ]; then
+		rm -f "$dir/owner" # kept: not for a sweep either
 		echo "OVN central kept in $dir (RINGPORT_KEEP_SANDBOX)" >&2
 	else
 		rm -rf "$dir"
@@ -85,8 +86,10 @@ ovn_central_stop() {
 ovn_central_start() {
 	local var=$1 dir db
 	mkdir -p -m 0755 "$ovs_sb_root" || return 1
+	ovs_sb_sweep
 	dir=$(mktemp -d "$ovs_sb_root/ovn.XXXXXX") || return 1
 	rp_on_exit ovn_central_stop "$dir"
+	ovs_sb_claim "$dir"
 	for db in nb sb; do
 		ovsdb-tool create "$dir/$db.db" "$ovn_schema_dir/ovn-$db.ovsschema" || return 1
 		# UNIX sockets: the chassis reach them from any network namespace.

@@ -21,6 +21,9 @@
 #                                       the caller made, instead of one of
 #                                       its own)
 #   ovs_sb_stop DIR                     stop it (idempotent)
+#   ovs_sb_sweep                        end what killed tests' sandboxes left
+#                                       (ovs_sb_start and ovn_central_start
+#                                       call it)
 #   ovs_sb_restart DIR [KILL|TERM]      restart ovs-vswitchd on the same database
 #   ovs_sb_vsctl DIR ARGS...            ovs-vsctl against it
 #   ovs_sb_ofctl DIR ARGS...            ovs-ofctl against its bridges
@@ -125,6 +128,39 @@ ovs_sb_restart() {
 	ovs_sb_vswitchd_up "$dir"
 }
 
+# ovs_sb_claim DIR: DIR is this test's: its pid and that process's start
+# time, which together name it for good (a pid alone can be reused).
+ovs_sb_claim() {
+	echo "$$ $(rp_pid_start $$)" >"$1/owner"
+}
+
+# ovs_sb_sweep: what sandboxes (and OVN centrals) of killed tests left.
+# meson, on a timeout, sends SIGTERM to a test's process group and SIGKILL
+# half a second later, cutting its EXIT trap short; the daemons detached
+# from that group (setsid) and live on, holding hugepages. Only a
+# directory whose owner (ovs_sb_claim) is gone is touched, and in it only
+# the pids its pidfiles name whose command line names the directory.
+ovs_sb_sweep() {
+	local d owner start f pid
+	for d in "$ovs_sb_root"/sb.* "$ovs_sb_root"/ovn.*; do
+		[ -f "$d/owner" ] || continue
+		read -r owner start <"$d/owner" || continue
+		[ -n "$start" ] && [ "$(rp_pid_start "$owner")" = "$start" ] && continue
+		# Alphabetical: ovn-controller, then ovs-vswitchd before its database.
+		for f in "$d"/*.pid; do
+			[ -f "$f" ] || continue
+			pid=$(cat "$f")
+			[[ $pid =~ ^[0-9]+$ ]] || continue
+			tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$d/" &&
+				rp_kill_pid "$pid" 5
+		done
+		[ -f "$d/netns" ] && ip netns del "$(cat "$d/netns")" 2>/dev/null
+		echo "swept $d: left by pid $owner, which is gone" >&2
+		rm -rf "$d"
+	done
+	return 0
+}
+
 ovs_sb_stop() {
 	local dir=$1 f
 	[ -d "$dir" ] || return 0
@@ -133,6 +169,7 @@ ovs_sb_stop() {
 		[ -f "$dir/$f" ] && rp_kill_pid "$(cat "$dir/$f")" 20
 	done
 	if [ -n "${RINGPORT_KEEP_SANDBOX:-}" ]; then
+		rm -f "$dir/owner" # kept: not for a sweep either
 		echo "sandbox kept in $dir (RINGPORT_KEEP_SANDBOX)" >&2
 	else
 		rm -rf "$dir"
@@ -158,9 +195,11 @@ ovs_sb_start() {
 	# EAL refuses plugins below a group/world-writable directory (it checks
 	# every parent), so the sandbox lives under a root-owned 0755 tree.
 	mkdir -p -m 0755 "$ovs_sb_root" || return 1
+	ovs_sb_sweep
 	dir=$(mktemp -d "$ovs_sb_root/sb.XXXXXX") || return 1
 	chmod 0755 "$dir"
 	rp_on_exit ovs_sb_stop "$dir"
+	ovs_sb_claim "$dir"
 	id=${dir##*.}
 	[ -n "$netns" ] && echo "$netns" >"$dir/netns"
 
