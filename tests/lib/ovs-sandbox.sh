@@ -154,7 +154,9 @@ ovs_sb_sweep() {
 			tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$d/" &&
 				rp_kill_pid "$pid" 5
 		done
-		[ -f "$d/netns" ] && ip netns del "$(cat "$d/netns")" 2>/dev/null
+		if [ -f "$d/netns" ]; then
+			ip netns del "$(cat "$d/netns")" 2>/dev/null || true
+		fi
 		echo "swept $d: left by pid $owner, which is gone" >&2
 		rm -rf "$d"
 	done
