@@ -7,8 +7,9 @@
 # daemons (ovsdb-server, ovs-vswitchd: detached, so outside that group)
 # live on, holding hugepages. Here a child test starts a sandbox and is
 # SIGKILLed; its daemons are checked to outlive it (the leak); the next
-# sandbox started (ovs_sb_start, ovs_sb_sweep) ends exactly those daemons
-# and removes the directory, and leaves a live test's sandbox alone.
+# sandbox started (ovs_sb_start, ovs_sb_sweep) ends exactly those daemons,
+# deletes the network namespace it ran in and removes the directory, and
+# leaves a live test's sandbox alone.
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 . "$rp_top/tests/lib/ovs-sandbox.sh"
@@ -19,22 +20,30 @@ rp_need_hugepages 512
 d=$(mktemp -d "${TMPDIR:-/tmp}/ringport-sweep.XXXXXX")
 rp_on_exit rm -rf "$d"
 
-# child FILE: a test that starts a sandbox, writes its directory to FILE
+# child FILE [NETNS]: a test that starts a sandbox (in network namespace
+# NETNS, which it makes, as an OVN chassis is), writes its directory to FILE
 # and waits to be killed (in `wait`, so that SIGTERM runs its trap at once).
 child() {
 	bash -c '. "$1/tests/lib/common.sh"; . "$1/tests/lib/ovs-sandbox.sh"
-		ovs_sb_start sb || exit 1
+		ns=()
+		if [ -n "$3" ]; then
+			ip netns add "$3" || exit 1
+			ns=(--netns "$3")
+		fi
+		ovs_sb_start sb "${ns[@]}" || exit 1
 		sleep 600 &
 		rp_on_exit kill $!
 		echo $! >"$2.sleep"
 		echo "$sb" >"$2.tmp" && mv "$2.tmp" "$2"
-		wait' child "$rp_top" "$1" &
+		wait' child "$rp_top" "$1" "${2:-}" &
 }
 pids_of() { # DIR: the pids its pidfiles name
 	cat "$1"/ovs-vswitchd.pid "$1"/ovsdb-server.pid
 }
 
-child "$d/dead"
+dead_ns=rp-sweep-$$
+rp_on_exit ip netns del "$dead_ns" 2>/dev/null
+child "$d/dead" "$dead_ns"
 dead_test=$!
 rp_on_exit rp_kill_pid $dead_test
 child "$d/live"
@@ -64,6 +73,7 @@ for p in "${dead_pids[@]}"; do
 		rp_fail "pid $p of the killed test's sandbox still runs after the next ovs_sb_start"
 done
 [ ! -e "$dead" ] || rp_fail "$dead still there after the sweep"
+! ip netns list | grep -qw "$dead_ns" || rp_fail "its network namespace $dead_ns is still there"
 grep -qF "swept $dead" "$d/sweep.err" || rp_fail "the sweep did not say what it ended: $(cat "$d/sweep.err")"
 for p in $(pids_of "$live"); do
 	kill -0 "$p" 2>/dev/null || rp_fail "the sweep ended pid $p of a live test's sandbox $live"
