@@ -6,8 +6,9 @@
 #   peer A -> port pA -> flow -> port pB -> peer B
 # Every frame must arrive intact (CRC) and in order per sending queue, with
 # exact counts at the peers and in OVS: plain forwarding on 1 and 4 queue
-# pairs (on 4, frames that do not start at their buffer's start), a drop flow (B gets nothing, A gets every buffer back), and an
-# in-place edit (mod_dl_dst, checked on every frame at B).
+# pairs (on 4, frames that do not start at their buffer's start), a drop
+# flow (B gets nothing, A gets every buffer back), and an in-place edit
+# (mod_dl_dst, checked on every frame at B).
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 . "$rp_top/tests/lib/ovs-sandbox.sh"

@@ -97,7 +97,6 @@ rp_peer_init(struct rp_peer *p, struct rp_ipc_region *r, bool server)
 	p->server = server;
 	p->n_qpairs = l->n_qpairs;
 	p->buf_size = 1u << l->buf_shift;
-	p->buf_shift = l->buf_shift;
 	p->tx_bufs_off = (uint32_t)l->bufs_off[tx_dir];
 	p->min_len = RP_TESTPKT_MIN;
 	p->max_len = p->buf_size < RP_TESTPKT_MAX ? (uint16_t)p->buf_size : RP_TESTPKT_MAX;
@@ -175,7 +174,7 @@ tx_frame(struct rp_peer *p, unsigned int q, uint64_t seq, uint16_t len, const ui
 		uint32_t off = offs[0];
 
 		if (p->spread > 1) {
-			uint32_t at = ((off - p->tx_bufs_off) >> p->buf_shift) % p->spread *
+			uint32_t at = (off - p->tx_bufs_off) / p->buf_size % p->spread *
 				RTE_CACHE_LINE_SIZE;
 
 			if (len + at <= p->buf_size)

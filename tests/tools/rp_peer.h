@@ -100,7 +100,6 @@ struct rp_peer {
 	unsigned int spread;          /* single-buffer frames start (buffer index
 				       * mod spread) cache lines in; 0, 1: at 0 */
 	uint32_t tx_bufs_off;         /* where our pool's buffers start */
-	unsigned int buf_shift;
 	bool lossy;                   /* frames lost on the way are no error */
 	unsigned int n_wake;          /* client: the server's wake-up eventfds */
 	int wake[RP_IPC_MAX_QPAIRS];  /* (written as the PMD does; not owned) */
