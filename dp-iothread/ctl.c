@@ -144,13 +144,14 @@ worker_json(const struct rp_it_worker *w, unsigned int id, struct totals *t)
 		json_integer((json_int_t)RP_IT_STAT_READ(w->foreign_vq_writes)));
 	json_object_set_new(st, "steer_folded",
 		json_integer((json_int_t)RP_IT_STAT_READ(w->steer_folded)));
-	return json_pack("{s:i,s:i,s:{s:I,s:I},s:{s:I,s:I},s:I,s:I,s:o}",
+	return json_pack("{s:i,s:i,s:{s:I,s:I},s:{s:I,s:I},s:I,s:I,s:I,s:o}",
 		"id", (int)id, "cpu", w->cpu, "busy_cycles", "to_switch",
 		(json_int_t)RP_IT_STAT_READ(w->busy_cycles[0]), "to_guest",
 		(json_int_t)RP_IT_STAT_READ(w->busy_cycles[1]), "packets", "to_switch",
 		(json_int_t)RP_IT_STAT_READ(w->stage_pkts[0]), "to_guest",
 		(json_int_t)RP_IT_STAT_READ(w->stage_pkts[1]), "idle_cycles",
-		(json_int_t)RP_IT_STAT_READ(w->idle_cycles), "naps",
+		(json_int_t)RP_IT_STAT_READ(w->idle_cycles), "idle_iterations",
+		(json_int_t)RP_IT_STAT_READ(w->idle_iters), "naps",
 		(json_int_t)RP_IT_STAT_READ(w->naps), "stages", st);
 }
 

@@ -175,6 +175,7 @@ struct rp_it_worker {
 	uint64_t intr_pkts[RP_IPC_DIR_MAX];
 	uint64_t intr_iters[RP_IPC_DIR_MAX];
 	uint64_t idle_cycles;
+	uint64_t idle_iters; /* iterations that found and moved nothing */
 	uint64_t naps;
 	uint64_t stall_naps; /* adaptive: napped holding packets nothing could take */
 	/* Packets and buffers moved on after they were taken: flushed,

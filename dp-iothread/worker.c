@@ -240,8 +240,13 @@ rp_it_worker_main(void *arg)
 	rte_rcu_qsbr_thread_register(it->qsbr, w->id);
 	rte_rcu_qsbr_thread_online(it->qsbr, w->id);
 	w->nap_us = RP_IT_NAP_MIN_US;
+	/* An iteration's cycles run from the end of the one before (the
+	 * loop's own upkeep included, as pmd-perf-show counts it), so busy
+	 * and idle cycles add up to the time polled; naps and sleeps are in
+	 * neither. */
+	uint64_t t_end = rte_rdtsc();
 	while (!rp_it_stopping(it)) {
-		uint64_t t0 = rte_rdtsc(), t1, t2, moved0 = w->moved, moved1;
+		uint64_t t0 = t_end, t1, t2, moved0 = w->moved, moved1;
 		struct rp_it_sess *s = rp_it_sess_get(it);
 		bool dev_ok = rp_it_dev_running(it);
 		int vid = it->dev.vid;
@@ -284,17 +289,16 @@ rp_it_worker_main(void *arg)
 		}
 		t2 = rte_rdtsc();
 		stage_done(w, RP_IPC_DIR_TO_GUEST, n_tg, w->moved != moved1, t2 - t1);
-		if (n_ts == 0 && n_tg == 0) {
+		if (n_ts == 0 && n_tg == 0 && w->moved == moved0) {
+			/* Idle: nothing taken and nothing we held moved on (an
+			 * iteration that flushed or reaped is busy for its stage,
+			 * and not stalled). */
 			RP_IT_STAT_ADD(w->idle_cycles, t2 - t0);
-			if (w->moved != moved0) {
-				/* Nothing new taken, but what we held moved on:
-				 * not stalled. */
-				w->idle_polls = 0;
-				w->nap_us = RP_IT_NAP_MIN_US;
-			} else if (it->o.poll == RP_IT_POLL_ADAPTIVE &&
-				++w->idle_polls > RP_IT_IDLE_SPINS) {
+			RP_IT_STAT_ADD(w->idle_iters, 1);
+			if (it->o.poll == RP_IT_POLL_ADAPTIVE && ++w->idle_polls > RP_IT_IDLE_SPINS) {
 				if (!worker_holds(w)) {
 					sleep_idle(w, s, dev_ok, vid, vrings);
+					t_end = rte_rdtsc();
 					continue;
 				}
 				/* Holding packets nobody takes: a guest that does not
@@ -304,6 +308,7 @@ rp_it_worker_main(void *arg)
 				 * end the wait where CPUs are shared: back off (still
 				 * online, holding what we hold). */
 				stall_nap(w);
+				t2 = rte_rdtsc();
 			}
 		} else {
 			w->idle_polls = 0;
@@ -317,6 +322,7 @@ rp_it_worker_main(void *arg)
 			w->cur = s;
 		}
 		rte_rcu_qsbr_quiescent(it->qsbr, w->id);
+		t_end = t2;
 	}
 	drop_session_state(w);
 	rte_rcu_qsbr_thread_offline(it->qsbr, w->id);

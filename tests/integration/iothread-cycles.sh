@@ -5,7 +5,8 @@
 # as it can through a busy-polling iothread to rp-peer --sink:
 #  1. the to-switch stage counts busy cycles, packets and iterations, and
 #     status gives cycles per packet with and without interrupted
-#     iterations;
+#     iterations; every cycle of a window is counted once, busy for a
+#     stage or idle (busy + idle cycles are the window's TSC cycles);
 #  2. the worker's CPU taken from it: the iothread stopped for 0.3 s under
 #     traffic (SIGSTOP, as a host that deschedules a vCPU, or a preemption,
 #     takes it), up to 20 times until one stop lands in a busy stage (on a
@@ -47,6 +48,26 @@ rp_log "to-switch: $busy busy cycles, $pkts packets, $iters busy iterations," \
 [ "$busy" -gt 0 ] && [ "$pkts" -gt 10000 ] && [ "$iters" -gt 0 ] ||
 	rp_fail "the to-switch stage counted nothing"
 [ "$cpp" != None ] && [ "$cppu" != None ] || rp_fail "no cycles per packet in status"
+python3 - "$ctl" "$cs" <<'PY' || rp_fail "busy and idle cycles do not add up to the window"
+import json, subprocess, sys, time
+def sample():
+    t = time.monotonic()
+    s = json.loads(subprocess.run([sys.argv[1], "--ctl", sys.argv[2], "status"],
+                                  check=True, capture_output=True).stdout)
+    t = (t + time.monotonic()) / 2
+    w = s["workers"][0]
+    return t, s["tsc_hz"], sum(w["busy_cycles"].values()) + w["idle_cycles"], w["idle_iterations"]
+t0, hz, c0, i0 = sample()
+time.sleep(2) # the window, not synchronisation
+t1, _, c1, i1 = sample()
+share = (c1 - c0) / ((t1 - t0) * hz)
+print(f"window {t1 - t0:.2f} s: busy + idle cycles = {share:.3f} of the TSC's;"
+      f" {i1 - i0} idle iterations, {(i1 - i0) / (t1 - t0):.0f}/s")
+assert i1 > i0, "no idle iteration counted"
+# Everything between two reads of the TSC in the loop is counted; the
+# bounds leave room for the two status calls' own time.
+assert 0.9 <= share <= 1.05, f"busy + idle = {share:.3f} of the window"
+PY
 
 # 2. The CPU taken from the worker.
 intr() { rp_ctl_get "$cs" "$ts['interrupted']['iterations']"; }
