@@ -154,6 +154,7 @@ struct rp_it_worker {
 	struct rp_it_sess *cur;      /* the session our staging belongs to */
 	struct rp_it_stage ts[RP_IT_MAX_QP]; /* to-switch, by (our) ring */
 	struct rp_it_stage tg[RP_IT_MAX_QP]; /* to-guest, by guest queue */
+	uint32_t tg_staged; /* bit g: tg[g] holds packets (the loop visits only those) */
 	struct rp_it_frag frag[RP_IT_MAX_QP]; /* by (our) TO_GUEST ring */
 	uint32_t outstanding[RP_IT_MAX_QP];   /* buffers borrowed from ring, not returned */
 	uint16_t n_ret[RP_IT_MAX_QP];

@@ -63,6 +63,7 @@ drop_session_state(struct rp_it_worker *w)
 		w->outstanding[q] = 0;
 		w->n_ret[q] = 0;
 	}
+	w->tg_staged = 0;
 	view_flush(w);
 }
 
@@ -282,8 +283,8 @@ rp_it_worker_main(void *arg)
 		if (s != NULL) {
 			for (unsigned int q = w->id; q < s->n_qpairs; q += nw)
 				n_tg += tg_poll_ring(w, s, q, dev_ok);
-			for (unsigned int g = 0; g < RP_IT_MAX_QP; g++)
-				tg_flush(w, s, vid, g, dev_ok);
+			for (uint32_t b = w->tg_staged; b != 0; b &= b - 1)
+				tg_flush(w, s, vid, rte_bsf32(b), dev_ok);
 			for (unsigned int q = w->id; q < s->n_qpairs; q += nw)
 				ret_flush(w, s, q);
 		}

@@ -106,13 +106,14 @@ tg_deliver(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q, struct 
 	}
 	g = keep_local(w, rp_steer_queue(ret, n_rxq), n_rxq);
 	w->tg[g].m[w->tg[g].n++] = m;
+	w->tg_staged |= 1u << g;
 }
 
 static bool
 tg_stages_full(const struct rp_it_worker *w)
 {
-	for (unsigned int g = 0; g < RP_IT_MAX_QP; g++)
-		if (w->tg[g].n > RP_IT_STAGE - RP_IT_BURST)
+	for (uint32_t b = w->tg_staged; b != 0; b &= b - 1)
+		if (w->tg[rte_bsf32(b)].n > RP_IT_STAGE - RP_IT_BURST)
 			return true;
 	return false;
 }
@@ -204,7 +205,7 @@ tg_poll_ring(struct rp_it_worker *w, struct rp_it_sess *s, unsigned int q, bool 
 	return got;
 }
 
-/* Guest RX queue g: copy staged frames into the guest. */
+/* Guest RX queue g, which has staged frames: copy them into the guest. */
 void
 tg_flush(struct rp_it_worker *w, struct rp_it_sess *s, int vid, unsigned int g, bool dev_ok)
 {
@@ -213,8 +214,6 @@ tg_flush(struct rp_it_worker *w, struct rp_it_sess *s, int vid, unsigned int g, 
 	unsigned int n = 0;
 	uint64_t bytes = 0;
 
-	if (st->n == 0)
-		return;
 	if (dev_ok && (RP_IT_DEV_READ(w->it, vrings) & (1u << (2 * g)))) {
 		n = rte_vhost_enqueue_burst(vid, (uint16_t)(2 * g), st->m, st->n);
 		if (!((w->owned_q >> g) & 1))
@@ -225,6 +224,7 @@ tg_flush(struct rp_it_worker *w, struct rp_it_sess *s, int vid, unsigned int g, 
 		for (unsigned int i = 0; i < st->n; i++)
 			tg_drop(w, s, st->m[i], st->m[i]->port, RP_IT_DROP_NO_GUEST);
 		st->n = 0;
+		w->tg_staged &= ~(1u << g);
 		view_flush(w);
 		return;
 	}
@@ -235,6 +235,8 @@ tg_flush(struct rp_it_worker *w, struct rp_it_sess *s, int vid, unsigned int g, 
 	view_flush(w);
 	memmove(st->m, st->m + n, (st->n - n) * sizeof(st->m[0]));
 	st->n = (uint16_t)(st->n - n);
+	if (st->n == 0)
+		w->tg_staged &= ~(1u << g);
 	w->moved += n;
 	RP_IT_STAT_ADD(qs->pkts[RP_IPC_DIR_TO_GUEST], n);
 	RP_IT_STAT_ADD(qs->bytes[RP_IPC_DIR_TO_GUEST], bytes);
