@@ -25,16 +25,24 @@
 
 #define INBOX_SIZE 1024
 
+/* Index the mbuf of each TO_SWITCH buffer, and place its frames: its
+ * buffer starts s->ts_colors' worth of cache lines in (rp_ipc_color();
+ * rte_vhost puts the headroom after that), so the guest's frames do not
+ * all start a power of two apart. */
 static void
 map_mbuf(struct rte_mempool *mp, void *arg, void *obj, unsigned int idx)
 {
 	struct rp_it_sess *s = arg;
 	struct rte_mbuf *m = obj;
 	uint32_t off = (uint32_t)((uint8_t *)m->buf_addr - s->base);
+	uint32_t c = rp_ipc_color(off - s->ts_off, s->ts_shift, s->ts_colors);
 
 	(void)mp;
 	(void)idx;
 	s->mbuf_of[(off - s->ts_off) >> s->ts_shift] = m;
+	m->buf_addr = (uint8_t *)m->buf_addr + c;
+	m->buf_len = (uint16_t)(m->buf_len - c);
+	m->data_off = (uint16_t)RTE_MIN((uint32_t)RTE_PKTMBUF_HEADROOM, m->buf_len);
 }
 
 static void
@@ -123,6 +131,13 @@ sess_alloc(struct rp_iothread *it, uint64_t id)
 	s->ts_n = l->n_bufs[RP_IPC_DIR_TO_SWITCH];
 	s->ts_max_frame = it->o.mtu + RP_IT_L2_OVERHEAD;
 	s->ts_max_segs = RTE_MIN((uint32_t)RP_IPC_MAX_FRAME_DESCS, s->ring_size - 1);
+	/* As many placements as leave a frame of the MTU in one buffer (7
+	 * at 1500; an odd number, see RP_IPC_COLORS); with larger MTUs such
+	 * frames take several buffers anyway. */
+	int32_t slack = (int32_t)(1u << s->ts_shift) - RTE_PKTMBUF_HEADROOM - (int32_t)s->ts_max_frame;
+	s->ts_colors = slack < 0 ? RP_IPC_COLORS
+				 : RTE_MIN((unsigned int)RP_IPC_COLORS, (unsigned int)slack / RP_IPC_COLOR_UNIT + 1);
+	s->ts_colors -= s->ts_colors > 1 && s->ts_colors % 2 == 0;
 	s->wake_word = &rp_ipc_region_hdr(s->r)->wake;
 	for (unsigned int q = 0; q < l->n_qpairs; q++)
 		for (unsigned int k = 0; k < RP_IPC_RINGS_PER_QPAIR; k++)

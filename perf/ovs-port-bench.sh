@@ -15,8 +15,17 @@
 # virtio-user queues; net_null gets n_rxq N): the OVS cost per packet at
 # that queue count, one PMD thread. The tx cases keep one queue (OVS sends
 # on one txq per PMD thread). --spread N has rp-peer start each frame
-# (buffer index mod N) cache lines into its buffer (rp-peer --spread),
-# where the iothread would place it; 1 (the default) starts it at 0.
+# (buffer index mod N) cache lines into its buffer (rp-peer --spread); the
+# default, 7, is how the iothread places a guest's frames (rp_ipc_color());
+# 1 starts every frame at its buffer's start, as before 2026-12-03.
+# --alternate K (rx-ringport, --spread above 1): K windows on one region,
+# rp-peer's spread paused in every other one (SIGUSR1), rows
+# rx-ringport-spread and rx-ringport-plain. On some machines a region's
+# cost changes with the hugepages behind it and over time (perf/README.md,
+# "Frame placement"): alternating on one region compares like with like.
+# --peer-ring and --peer-bufs size rp-peer's rings and buffer pool (4096
+# and 8192: a sender no ring limits; the iothread has 1024 and 4096 or
+# more).
 #
 # For each case it clears dpif-netdev/pmd-stats, lets traffic run for
 # --seconds, and reads processing cycles and packets back: cycles per
@@ -32,7 +41,8 @@
 # 0.8 x native vhost tx). A benchmark, never a test: nothing is asserted.
 #
 #   perf/ovs-port-bench.sh [--seconds S] [--pmd-cpu N] [--gen-cpu N]
-#                          [--queues N] [--spread N] [--cases LIST] [--out DIR]
+#                          [--queues N] [--spread N] [--alternate K]
+#                          [--peer-ring N] [--peer-bufs N] [--cases LIST] [--out DIR]
 set -euo pipefail
 . "$(dirname "$0")/../tests/lib/common.sh"
 . "$(dirname "$0")/lib.sh"
@@ -42,7 +52,10 @@ secs=10
 pmd_cpu=1
 gen_cpu=0
 queues=1
-spread=1
+spread=7
+alternate=0
+peer_ring=4096
+peer_bufs=8192
 cases="rx-null rx-ringport rx-vhost tx-ringport tx-vhost"
 out=""
 usage() {
@@ -55,19 +68,25 @@ while [ $# -gt 0 ]; do
 	--gen-cpu) gen_cpu=$2; shift 2 ;;
 	--queues) queues=$2; shift 2 ;;
 	--spread) spread=$2; shift 2 ;;
+	--alternate) alternate=$2; shift 2 ;;
+	--peer-ring) peer_ring=$2; shift 2 ;;
+	--peer-bufs) peer_bufs=$2; shift 2 ;;
 	--cases) cases=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "ovs-port-bench: unknown option '$1' (see --help)" >&2; exit 2 ;;
 	esac
 done
-for v in "$secs" "$pmd_cpu" "$gen_cpu" "$queues" "$spread"; do
+for v in "$secs" "$pmd_cpu" "$gen_cpu" "$queues" "$spread" "$alternate" "$peer_ring" \
+	"$peer_bufs"; do
 	[[ $v =~ ^[0-9]+$ ]] || { echo "ovs-port-bench: '$v' is not a number" >&2; exit 2; }
 done
 [ "$queues" -ge 1 ] && [ "$queues" -le 16 ] ||
 	{ echo "ovs-port-bench: --queues $queues: need 1 to 16" >&2; exit 2; }
 [ "$spread" -ge 1 ] && [ "$spread" -le 16 ] ||
 	{ echo "ovs-port-bench: --spread $spread: need 1 to 16" >&2; exit 2; }
+[ "$alternate" -eq 0 ] || [ "$spread" -gt 1 ] ||
+	{ echo "ovs-port-bench: --alternate needs --spread above 1" >&2; exit 2; }
 for c in $cases; do
 	case $c in
 	rx-null | rx-ringport | rx-vhost | tx-ringport | tx-vhost) ;;
@@ -119,7 +138,7 @@ flow() { # IN ACTIONS
 start_peer() { # VAR ARGS...: an rp-peer server on the generator CPU
 	local var=$1 _p
 	shift
-	"${gen[@]}" "$peer" --role server --timeout $((secs + 120)) --ring-size 4096 --bufs 8192 \
+	"${gen[@]}" "$peer" --role server --timeout $((secs * (alternate + 1) + 120)) --ring-size "$peer_ring" --bufs "$peer_bufs" \
 		"$@" >"$out/peer.json" 2>"$out/peer.err" &
 	_p=$!
 	rp_on_exit rp_kill_pid $_p
@@ -173,7 +192,16 @@ run_case() {
 		ovs_sb_add_port "$sb" br0 rp0 "net_ringport0,path=$out/rp.sock" ofport_request=1 \
 			"options:n_rxq=$queues" || rp_fail "rp0"
 		rp_wait_for 20 "traffic" flowing rp0 RX || rp_fail "$c: no traffic"
-		measure "$c"
+		if [ "$alternate" -gt 0 ]; then
+			local k
+			for ((k = 0; k < alternate; k++)); do
+				# rp-peer starts with its spread on; each signal flips it.
+				if ((k % 2 == 0)); then measure rx-ringport-spread; else measure rx-ringport-plain; fi
+				kill -USR1 "$pid"
+			done
+		else
+			measure "$c"
+		fi
 		ovs_sb_del_port "$sb" br0 rp0
 		rp_kill_pid "$pid"
 		;;

@@ -86,9 +86,13 @@ tx_one(struct rp_queue *q, struct rp_sess *s, struct rte_mbuf *m, const uint32_t
 	int ol = 0;
 
 	if (likely(m->nb_segs == 1 && len <= buf_size)) {
-		copy_stream(base + offs[0], rte_pktmbuf_mtod(m, const uint8_t *), len,
+		uint32_t at = offs[0], c = rp_ipc_color(at, s->buf_shift, RP_IPC_COLORS);
+
+		if (len + c <= buf_size) /* placed, where it fits (rp_ipc.h) */
+			at += c;
+		copy_stream(base + at, rte_pktmbuf_mtod(m, const uint8_t *), len,
 			rte_pktmbuf_tailroom(m));
-		d[0] = (struct rp_ipc_desc){.off = offs[0], .len = (uint16_t)len};
+		d[0] = (struct rp_ipc_desc){.off = at, .len = (uint16_t)len};
 		k = 1;
 	} else {
 		for (; off < len; k++) {
@@ -110,7 +114,7 @@ tx_one(struct rp_queue *q, struct rp_sess *s, struct rte_mbuf *m, const uint32_t
 		d[0].flags |= RP_IPC_DESC_F_HASH;
 	}
 	if (s->offload && (m->ol_flags & RP_PMD_TX_OL_FLAGS)) {
-		ol = rp_ipc_ol_from_mbuf(m, base + offs[0], d[0].len, &d[0]);
+		ol = rp_ipc_ol_from_mbuf(m, base + d[0].off, d[0].len, &d[0]);
 		if (unlikely(ol < 0)) {
 			q->st[RP_QS_BAD_OFFLOAD]++;
 			return 0;

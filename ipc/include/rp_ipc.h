@@ -190,6 +190,28 @@ rp_ipc_path_hash(const char *s)
 	return h;
 }
 
+/*
+ * Frame placement. Not ABI: a frame may start anywhere in its buffer. But
+ * buffers are a power of two apart, so frames that all start at their
+ * buffer's start put their first line, the one every reader touches, in a
+ * few cache sets: 2 KB apart, 2 of an L1D's 64 and 1/32 of an L2's, and
+ * with more rings in flight more of them compete for those sets (the
+ * switch's cycles per packet grew with the queue count: perf/README.md,
+ * "Frame placement"). Writers start a frame rp_ipc_color() bytes into its
+ * buffer where it fits: (buffer index mod @n) cache lines.
+ */
+#define RP_IPC_COLORS 7 /* odd: mod 8 would be a function of address bits (11-13
+			  * with 2 KB buffers) that pick the set anyway */
+#define RP_IPC_COLOR_UNIT 64 /* a cache line */
+
+/** Where a frame starts in the buffer at region offset @off (buffers of
+ * 1 << @shift bytes, at offsets that are multiples of it), with @n colors. */
+static inline uint32_t
+rp_ipc_color(uint32_t off, uint32_t shift, unsigned int n)
+{
+	return (off >> shift) % n * RP_IPC_COLOR_UNIT;
+}
+
 /** True when side @server produces on rings of @kind. */
 static inline bool
 rp_ipc_ring_is_producer(enum rp_ipc_ring_kind kind, bool server)

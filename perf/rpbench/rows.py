@@ -3,6 +3,8 @@
 perf/ovn-bench.sh, or a case of perf/iothread-bench.sh,
 perf/ovs-port-bench.sh or perf/viommu-bench.sh. The field names are the output format; see
 perf/README.md."""
+import statistics
+
 from rpbench import status
 from rpbench.stats import deltas, per
 
@@ -139,19 +141,32 @@ def iothread_table(rows):
 
 
 def ovs_port_table(rows):
-    """ovs-port-bench's table and its ratios."""
-    r = {j["case"]: j for j in rows}
+    """ovs-port-bench's table and its ratios. A case measured in several
+    windows (--alternate) gets its median cycles/packet [min-max]."""
+    groups = {}
+    for j in rows:
+        groups.setdefault(j["case"], []).append(j)
+    cpp = {c: statistics.median(j["cycles_per_packet"] for j in g) for c, g in groups.items()}
     out = ["", "| case | queues | Mpps (OVS PMD) | cycles/packet |", "|---|---:|---:|---:|"]
-    for c, j in r.items():
-        out.append(f"| {c} | {j.get('queues', 1)} | {j['mpps']:.2f} | {j['cycles_per_packet']:.1f} |")
+    for c, g in groups.items():
+        j = g[-1]
+        if len(g) == 1:
+            out.append(f"| {c} | {j.get('queues', 1)} | {j['mpps']:.2f} | {j['cycles_per_packet']:.1f} |")
+            continue
+        each = [x["cycles_per_packet"] for x in g]
+        mpps = statistics.median(x["mpps"] for x in g)
+        out.append(f"| {c} | {j.get('queues', 1)} | {mpps:.2f} | {cpp[c]:.1f} "
+                   f"[{min(each):.1f}-{max(each):.1f}], {len(g)} windows |")
     out.append("")
     for a, b, what, target in (
             ("rx-ringport", "rx-null", "ringport rx / net_null floor", "<= 1.25"),
             ("rx-vhost", "rx-null", "native vhost rx / net_null floor", None),
             ("rx-ringport", "rx-vhost", "ringport rx / native vhost rx", "<= 0.8"),
-            ("tx-ringport", "tx-vhost", "ringport tx / native vhost tx", "<= 0.8")):
-        if a in r and b in r:
-            x = r[a]["cycles_per_packet"] / r[b]["cycles_per_packet"]
+            ("tx-ringport", "tx-vhost", "ringport tx / native vhost tx", "<= 0.8"),
+            ("rx-ringport-spread", "rx-ringport-plain",
+             "frames placed / all at their buffers' start, one region", None)):
+        if a in cpp and b in cpp:
+            x = cpp[a] / cpp[b]
             out.append(f"{what}: {x:.2f}" + (f" (target {target})" if target else ""))
     return "\n".join(out)
 

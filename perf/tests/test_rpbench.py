@@ -146,6 +146,14 @@ class Rows(unittest.TestCase):
                                                                     "processing_cycles": 1.2e8}, 2, 4), v])
         self.assertIn("| rx-ringport | 4 | 0.50 | 120.0 |", t)
         self.assertIn("ringport rx / native vhost rx: 0.80 (target <= 0.8)", t)
+        # --alternate: several windows per case, medians compared.
+        w = [rows.ovs_port_case(n, {"packets_received": 1e6, "processing_cycles": c}, 2)
+             for n, c in (("rx-ringport-spread", 1.1e8), ("rx-ringport-plain", 1.5e8),
+                          ("rx-ringport-spread", 1.2e8), ("rx-ringport-plain", 1.6e8),
+                          ("rx-ringport-spread", 1.3e8))]
+        t = rows.ovs_port_table(w)
+        self.assertIn("| rx-ringport-spread | 1 | 0.50 | 120.0 [110.0-130.0], 3 windows |", t)
+        self.assertIn("frames placed / all at their buffers' start, one region: 0.77", t)
 
     def test_viommu_rows_and_table(self):
         def doc(c, p, it, hits, misses):

@@ -13,7 +13,9 @@
 #     busy host, the host may take it first: any interruption counts). The
 #     stage then counts an interrupted iteration of at least the 250 us
 #     threshold, with cycles and packets, and the figure without
-#     interrupted iterations is below the one with them.
+#     interrupted iterations is below the one with them;
+#  3. the guest's frames start at 7 different cache lines of their
+#     buffers (frame placement, rp_ipc_color()).
 # The worker has CPU 1; the guest and the switch side share CPU 0.
 # The figures themselves are not judged: speed is perf/'s business.
 set -euo pipefail
@@ -26,7 +28,8 @@ rp_need_iothread_bins
 rp_it_solo it-cycles busy
 taskset -c 0 "$peer" --role client --path "$sock" --sink --expect 1000000000000 --linger \
 	--timeout 600 >"$d/peer.json" 2>"$d/peer.err" &
-rp_on_exit rp_kill_pid $!
+peer_pid=$!
+rp_on_exit rp_kill_pid $peer_pid
 "$vguest" --vhost "$d/run/v.sock" --send 1000000000000 --forever --frame-size 64 --cpu 0 \
 	>"$d/guest.json" 2>"$d/guest.err" &
 rp_on_exit rp_kill_pid $!
@@ -99,4 +102,15 @@ assert s["cycles_per_packet_uninterrupted"]["to_switch"] < s["cycles_per_packet"
     "leaving interrupted iterations out did not lower the figure"
 PY
 	rp_fail "interrupted iterations counted wrong"
+# 3. Where the guest's frames start in their region buffers: after the
+# headroom, (buffer index mod 7) cache lines in (rp_ipc_color(); 7 leave a
+# 1522-byte frame in one 2 KB buffer), not all a power of two apart.
+rp_kill_pid $peer_pid
+python3 - "$d/peer.json" <<'PY' || rp_fail "the iothread's frames are not placed"
+import json, sys
+p = json.loads(open(sys.argv[1]).readline())
+lines = p["rx_start_lines"]
+print(f"frames to the switch started at cache lines {lines} of their buffers")
+assert len(lines) == 7 and lines[-1] - lines[0] == 6, lines
+PY
 echo "PASS: iothread-cycles"

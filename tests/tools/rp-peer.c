@@ -68,6 +68,17 @@ struct opts {
 };
 
 static volatile sig_atomic_t stop;
+static struct rp_peer *toggled; /* SIGUSR1's: the session running */
+
+/* SIGUSR1: pause --spread, or resume it (a benchmark compares the two on
+ * one region: perf/ovs-port-bench.sh --alternate). */
+static void
+on_usr1(int sig)
+{
+	(void)sig;
+	if (toggled != NULL)
+		toggled->spread_off = !toggled->spread_off;
+}
 
 static void
 on_signal(int sig)
@@ -99,7 +110,8 @@ usage(FILE *f)
 		"                   switch that drops; a checking receiver counts them bad)\n"
 		"  --spread N       start each one-buffer frame (buffer index mod N)\n"
 		"                   cache lines into its buffer, not at its start\n"
-		"                   (default 1: at the start; at most 16)\n"
+		"                   (default 1: at the start; at most 16); SIGUSR1\n"
+		"                   pauses it (frames at the start) or resumes it\n"
 		"  --lossy          frames missing from a sender's sequence (a switch\n"
 		"                   dropped them) are counted as \"lost\", not errors;\n"
 		"                   duplicates and reordering still are\n"
@@ -517,7 +529,10 @@ session_json(const struct rp_peer *p, const char *end, const char *peer_name, un
 	for (int i = 1; i < RP_IPC_REJ_MAX; i++)
 		if (p->st.rejects[i])
 			json_object_set_new(rej, rp_ipc_reject_name(i), json_integer((json_int_t)p->st.rejects[i]));
+	uint64_t starts = 0;
+
 	for (unsigned int q = 0; q < p->n_qpairs; q++) {
+		starts |= p->q[q].rx_starts;
 		tx += p->q[q].tx_pkts;
 		bad_payload += p->q[q].bad_payload;
 		bad_order += p->q[q].bad_order;
@@ -536,6 +551,13 @@ session_json(const struct rp_peer *p, const char *end, const char *peer_name, un
 	for (unsigned int q = 0; q < p->n_qpairs; q++)
 		rx_bytes += p->q[q].rx_bytes;
 	json_object_set_new(o, "rx_bytes", json_integer((json_int_t)rx_bytes));
+	/* Where one-buffer frames started in their buffers: the cache-line
+	 * offsets seen (the sender's frame placement, rp_ipc_color()). */
+	json_t *lines = json_array();
+	for (unsigned int k = 0; k < 64; k++)
+		if (starts & (UINT64_C(1) << k))
+			json_array_append_new(lines, json_integer(k));
+	json_object_set_new(o, "rx_start_lines", lines);
 	return o;
 }
 
@@ -551,6 +573,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGUSR1, on_usr1);
 
 	if (o.server) {
 		lsock = rp_ipc_listen(o.path);
@@ -653,7 +676,9 @@ main(int argc, char **argv)
 			fprintf(stderr, "rp-peer: cannot start the tamper thread\n");
 			return 1;
 		}
+		toggled = &p;
 		const char *end = run_session(&p, sock, &o);
+		toggled = NULL;
 		if (tampering) {
 			tam.stop = true;
 			pthread_join(tam_thread, NULL);

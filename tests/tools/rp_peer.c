@@ -173,7 +173,7 @@ tx_frame(struct rp_peer *p, unsigned int q, uint64_t seq, uint16_t len, const ui
 	if (len <= p->buf_size) {
 		uint32_t off = offs[0];
 
-		if (p->spread > 1) {
+		if (p->spread > 1 && !p->spread_off) {
 			uint32_t at = (off - p->tx_bufs_off) / p->buf_size % p->spread *
 				RTE_CACHE_LINE_SIZE;
 
@@ -343,6 +343,11 @@ rp_peer_rx(struct rp_peer *p, unsigned int q, unsigned int n)
 		uint32_t len = d[i].len;
 
 		pq->rx_bytes += d[i].len;
+		if (!(d[i].flags & RP_IPC_DESC_F_MORE) && !pq->in_frame) {
+			uint32_t line = (d[i].off & (p->buf_size - 1)) / RTE_CACHE_LINE_SIZE;
+
+			pq->rx_starts |= UINT64_C(1) << RTE_MIN(line, 63u);
+		}
 		if ((d[i].flags & RP_IPC_DESC_F_MORE) || pq->in_frame) {
 			/* A segment: gather the frame, check it at its end. */
 			if (pq->frame_len + len <= RP_TESTPKT_JUMBO)

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -76,6 +77,7 @@ struct rp_peer_q {
 	uint64_t lost;        /* frames skipped: seq ahead of the next expected */
 	uint64_t bad_dst;     /* destination MAC not the expected one */
 	uint64_t ring_full;   /* tx attempts the ring refused */
+	uint64_t rx_starts;   /* bit k: a one-buffer frame arrived k cache lines into its buffer */
 	unsigned int n_pending; /* returns waiting for room on the free ring */
 	struct rp_ipc_desc *pending;
 	uint8_t *frame;         /* a multi-buffer frame being put together */
@@ -99,6 +101,7 @@ struct rp_peer {
 	bool bare;                    /* send the test header only, no payload/CRC */
 	unsigned int spread;          /* single-buffer frames start (buffer index
 				       * mod spread) cache lines in; 0, 1: at 0 */
+	volatile sig_atomic_t spread_off; /* set: spread paused, frames at 0 */
 	uint32_t tx_bufs_off;         /* where our pool's buffers start */
 	bool lossy;                   /* frames lost on the way are no error */
 	unsigned int n_wake;          /* client: the server's wake-up eventfds */
