@@ -122,6 +122,7 @@ struct rp_it_sess {
 	uint32_t ts_max_frame; /* bytes, without TSO */
 	uint32_t ts_max_segs;  /* within one ring's room and the ABI's limit */
 	unsigned int ts_colors; /* frame placements (rp_ipc_color()) */
+	uint32_t tg_off, tg_bytes; /* the TO_GUEST buffers' offset and extent */
 	struct rp_ipc_pool *lent;
 	struct rp_ipc_pool *held;  /* TO_GUEST buffers we hold */
 	struct rte_ring *inbox[RP_IT_MAX_QP];

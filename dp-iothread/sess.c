@@ -129,6 +129,8 @@ sess_alloc(struct rp_iothread *it, uint64_t id)
 	s->ts_off = (uint32_t)l->bufs_off[RP_IPC_DIR_TO_SWITCH];
 	s->ts_shift = l->buf_shift;
 	s->ts_n = l->n_bufs[RP_IPC_DIR_TO_SWITCH];
+	s->tg_off = (uint32_t)l->bufs_off[RP_IPC_DIR_TO_GUEST];
+	s->tg_bytes = l->n_bufs[RP_IPC_DIR_TO_GUEST] << l->buf_shift;
 	s->ts_max_frame = it->o.mtu + RP_IT_L2_OVERHEAD;
 	s->ts_max_segs = RTE_MIN((uint32_t)RP_IPC_MAX_FRAME_DESCS, s->ring_size - 1);
 	/* As many placements as leave a frame of the MTU in one buffer (7

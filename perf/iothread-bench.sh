@@ -8,7 +8,8 @@
 #   dequeue-iothread  virtio-user txonly -> ringport-iothread -> region ->
 #                     rp-peer --sink (the switch's place)
 #   enqueue-vhost     testpmd net_vhost txonly -> virtio-user rxonly
-#   enqueue-iothread  rp-peer (the switch's place) -> region ->
+#   enqueue-iothread  rp-peer (the switch's place, frames placed as the
+#                     PMD places them: --spread 7) -> region ->
 #                     ringport-iothread -> virtio-user rxonly
 #   idle-adaptive     an attached, idle port with --poll adaptive: the
 #                     iothread's CPU time (all threads, schedstat) as a
@@ -203,7 +204,7 @@ run_case() {
 		;;
 	dequeue-iothread)
 		iothread i
-		peer p --sink --expect 1000000000000 --linger
+		peer p --sink --touch --expect 1000000000000 --linger
 		guest g txonly "$out/v.sock" "$queues"
 		measure_iothread "$c" to_switch
 		rp_kill_pid $g; rp_kill_pid $p; rp_kill_pid $i
@@ -225,7 +226,7 @@ run_case() {
 	enqueue-iothread)
 		iothread i
 		guest g rxonly "$out/v.sock"
-		peer p --send 1000000000000 --frame-size 64
+		peer p --send 1000000000000 --frame-size 64 --spread 7
 		measure_iothread "$c" to_guest
 		rp_kill_pid $g; rp_kill_pid $p; rp_kill_pid $i
 		;;

@@ -57,6 +57,7 @@ struct opts {
 	uint8_t evil_dst[6];
 	bool check_dst;
 	bool sink;         /* receive and return without checking (benchmarks) */
+	bool touch;        /* ... reading each frame's first bytes, as a switch does */
 	bool bare;         /* send the test header only (benchmarks) */
 	unsigned int spread; /* frames start 0..spread-1 cache lines in */
 	bool lossy;        /* gaps in a sender's sequence are counted, not errors */
@@ -105,6 +106,9 @@ usage(FILE *f)
 		"  --linger         after the counts, keep serving until the peer leaves\n"
 		"  --sink           count and return what arrives without checking it\n"
 		"                   (a benchmark's receiver: any frames, not only rp-peer's)\n"
+		"  --touch          with --sink: read each frame's first 8 bytes, as a\n"
+		"                   switch reads the header (the writer's lines then\n"
+		"                   leave its core, as they do with OVS behind)\n"
 		"  --bare           send frames with the test header only: no payload\n"
 		"                   pattern, no CRC (a benchmark's sender, for a sink or a\n"
 		"                   switch that drops; a checking receiver counts them bad)\n"
@@ -192,6 +196,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{"bufs", required_argument, NULL, 'B'},
 		{"linger", no_argument, NULL, 'l'},
 		{"sink", no_argument, NULL, 'K'},
+		{"touch", no_argument, NULL, 'U'},
 		{"bare", no_argument, NULL, 'b'},
 		{"spread", required_argument, NULL, 'o'},
 		{"lossy", no_argument, NULL, 'L'},
@@ -281,6 +286,9 @@ parse_opts(int argc, char **argv, struct opts *o)
 			if (parse_u64("--hostile", optarg, UINT32_MAX, &o->hostile) < 0)
 				return -1;
 			break;
+		case 'U':
+			o->touch = true;
+			break;
 		case 'K':
 			o->sink = true;
 			break;
@@ -350,6 +358,10 @@ parse_opts(int argc, char **argv, struct opts *o)
 		return -1;
 	}
 	o->server = strcmp(role, "server") == 0;
+	if (o->touch && !o->sink) {
+		fprintf(stderr, "rp-peer: --touch is for --sink (a checking receiver reads every byte)\n");
+		return -1;
+	}
 	if (o->path == NULL) {
 		fprintf(stderr, "rp-peer: --path is required\n");
 		return -1;
@@ -664,6 +676,7 @@ main(int argc, char **argv)
 		}
 		p.check_dst = o.check_dst;
 		p.sink = o.sink;
+		p.touch = o.touch;
 		p.bare = o.bare;
 		p.spread = o.spread;
 		p.lossy = o.lossy;

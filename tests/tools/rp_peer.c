@@ -363,8 +363,11 @@ rp_peer_rx(struct rp_peer *p, unsigned int q, unsigned int n)
 			len = pq->frame_len;
 			pq->frame_len = 0;
 		}
-		if (p->sink)
+		if (p->sink) {
 			pq->rx_pkts++;
+			if (p->touch)
+				pq->rx_touch += *(const volatile uint64_t *)(const void *)frame;
+		}
 		else
 			rx_check(p, pq, frame, len);
 		rx_return(p, pq, d[i].off);

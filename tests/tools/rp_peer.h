@@ -77,6 +77,7 @@ struct rp_peer_q {
 	uint64_t lost;        /* frames skipped: seq ahead of the next expected */
 	uint64_t bad_dst;     /* destination MAC not the expected one */
 	uint64_t ring_full;   /* tx attempts the ring refused */
+	uint64_t rx_touch;    /* --touch: a sum of what it read (kept, unused) */
 	uint64_t rx_starts;   /* bit k: a one-buffer frame arrived k cache lines into its buffer */
 	unsigned int n_pending; /* returns waiting for room on the free ring */
 	struct rp_ipc_desc *pending;
@@ -98,6 +99,7 @@ struct rp_peer {
 	struct rp_ipc_stats st;       /* rejected descriptors by reason */
 	bool check_dst;               /* verify every frame's destination MAC */
 	bool sink;                    /* count frames, check nothing */
+	bool touch;                   /* ... reading each one's first 8 bytes */
 	bool bare;                    /* send the test header only, no payload/CRC */
 	unsigned int spread;          /* single-buffer frames start (buffer index
 				       * mod spread) cache lines in; 0, 1: at 0 */
